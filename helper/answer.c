@@ -1,0 +1,225 @@
+#include "config.h"
+
+#include "answer.h"
+
+#include <glib.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "secret_memory.h"
+
+#define CODE_MAX_BYTES 2048
+
+/* The redirect parameters this flow reads; each may appear at most once. */
+enum answer_parameter { PARAM_CODE, PARAM_STATE, PARAM_ISS, PARAM_ERROR, PARAM_ERROR_DESCRIPTION,
+                        PARAM_INSTANCE, PARAM_COUNT };
+static const char *const parameter_names[PARAM_COUNT] = {
+    "code", "state", "iss", "error", "error_description", "instance"};
+
+static int refuse(struct parsed_answer *parsed, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int refuse(struct parsed_answer *parsed, const char *format, ...)
+{
+    va_list arguments;
+
+    va_start(arguments, format);
+    vsnprintf(parsed->message, sizeof(parsed->message), format, arguments);
+    va_end(arguments);
+    return -1;
+}
+
+static bool is_visible_ascii(const char *text, size_t max)
+{
+    size_t length = strnlen(text, max + 1);
+
+    if (length == 0 || length > max)
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        if ((unsigned char)text[i] <= 0x20 || (unsigned char)text[i] >= 0x7f)
+            return false;
+    }
+    return true;
+}
+
+static bool has_control_byte(const char *text)
+{
+    for (; *text != '\0'; text++) {
+        if ((unsigned char)*text < 0x20 || *text == 0x7f)
+            return true;
+    }
+    return false;
+}
+
+/* Provider text for the user: printable ASCII only, bounded. */
+static void sanitize_into(char *out, size_t size, const char *text)
+{
+    size_t used = 0;
+
+    for (; text != NULL && *text != '\0' && used + 1 < size; text++)
+        out[used++] = ((unsigned char)*text >= 0x20 && (unsigned char)*text < 0x7f) ? *text : '?';
+    out[used] = '\0';
+}
+
+static bool host_label_chars_ok(const char *host)
+{
+    for (const char *p = host; *p != '\0'; p++) {
+        if (!g_ascii_islower(*p) && !g_ascii_isdigit(*p) && *p != '-' && *p != '.')
+            return false;
+    }
+    return strstr(host, "..") == NULL;
+}
+
+char *snyk_instance_token_url(const char *instance)
+{
+    char *host = g_ascii_strdown(instance, -1);
+    char *start = host, *url = NULL;
+    size_t length;
+
+    if (g_str_has_prefix(start, "https://"))
+        start += strlen("https://");
+    length = strlen(start);
+    if (length > 0 && start[length - 1] == '/')
+        start[--length] = '\0';
+    /* Snyk's CLI trusts only api. hosts of its own two domains; so do we. */
+    if (length <= 253 && g_str_has_prefix(start, "api.") && host_label_chars_ok(start) &&
+        (g_str_has_suffix(start, ".snyk.io") || g_str_has_suffix(start, ".snykgov.io") ||
+         strcmp(start, "api.snyk.io") == 0))
+        url = g_strdup_printf("https://%s/oauth2/token", start);
+    g_free(host);
+    return url;
+}
+
+/* The query part of the answer: after '?' up to '#', or the whole answer if it looks like
+ * "code=...&state=..."; NULL for a bare code. */
+static const char *find_query(const char *answer, size_t *length)
+{
+    const char *question = strchr(answer, '?');
+    const char *query = question != NULL ? question + 1 : NULL;
+
+    if (query == NULL && strchr(answer, '=') != NULL && strstr(answer, "://") == NULL)
+        query = answer;
+    if (query != NULL)
+        *length = strcspn(query, "#");
+    return query;
+}
+
+static void clear_values(char **values)
+{
+    for (int i = 0; i < PARAM_COUNT; i++) {
+        secret_free_string(&values[i]);
+    }
+}
+
+static int collect_parameters(const char *query, size_t length, char **values,
+                              struct parsed_answer *parsed)
+{
+    GUriParamsIter iterator;
+    char *name = NULL, *value = NULL;
+    GError *error = NULL;
+    int rv = 0;
+
+    g_uri_params_iter_init(&iterator, query, (gssize)length, "&", G_URI_PARAMS_WWW_FORM);
+    while (rv == 0 && g_uri_params_iter_next(&iterator, &name, &value, &error)) {
+        for (int i = 0; i < PARAM_COUNT && rv == 0; i++) {
+            if (strcmp(name, parameter_names[i]) != 0)
+                continue;
+            if (values[i] != NULL)
+                rv = refuse(parsed, "The address holds '%s' twice; it was not accepted.", name);
+            else if (strlen(value) > ANSWER_MAX_BYTES || has_control_byte(value))
+                rv = refuse(parsed, "The address holds a malformed '%s'.", name);
+            else
+                values[i] = strdup(value);
+        }
+        secret_free_string(&value);
+        g_free(name);
+        name = NULL;
+    }
+    if (rv == 0 && error != NULL)
+        rv = refuse(parsed, "The address is not well formed: %s.", error->message);
+    g_clear_error(&error);
+    return rv;
+}
+
+static int check_parameters(char **values, const struct answer_expectations *expect,
+                            struct parsed_answer *parsed)
+{
+    char error_text[64], description[160];
+
+    if (values[PARAM_ERROR] != NULL) {
+        sanitize_into(error_text, sizeof(error_text), values[PARAM_ERROR]);
+        sanitize_into(description, sizeof(description), values[PARAM_ERROR_DESCRIPTION]);
+        return refuse(parsed, "The provider did not authorize the sign-in: %s%s%s", error_text,
+                      description[0] != '\0' ? ": " : "", description);
+    }
+    if (values[PARAM_STATE] == NULL || !secret_strings_equal(expect->state, values[PARAM_STATE]))
+        return refuse(parsed, "That address belongs to another sign-in (state does not match).");
+    if (expect->issuer != NULL && values[PARAM_ISS] != NULL &&
+        strcmp(expect->issuer, values[PARAM_ISS]) != 0)
+        return refuse(parsed, "That address comes from another issuer than the one configured.");
+    if (values[PARAM_CODE] == NULL || !is_visible_ascii(values[PARAM_CODE], CODE_MAX_BYTES))
+        return refuse(parsed, "That address holds no usable code.");
+    if (expect->snyk_instances && values[PARAM_INSTANCE] != NULL) {
+        parsed->token_url = snyk_instance_token_url(values[PARAM_INSTANCE]);
+        if (parsed->token_url == NULL)
+            return refuse(parsed, "That address names a Snyk instance that is not allowed.");
+    }
+    parsed->code = values[PARAM_CODE];
+    values[PARAM_CODE] = NULL;
+    return 0;
+}
+
+static int parse_redirect(const char *query, size_t length,
+                          const struct answer_expectations *expect, struct parsed_answer *parsed)
+{
+    char *values[PARAM_COUNT] = {NULL};
+    int rv = collect_parameters(query, length, values, parsed);
+
+    if (rv == 0)
+        rv = check_parameters(values, expect, parsed);
+    clear_values(values);
+    return rv;
+}
+
+int answer_parse(const char *answer, const struct answer_expectations *expect,
+                 struct parsed_answer *parsed)
+{
+    char *trimmed = NULL;
+    const char *query;
+    size_t query_length = 0;
+    int rv = -1;
+
+    memset(parsed, 0, sizeof(*parsed));
+    if (answer == NULL || expect->state == NULL || expect->token_url == NULL ||
+        strnlen(answer, ANSWER_MAX_BYTES + 1) > ANSWER_MAX_BYTES || has_control_byte(answer)) {
+        refuse(parsed, "That answer is too long or holds control characters.");
+        goto out;
+    }
+    trimmed = g_strstrip(g_strdup(answer));
+    query = find_query(trimmed, &query_length);
+    if (query != NULL) {
+        rv = parse_redirect(query, query_length, expect, parsed);
+    } else if (strstr(trimmed, "://") != NULL) {
+        rv = refuse(parsed, "That address holds no code.");
+    } else if (is_visible_ascii(trimmed, CODE_MAX_BYTES)) {
+        parsed->code = strdup(trimmed);
+        rv = parsed->code != NULL ? 0 : refuse(parsed, "Out of memory.");
+    } else {
+        rv = refuse(parsed, "That is not a code or an address.");
+    }
+    if (rv == 0 && parsed->token_url == NULL)
+        parsed->token_url = g_strdup(expect->token_url);
+out:
+    secret_free_string(&trimmed);
+    if (rv != 0)
+        parsed_answer_clear(parsed);
+    return rv;
+}
+
+void parsed_answer_clear(struct parsed_answer *parsed)
+{
+    secret_free_string(&parsed->code);
+    g_free(parsed->token_url);
+    parsed->token_url = NULL;
+}

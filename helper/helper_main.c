@@ -1,0 +1,319 @@
+/* pam_oauth_keyring_helper: runs as the user, never as root and never setuid. It reads one
+ * request from stdin, does the one job asked of it (build an authorization URL, check the
+ * user's answer, or exchange a code and store the tokens) and writes one reply to stdout.
+ * See common/protocol.h for the format and docs/ARCHITECTURE.md for the data path. */
+#include "config.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <glib.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "answer.h"
+#include "authorize_url.h"
+#include "keyring.h"
+#include "pkce.h"
+#include "protocol.h"
+#include "secret_memory.h"
+#include "token_exchange.h"
+
+/* An absolute bound on this process, beyond the longest configurable exchange. */
+#define HELPER_MAX_SECONDS 150
+/* Time kept back from the exchange's budget for writing the keyring afterwards. */
+#define STORE_RESERVE_MS 300
+
+struct helper_context {
+    struct protocol_message request;
+    struct protocol_message reply;
+    struct timespec started;
+};
+
+static int reply_error(struct helper_context *context, const char *reason, const char *message)
+{
+    protocol_message_clear(&context->reply);
+    protocol_message_init(&context->reply, "error");
+    protocol_message_add(&context->reply, "reason", reason);
+    protocol_message_add(&context->reply, "message", message);
+    return HELPER_EXIT_FAILED;
+}
+
+static const char *field(const struct helper_context *context, const char *name)
+{
+    return protocol_message_get(&context->request, name);
+}
+
+static long elapsed_ms(const struct helper_context *context)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - context->started.tv_sec) * 1000 +
+           (now.tv_nsec - context->started.tv_nsec) / 1000000;
+}
+
+/* "authorize": a fresh PKCE verifier and state, and the URL the user opens. */
+static int build_authorization(struct helper_context *context)
+{
+    struct authorize_request request = {
+        .authorize_url = field(context, "authorize_url"),
+        .client_id = field(context, "client_id"),
+        .redirect_uri = field(context, "redirect_uri"),
+        .scope = field(context, "scope"),
+    };
+    char *verifier = random_base64url(PKCE_VERIFIER_BYTES);
+    char *state = random_base64url(STATE_BYTES);
+    char *challenge = verifier != NULL ? pkce_challenge_s256(verifier) : NULL;
+    char *url = NULL;
+    int status;
+
+    request.state = state;
+    request.code_challenge = challenge;
+    url = state != NULL && challenge != NULL ? authorize_url_build(&request) : NULL;
+    if (url == NULL) {
+        status = reply_error(context, "bad-request", "cannot build the authorization URL");
+    } else {
+        protocol_message_init(&context->reply, "ok");
+        status = protocol_message_add(&context->reply, "url", url) |
+                         protocol_message_add(&context->reply, "verifier", verifier) |
+                         protocol_message_add(&context->reply, "state", state)
+                     ? reply_error(context, "internal", "the reply does not fit")
+                     : HELPER_EXIT_OK;
+    }
+    secret_free_string(&verifier);
+    secret_free_string(&state);
+    g_free(challenge);
+    g_free(url);
+    return status;
+}
+
+/* "answer": the code (and token endpoint) out of what the user pasted, or why not. */
+static int check_answer(struct helper_context *context)
+{
+    const char *preset = field(context, "preset");
+    struct answer_expectations expect = {
+        .state = field(context, "state"),
+        .issuer = field(context, "issuer"),
+        .token_url = field(context, "token_url"),
+        .snyk_instances = preset != NULL && strcmp(preset, "snyk") == 0,
+    };
+    struct parsed_answer parsed;
+    int status;
+
+    if (answer_parse(field(context, "answer"), &expect, &parsed) != 0)
+        return reply_error(context, "bad-answer", parsed.message);
+    protocol_message_init(&context->reply, "ok");
+    status = protocol_message_add(&context->reply, "code", parsed.code) |
+                     protocol_message_add(&context->reply, "token_url", parsed.token_url)
+                 ? reply_error(context, "internal", "the reply does not fit")
+                 : HELPER_EXIT_OK;
+    parsed_answer_clear(&parsed);
+    return status;
+}
+
+static const char *keyring_reason(enum keyring_status status)
+{
+    switch (status) {
+    case KEYRING_LOCKED:
+        return "keyring-locked";
+    case KEYRING_NO_DEFAULT:
+        return "keyring-missing";
+    default:
+        return "keyring-unreachable";
+    }
+}
+
+/* The form of RFC 6749 section 4.1.3 with the PKCE verifier, in the reference's order. */
+static int build_code_form(const struct helper_context *context, struct capped_buffer *form)
+{
+    int rv = capped_buffer_init(form, FORM_MAX_BYTES);
+
+    if (field(context, "code") == NULL || field(context, "verifier") == NULL ||
+        field(context, "redirect_uri") == NULL || field(context, "client_id") == NULL)
+        return -1;
+    rv |= form_append(form, "grant_type", "authorization_code");
+    rv |= form_append(form, "code", field(context, "code"));
+    rv |= form_append(form, "redirect_uri", field(context, "redirect_uri"));
+    rv |= form_append(form, "client_id", field(context, "client_id"));
+    if (field(context, "client_secret") != NULL)
+        rv |= form_append(form, "client_secret", field(context, "client_secret"));
+    rv |= form_append(form, "code_verifier", field(context, "verifier"));
+    return rv == 0 ? 0 : -1;
+}
+
+static long exchange_budget_ms(const struct helper_context *context)
+{
+    const char *text = field(context, "timeout");
+    long seconds = text != NULL ? strtol(text, NULL, 10) : 0;
+
+    if (seconds < 1 || seconds > 120)
+        return -1;
+    return seconds * 1000 - elapsed_ms(context) - STORE_RESERVE_MS;
+}
+
+static int store_exchanged(struct helper_context *context, struct keyring *keyring,
+                           struct exchange_result *result, const char *token_url)
+{
+    struct token_item_names names = {
+        .service = field(context, "keyring_service"),
+        .username = field(context, "username"),
+        .display_name = field(context, "display_name"),
+    };
+    char why[512];
+
+    if (keyring_store_pair(keyring, &names, &result->tokens, token_url, time(NULL), why,
+                           sizeof(why)) != 0)
+        return reply_error(context, "keyring-write", why);
+    protocol_message_init(&context->reply, "ok");
+    protocol_message_add(&context->reply, "message", "tokens stored in the keyring");
+    return HELPER_EXIT_OK;
+}
+
+/* "exchange": only with a usable keyring is the code spent; then the pair is stored. */
+static int exchange_code(struct helper_context *context)
+{
+    const char *token_url = field(context, "token_url");
+    struct capped_buffer form = {0};
+    struct exchange_result result;
+    struct keyring *keyring = NULL;
+    enum keyring_status keyring_status;
+    char why[512];
+    long budget_ms;
+    int status;
+
+    memset(&result, 0, sizeof(result));
+    if (token_url == NULL || field(context, "keyring_service") == NULL ||
+        field(context, "username") == NULL || field(context, "display_name") == NULL ||
+        build_code_form(context, &form) != 0) {
+        status = reply_error(context, "bad-request", "incomplete exchange request");
+        goto out;
+    }
+    keyring_status = keyring_open(&keyring, why, sizeof(why));
+    if (keyring_status != KEYRING_READY) {
+        status = reply_error(context, keyring_reason(keyring_status), why);
+        goto out;
+    }
+    budget_ms = exchange_budget_ms(context);
+    if (budget_ms < 500) {
+        status = reply_error(context, "timeout", "no time left for the exchange; code not spent");
+        goto out;
+    }
+    token_exchange(token_url, field(context, "ca_file"), budget_ms, &form, &result);
+    if (result.outcome != EXCHANGE_OK)
+        status = reply_error(context, result.reason, result.message);
+    else
+        status = store_exchanged(context, keyring, &result, token_url);
+out:
+    exchange_result_clear(&result);
+    capped_buffer_wipe(&form);
+    keyring_close(keyring);
+    return status;
+}
+
+static int dispatch(struct helper_context *context)
+{
+    const char *command = context->request.command;
+
+    if (strcmp(command, "authorize") == 0)
+        return build_authorization(context);
+    if (strcmp(command, "answer") == 0)
+        return check_answer(context);
+    if (strcmp(command, "exchange") == 0)
+        return exchange_code(context);
+    return reply_error(context, "bad-request", "unknown command");
+}
+
+/* Not dumpable (no core, no ptrace attach by the user's other processes), not traced now,
+ * and never root: this process holds secrets and parses what the network sends. */
+static bool protect_process(void)
+{
+    char line[256];
+    bool untraced = false;
+    FILE *status;
+
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || getuid() == 0 || geteuid() == 0)
+        return false;
+    status = fopen("/proc/self/status", "re");
+    if (status == NULL)
+        return false;
+    while (fgets(line, sizeof(line), status) != NULL) {
+        if (strncmp(line, "TracerPid:", 10) == 0)
+            untraced = strtol(line + 10, NULL, 10) == 0;
+    }
+    fclose(status);
+    return untraced;
+}
+
+static int read_request(struct protocol_message *request)
+{
+    struct capped_buffer input = {0};
+    char chunk[4096];
+    ssize_t got;
+    int rv = -1;
+
+    if (capped_buffer_init(&input, PROTOCOL_MAX_MESSAGE) != 0)
+        return -1;
+    do {
+        got = read(STDIN_FILENO, chunk, sizeof(chunk));
+        if (got > 0 && capped_buffer_append(&input, chunk, (size_t)got) != 0)
+            got = -2;
+    } while (got > 0 || (got == -1 && errno == EINTR));
+    if (got == 0)
+        rv = protocol_decode(input.data, input.length, request);
+    secret_wipe(chunk, sizeof(chunk));
+    capped_buffer_wipe(&input);
+    return rv;
+}
+
+static int write_reply(const struct protocol_message *reply)
+{
+    struct capped_buffer output = {0};
+    size_t written = 0;
+    int rv = -1;
+
+    if (capped_buffer_init(&output, PROTOCOL_MAX_MESSAGE) == 0 &&
+        protocol_encode(reply, &output) == 0) {
+        while (written < output.length) {
+            ssize_t count = write(STDOUT_FILENO, output.data + written, output.length - written);
+            if (count < 0 && errno == EINTR)
+                continue;
+            if (count <= 0)
+                break;
+            written += (size_t)count;
+        }
+        rv = written == output.length ? 0 : -1;
+    }
+    capped_buffer_wipe(&output);
+    return rv;
+}
+
+int main(void)
+{
+    struct helper_context context;
+    int status = HELPER_EXIT_BAD_REQUEST;
+
+    memset(&context, 0, sizeof(context));
+    if (!protect_process())
+        return HELPER_EXIT_REFUSED;
+    alarm(HELPER_MAX_SECONDS);
+    signal(SIGPIPE, SIG_IGN);
+    clock_gettime(CLOCK_MONOTONIC, &context.started);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        goto out;
+    if (read_request(&context.request) != 0)
+        goto out;
+    status = dispatch(&context);
+    if (write_reply(&context.reply) != 0)
+        status = HELPER_EXIT_FAILED;
+out:
+    protocol_message_clear(&context.request);
+    protocol_message_clear(&context.reply);
+    curl_global_cleanup();
+    return status;
+}

@@ -1,0 +1,194 @@
+#include "config.h"
+
+#include "keyring.h"
+
+#include <json-c/json.h>
+#include <libsecret/secret.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "secret_memory.h"
+
+#define REFRESH_ITEM_FORMAT_VERSION 1
+
+struct keyring {
+    SecretService *service;
+    SecretCollection *collection;
+};
+
+/* The one schema of our items. Attributes are never secret: a name and a service. */
+static const SecretSchema *token_item_schema(void)
+{
+    static const SecretSchema schema = {
+        .name = "io.github.pam_oauth_keyring.Token",
+        .flags = SECRET_SCHEMA_NONE,
+        .attributes =
+            {
+                {"service", SECRET_SCHEMA_ATTRIBUTE_STRING},
+                {"username", SECRET_SCHEMA_ATTRIBUTE_STRING},
+                {NULL, 0},
+            },
+    };
+    return &schema;
+}
+
+static enum keyring_status fail_open(struct keyring *keyring, enum keyring_status status,
+                                     char *why, size_t why_size, const char *what, GError *error)
+{
+    snprintf(why, why_size, "%s%s%s", what, error != NULL ? ": " : "",
+             error != NULL ? error->message : "");
+    g_clear_error(&error);
+    keyring_close(keyring);
+    return status;
+}
+
+enum keyring_status keyring_open(struct keyring **keyring_out, char *why, size_t why_size)
+{
+    struct keyring *keyring = g_new0(struct keyring, 1);
+    GError *error = NULL;
+
+    *keyring_out = NULL;
+    /* Neither call prompts: opening a session and reading the alias need no unlock. */
+    keyring->service = secret_service_get_sync(
+        SECRET_SERVICE_OPEN_SESSION | SECRET_SERVICE_LOAD_COLLECTIONS, NULL, &error);
+    if (keyring->service == NULL)
+        return fail_open(keyring, KEYRING_UNREACHABLE, why, why_size,
+                         "the keyring is not reachable on the session bus", error);
+    keyring->collection = secret_collection_for_alias_sync(
+        keyring->service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, NULL, &error);
+    if (keyring->collection == NULL)
+        return fail_open(keyring, error != NULL ? KEYRING_UNREACHABLE : KEYRING_NO_DEFAULT, why,
+                         why_size, "the user has no default (login) keyring", error);
+    if (secret_collection_get_locked(keyring->collection))
+        return fail_open(keyring, KEYRING_LOCKED, why, why_size, "the login keyring is locked",
+                         NULL);
+    *keyring_out = keyring;
+    return KEYRING_READY;
+}
+
+void keyring_close(struct keyring *keyring)
+{
+    if (keyring == NULL)
+        return;
+    g_clear_object(&keyring->collection);
+    g_clear_object(&keyring->service);
+    g_free(keyring);
+}
+
+static GHashTable *item_attributes(const char *service, const char *username)
+{
+    GHashTable *attributes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+
+    g_hash_table_insert(attributes, g_strdup("service"), g_strdup(service));
+    g_hash_table_insert(attributes, g_strdup("username"), g_strdup(username));
+    return attributes;
+}
+
+/* Deletes every other item with these attributes, whoever wrote it, so lookups that take the
+ * first match can only find ours. */
+static int delete_other_items(struct keyring *keyring, GHashTable *attributes, SecretItem *keep,
+                              GError **error)
+{
+    GList *items = secret_collection_search_sync(keyring->collection, NULL, attributes,
+                                                 SECRET_SEARCH_ALL, NULL, error);
+    const char *keep_path = g_dbus_proxy_get_object_path(G_DBUS_PROXY(keep));
+    int rv = *error == NULL ? 0 : -1;
+
+    for (GList *node = items; node != NULL && rv == 0; node = node->next) {
+        SecretItem *item = node->data;
+        if (strcmp(g_dbus_proxy_get_object_path(G_DBUS_PROXY(item)), keep_path) != 0 &&
+            !secret_item_delete_sync(item, NULL, error))
+            rv = -1;
+    }
+    g_list_free_full(items, g_object_unref);
+    return rv;
+}
+
+/* Creates (or replaces) one item and removes any duplicate of it. */
+static int write_item(struct keyring *keyring, const char *service, const char *username,
+                      const char *label, const char *secret, const char *content_type,
+                      char *why, size_t why_size)
+{
+    GHashTable *attributes = item_attributes(service, username);
+    SecretValue *value = secret_value_new(secret, -1, content_type);
+    GError *error = NULL;
+    SecretItem *item = secret_item_create_sync(keyring->collection, token_item_schema(),
+                                               attributes, label, value,
+                                               SECRET_ITEM_CREATE_REPLACE, NULL, &error);
+    int rv = item != NULL ? delete_other_items(keyring, attributes, item, &error) : -1;
+
+    if (rv != 0)
+        snprintf(why, why_size, "cannot write the keyring item \"%s\": %s", label,
+                 error != NULL ? error->message : "unknown error");
+    g_clear_error(&error);
+    g_clear_object(&item);
+    secret_value_unref(value);
+    g_hash_table_unref(attributes);
+    return rv;
+}
+
+static void add_time(struct json_object *object, const char *name, time_t now, long long lifetime)
+{
+    json_object_object_add(object, name,
+                           lifetime > 0 ? json_object_new_int64((int64_t)now + lifetime) : NULL);
+}
+
+/* The refresh item's secret; a new string to wipe with secret_free_string. */
+static char *refresh_document(const struct token_set *tokens, const char *token_url, time_t now)
+{
+    struct json_object *object = json_object_new_object();
+    const char *text;
+    size_t length = 0;
+    char *copy = NULL;
+
+    json_object_object_add(object, "version", json_object_new_int(REFRESH_ITEM_FORMAT_VERSION));
+    json_object_object_add(object, "refresh_token",
+                           tokens->refresh_token != NULL
+                               ? json_object_new_string(tokens->refresh_token)
+                               : NULL);
+    json_object_object_add(object, "token_url", json_object_new_string(token_url));
+    json_object_object_add(object, "obtained_at", json_object_new_int64((int64_t)now));
+    add_time(object, "access_expires_at", now, tokens->expires_in);
+    add_time(object, "refresh_expires_at", now, tokens->refresh_expires_in);
+    json_object_object_add(object, "scope",
+                           tokens->scope != NULL ? json_object_new_string(tokens->scope) : NULL);
+    text = json_object_to_json_string_length(object, JSON_C_TO_STRING_PLAIN, &length);
+    if (text != NULL) {
+        copy = secret_strndup(text, length);
+        secret_wipe_borrowed(text, length);
+    }
+    json_wipe_and_put(object);
+    return copy;
+}
+
+int keyring_store_pair(struct keyring *keyring, const struct token_item_names *names,
+                       const struct token_set *tokens, const char *token_url, time_t now,
+                       char *why, size_t why_size)
+{
+    char *refresh_service = g_strdup_printf("%s/refresh", names->service);
+    char *refresh_label =
+        g_strdup_printf("%s refresh token for %s", names->display_name, names->username);
+    char *access_label =
+        g_strdup_printf("%s access token for %s", names->display_name, names->username);
+    char *document = refresh_document(tokens, token_url, now);
+    int rv = -1;
+
+    if (document == NULL) {
+        snprintf(why, why_size, "cannot encode the refresh item");
+        goto out;
+    }
+    /* Refresh first: if the access write then fails, the pair can still be renewed. */
+    if (write_item(keyring, refresh_service, names->username, refresh_label, document,
+                   "application/json", why, why_size) != 0 ||
+        write_item(keyring, names->service, names->username, access_label, tokens->access_token,
+                   "text/plain", why, why_size) != 0)
+        goto out;
+    rv = 0;
+out:
+    secret_free_string(&document);
+    g_free(refresh_service);
+    g_free(refresh_label);
+    g_free(access_label);
+    return rv;
+}

@@ -1,0 +1,41 @@
+/* The user's Secret Service keyring (libsecret): the items developer tools read.
+ *
+ * Access item:  secret = the bare access token; attributes service=SERVICE, username=USER
+ *               (so `secret-tool lookup service SERVICE username USER` prints it).
+ * Refresh item: secret = a small JSON document with the refresh token and the expiry times;
+ *               attributes service=SERVICE/refresh, username=USER (those lookups miss it).
+ * Storing writes the refresh item first and leaves exactly one item of each kind. */
+#ifndef POK_KEYRING_H
+#define POK_KEYRING_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "token_response.h"
+
+enum keyring_status {
+    KEYRING_READY,
+    KEYRING_UNREACHABLE, /* no bus, or no Secret Service on it */
+    KEYRING_NO_DEFAULT,  /* no default collection (no login keyring) */
+    KEYRING_LOCKED,      /* the default collection is locked: we never prompt to unlock it */
+};
+
+struct keyring; /* opaque: the service connection and the default collection */
+
+/* Connects without any prompt; *keyring is NULL unless KEYRING_READY. why explains others. */
+enum keyring_status keyring_open(struct keyring **keyring, char *why, size_t why_size);
+
+struct token_item_names {
+    const char *service;      /* keyring_service from the configuration */
+    const char *username;     /* the login name */
+    const char *display_name; /* "Snyk", for the labels */
+};
+
+/* Stores the pair obtained at now from token_url. 0 on success; -1 with why. */
+int keyring_store_pair(struct keyring *keyring, const struct token_item_names *names,
+                       const struct token_set *tokens, const char *token_url, time_t now,
+                       char *why, size_t why_size);
+
+void keyring_close(struct keyring *keyring);
+
+#endif

@@ -1,0 +1,35 @@
+/* One POST to the token endpoint over https (libcurl), and what came of it. */
+#ifndef POK_TOKEN_EXCHANGE_H
+#define POK_TOKEN_EXCHANGE_H
+
+#include "secret_memory.h"
+#include "token_response.h"
+
+#define TOKEN_RESPONSE_MAX_BYTES (64 * 1024)
+#define FORM_MAX_BYTES (48 * 1024)
+
+enum exchange_outcome {
+    EXCHANGE_OK,           /* tokens holds a checked pair */
+    EXCHANGE_NOT_SENT,     /* no request reached the provider: nothing was spent */
+    EXCHANGE_UNKNOWN,      /* the request went out but no usable answer came back */
+    EXCHANGE_REFUSED,      /* the provider answered with an OAuth error */
+    EXCHANGE_BAD_RESPONSE, /* the provider answered with something we cannot trust */
+};
+
+struct exchange_result {
+    enum exchange_outcome outcome;
+    char reason[48];   /* short word for logs: "invalid_grant", "network", "tls", ... */
+    char message[320]; /* for the user and the log; never a secret */
+    struct token_set tokens;
+};
+
+/* Appends name=value, both percent-encoded, to an application/x-www-form-urlencoded body. */
+int form_append(struct capped_buffer *form, const char *name, const char *value);
+
+/* POSTs form to token_url and checks the answer. timeout_ms bounds the whole exchange. */
+void token_exchange(const char *token_url, const char *ca_file, long timeout_ms,
+                    const struct capped_buffer *form, struct exchange_result *result);
+
+void exchange_result_clear(struct exchange_result *result);
+
+#endif

@@ -1,0 +1,195 @@
+#include "config.h"
+
+#include "token_response.h"
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "secret_memory.h"
+
+#define JSON_MAX_DEPTH 8
+/* Ten years: longer lifetimes are nonsense and would overflow nothing but trust. */
+#define LIFETIME_MAX_SECONDS (10LL * 366 * 24 * 3600)
+
+void json_wipe_and_put(struct json_object *root)
+{
+    if (root != NULL && json_object_is_type(root, json_type_object)) {
+        json_object_object_foreach(root, key, value)
+        {
+            (void)key;
+            if (json_object_is_type(value, json_type_string))
+                secret_wipe_borrowed(json_object_get_string(value),
+                            (size_t)json_object_get_string_len(value));
+        }
+    }
+    json_object_put(root);
+}
+
+/* The whole body must be one JSON object, with nothing but whitespace after it. */
+static struct json_object *parse_object(const char *body, size_t length)
+{
+    struct json_tokener *tokener = json_tokener_new_ex(JSON_MAX_DEPTH);
+    struct json_object *root = NULL;
+    size_t end;
+
+    if (tokener == NULL || length > (size_t)INT32_MAX)
+        goto out;
+    json_tokener_set_flags(tokener, JSON_TOKENER_STRICT);
+    root = json_tokener_parse_ex(tokener, body, (int)length);
+    if (root == NULL || json_tokener_get_error(tokener) != json_tokener_success ||
+        !json_object_is_type(root, json_type_object)) {
+        json_wipe_and_put(root);
+        root = NULL;
+        goto out;
+    }
+    for (end = json_tokener_get_parse_end(tokener); end < length; end++) {
+        if (strchr(" \t\r\n", body[end]) == NULL) {
+            json_wipe_and_put(root);
+            root = NULL;
+            break;
+        }
+    }
+out:
+    if (tokener != NULL)
+        json_tokener_free(tokener);
+    return root;
+}
+
+static bool is_token_text(const char *text, size_t length)
+{
+    if (length == 0 || length > TOKEN_MAX_BYTES || strlen(text) != length)
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        if ((unsigned char)text[i] <= 0x20 || (unsigned char)text[i] >= 0x7f)
+            return false;
+    }
+    return true;
+}
+
+/* Copies a string member; absent is fine unless required, any other type is not. */
+static int take_string(struct json_object *root, const char *name, bool required,
+                       bool (*valid)(const char *, size_t), char **target)
+{
+    struct json_object *value = NULL;
+
+    if (!json_object_object_get_ex(root, name, &value) || json_object_is_type(value, json_type_null))
+        return required ? -1 : 0;
+    if (!json_object_is_type(value, json_type_string) ||
+        !valid(json_object_get_string(value), (size_t)json_object_get_string_len(value)))
+        return -1;
+    *target = secret_strndup(json_object_get_string(value), TOKEN_MAX_BYTES);
+    return *target != NULL ? 0 : -1;
+}
+
+/* A lifetime in whole seconds; a JSON integer, never a string, a fraction or a negative. */
+static int take_lifetime(struct json_object *root, const char *name, long long *target)
+{
+    struct json_object *value = NULL;
+    long long seconds;
+
+    *target = 0;
+    if (!json_object_object_get_ex(root, name, &value) || json_object_is_type(value, json_type_null))
+        return 0;
+    if (!json_object_is_type(value, json_type_int))
+        return -1;
+    seconds = (long long)json_object_get_int64(value);
+    if (seconds < 0 || seconds > LIFETIME_MAX_SECONDS)
+        return -1;
+    *target = seconds;
+    return 0;
+}
+
+static bool is_scope_text(const char *text, size_t length)
+{
+    if (length > 4096 || strlen(text) != length)
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] >= 0x7f)
+            return false;
+    }
+    return true;
+}
+
+static int check_bearer(struct json_object *root)
+{
+    struct json_object *value = NULL;
+
+    if (!json_object_object_get_ex(root, "token_type", &value) ||
+        !json_object_is_type(value, json_type_string))
+        return -1;
+    /* RFC 6749 section 5.1: the type is case-insensitive; Snyk sends "bearer". */
+    return strcasecmp(json_object_get_string(value), "bearer") == 0 ? 0 : -1;
+}
+
+int token_response_parse(const char *body, size_t length, struct token_set *tokens, char *why,
+                         size_t why_size)
+{
+    struct json_object *root = parse_object(body, length);
+    const char *problem = NULL;
+
+    memset(tokens, 0, sizeof(*tokens));
+    if (root == NULL)
+        problem = "the token response is not a JSON object";
+    else if (take_string(root, "access_token", true, is_token_text, &tokens->access_token) != 0)
+        problem = "the token response has no valid access_token";
+    else if (check_bearer(root) != 0)
+        problem = "the token response's token_type is not bearer";
+    else if (take_string(root, "refresh_token", false, is_token_text, &tokens->refresh_token) != 0)
+        problem = "the token response has an invalid refresh_token";
+    else if (take_string(root, "scope", false, is_scope_text, &tokens->scope) != 0)
+        problem = "the token response has an invalid scope";
+    else if (take_lifetime(root, "expires_in", &tokens->expires_in) != 0 ||
+             take_lifetime(root, "refresh_expires_in", &tokens->refresh_expires_in) != 0)
+        problem = "the token response has an invalid lifetime";
+    json_wipe_and_put(root);
+    if (problem != NULL) {
+        snprintf(why, why_size, "%s", problem);
+        token_set_clear(tokens);
+        return -1;
+    }
+    return 0;
+}
+
+static void copy_printable(char *out, size_t size, const char *text)
+{
+    size_t used = 0;
+
+    for (; *text != '\0' && used + 1 < size; text++)
+        out[used++] = ((unsigned char)*text >= 0x20 && (unsigned char)*text < 0x7f) ? *text : '?';
+    out[used] = '\0';
+}
+
+int token_error_parse(const char *body, size_t length, char *code, size_t code_size,
+                      char *message, size_t message_size)
+{
+    struct json_object *root = parse_object(body, length);
+    struct json_object *error = NULL, *description = NULL;
+    char description_text[200] = "";
+    int rv = -1;
+
+    if (root != NULL && json_object_object_get_ex(root, "error", &error) &&
+        json_object_is_type(error, json_type_string)) {
+        copy_printable(code, code_size, json_object_get_string(error));
+        if (json_object_object_get_ex(root, "error_description", &description) &&
+            json_object_is_type(description, json_type_string))
+            copy_printable(description_text, sizeof(description_text),
+                           json_object_get_string(description));
+        snprintf(message, message_size, "%s%s%s", code, description_text[0] != '\0' ? ": " : "",
+                 description_text);
+        rv = 0;
+    }
+    json_wipe_and_put(root);
+    return rv;
+}
+
+void token_set_clear(struct token_set *tokens)
+{
+    secret_free_string(&tokens->access_token);
+    secret_free_string(&tokens->refresh_token);
+    secret_free_string(&tokens->scope);
+    tokens->expires_in = 0;
+    tokens->refresh_expires_in = 0;
+}

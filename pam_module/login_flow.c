@@ -1,0 +1,327 @@
+#include "config.h"
+
+#include "login_flow.h"
+
+#include <security/pam_ext.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "helper_process.h"
+#include "module_options.h"
+#include "protocol.h"
+#include "provider_config.h"
+#include "user_account.h"
+
+#define PENDING_DATA_NAME "pam_oauth_keyring/pending-authorization"
+#define ANSWER_MAX_BYTES 4096
+/* The auth-phase helper calls do no network I/O: a few seconds is generous. */
+#define LOCAL_HELPER_TIMEOUT_MS 5000
+/* How long past the exchange timeout the helper may take before it is killed. */
+#define HELPER_GRACE_MS 800
+
+/* What auth hands to open_session through pam_set_data; wiped by its cleanup. */
+struct pending_authorization {
+    char *code;
+    char *verifier;
+    char *state;
+    char *token_url;
+};
+
+/* Everything one phase of one login holds, released by login_context_cleanup. */
+struct login_context {
+    pam_handle_t *pamh;
+    struct module_options options;
+    const char *user_name;
+    struct user_account account;
+    struct provider_config config;
+    struct helper_environment environment;
+    struct protocol_message request;
+    struct protocol_message reply;
+    char why[512];
+};
+
+static void pending_authorization_free(pam_handle_t *pamh, void *data, int error_status)
+{
+    struct pending_authorization *pending = data;
+
+    (void)pamh;
+    (void)error_status;
+    if (pending == NULL)
+        return;
+    secret_free_string(&pending->code);
+    secret_free_string(&pending->verifier);
+    secret_free_string(&pending->state);
+    secret_free_string(&pending->token_url);
+    free(pending);
+}
+
+static void login_context_cleanup(struct login_context *context)
+{
+    user_account_clear(&context->account);
+    provider_config_clear(&context->config);
+    helper_environment_clear(&context->environment);
+    protocol_message_clear(&context->request);
+    protocol_message_clear(&context->reply);
+}
+
+static void debug_log(const struct login_context *context, const char *message)
+{
+    if (context->options.debug)
+        pam_syslog(context->pamh, LOG_DEBUG, "%s", message);
+}
+
+/* Decides whether this login is ours and gathers what both phases need. */
+static bool login_context_prepare(struct login_context *context, pam_handle_t *pamh, int argc,
+                                  const char **argv)
+{
+    const void *service = NULL;
+    struct config_error config_error;
+
+    memset(context, 0, sizeof(*context));
+    context->pamh = pamh;
+    module_options_parse(pamh, argc, argv, &context->options);
+    if (pam_get_item(pamh, PAM_SERVICE, &service) != PAM_SUCCESS ||
+        !module_options_serves(&context->options, service)) {
+        debug_log(context, "service not in only_if=, skipping");
+        return false;
+    }
+    if (pam_get_user(pamh, &context->user_name, NULL) != PAM_SUCCESS ||
+        context->user_name == NULL || user_account_lookup(context->user_name, &context->account)) {
+        pam_syslog(pamh, LOG_NOTICE, "unknown user, skipping");
+        return false;
+    }
+    if (context->account.uid == 0 || context->account.uid < context->options.minimum_uid) {
+        debug_log(context, "user below minimum_uid, skipping");
+        return false;
+    }
+    if (provider_config_load(context->options.config_path, context->options.provider,
+                             &context->config, &config_error) != 0) {
+        pam_syslog(pamh, LOG_ERR, "configuration refused: %s", config_error.message);
+        return false;
+    }
+    if (config_error.world_readable)
+        pam_syslog(pamh, LOG_WARNING, "%s is readable by others; it holds the client secret",
+                   context->options.config_path);
+    if (helper_environment_build(pamh, &context->account, &context->environment) != 0) {
+        pam_syslog(pamh, LOG_ERR, "user %s: unusable session environment", context->user_name);
+        return false;
+    }
+    return true;
+}
+
+/* Runs one request through the helper; true when it answered "ok". Failures are logged. */
+static bool ask_helper(struct login_context *context, int timeout_ms)
+{
+    const char *message;
+
+    protocol_message_clear(&context->reply);
+    if (helper_run(&context->account, &context->environment, &context->request, timeout_ms,
+                   &context->reply, context->why, sizeof(context->why)) != 0) {
+        pam_syslog(context->pamh, LOG_ERR, "user %s: %s", context->user_name, context->why);
+        return false;
+    }
+    if (strcmp(context->reply.command, "ok") == 0)
+        return true;
+    message = protocol_message_get(&context->reply, "message");
+    pam_syslog(context->pamh, LOG_ERR, "user %s: %s (%s)", context->user_name, message,
+               protocol_message_get(&context->reply, "reason"));
+    return false;
+}
+
+static bool request_authorize_url(struct login_context *context)
+{
+    const struct provider_config *config = &context->config;
+    int rv = protocol_message_init(&context->request, "authorize");
+
+    rv |= protocol_message_add(&context->request, "authorize_url", config->authorize_url);
+    rv |= protocol_message_add(&context->request, "client_id", config->client_id);
+    rv |= protocol_message_add(&context->request, "redirect_uri", config->redirect_uri);
+    rv |= protocol_message_add(&context->request, "scope", config->scope);
+    return rv == 0 && ask_helper(context, LOCAL_HELPER_TIMEOUT_MS);
+}
+
+/* Shows the URL and takes the user's answer; NULL when the conversation failed. */
+static char *converse_for_answer(struct login_context *context, const char *url)
+{
+    char *answer = NULL;
+
+    pam_prompt(context->pamh, PAM_TEXT_INFO, NULL,
+               "To keep your %s token in your keyring, open this address in a browser and "
+               "sign in:",
+               context->config.display_name);
+    pam_prompt(context->pamh, PAM_TEXT_INFO, NULL, "%s", url);
+    if (pam_prompt(context->pamh, PAM_PROMPT_ECHO_ON, &answer,
+                   "Paste the code or the address you were sent to (Enter skips): ") !=
+        PAM_SUCCESS)
+        secret_free_string(&answer);
+    return answer;
+}
+
+static bool answer_is_acceptable(const char *answer)
+{
+    size_t length = strnlen(answer, ANSWER_MAX_BYTES + 1);
+
+    if (length > ANSWER_MAX_BYTES)
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        if ((unsigned char)answer[i] < 0x20 || answer[i] == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+static bool request_answer_check(struct login_context *context, const char *answer,
+                                 const char *state)
+{
+    const struct provider_config *config = &context->config;
+    int rv = protocol_message_init(&context->request, "answer");
+
+    rv |= protocol_message_add(&context->request, "answer", answer);
+    rv |= protocol_message_add(&context->request, "state", state);
+    rv |= protocol_message_add(&context->request, "issuer", config->issuer);
+    rv |= protocol_message_add(&context->request, "preset", config->preset);
+    rv |= protocol_message_add(&context->request, "token_url", config->token_url);
+    return rv == 0 && ask_helper(context, LOCAL_HELPER_TIMEOUT_MS);
+}
+
+/* Keeps code, verifier, state and token URL for open_session; wiped by the PAM handle. */
+static void keep_for_session(struct login_context *context, const char *verifier,
+                             const char *state)
+{
+    struct pending_authorization *pending = calloc(1, sizeof(*pending));
+
+    if (pending != NULL) {
+        pending->code = strdup(protocol_message_get(&context->reply, "code"));
+        pending->token_url = strdup(protocol_message_get(&context->reply, "token_url"));
+        pending->verifier = strdup(verifier);
+        pending->state = strdup(state);
+    }
+    if (pending == NULL || pending->code == NULL || pending->token_url == NULL ||
+        pending->verifier == NULL || pending->state == NULL ||
+        pam_set_data(context->pamh, PENDING_DATA_NAME, pending, pending_authorization_free) !=
+            PAM_SUCCESS) {
+        pending_authorization_free(context->pamh, pending, 0);
+        pam_syslog(context->pamh, LOG_ERR, "user %s: cannot keep the code for the session",
+                   context->user_name);
+        return;
+    }
+    debug_log(context, "authorization code kept for the session phase");
+}
+
+/* Moves the "ok" reply's verifier and state out before the reply is reused. */
+static void take_reply_field(struct login_context *context, const char *name, char **target)
+{
+    const char *value = protocol_message_get(&context->reply, name);
+
+    *target = value != NULL ? strdup(value) : NULL;
+}
+
+static void collect_authorization(struct login_context *context)
+{
+    char *verifier = NULL, *state = NULL, *answer = NULL;
+    const char *url;
+
+    if (!request_authorize_url(context))
+        goto out;
+    url = protocol_message_get(&context->reply, "url");
+    take_reply_field(context, "verifier", &verifier);
+    take_reply_field(context, "state", &state);
+    if (url == NULL || verifier == NULL || state == NULL) {
+        pam_syslog(context->pamh, LOG_ERR, "user %s: incomplete reply from the helper",
+                   context->user_name);
+        goto out;
+    }
+    answer = converse_for_answer(context, url);
+    if (answer == NULL || answer[0] == '\0') {
+        debug_log(context, "no answer given, skipping");
+        goto out;
+    }
+    if (!answer_is_acceptable(answer)) {
+        pam_error(context->pamh, "That answer is too long or holds control characters.");
+        pam_syslog(context->pamh, LOG_NOTICE, "user %s: answer refused (too long or control "
+                   "characters)", context->user_name);
+        goto out;
+    }
+    if (!request_answer_check(context, answer, state)) {
+        const char *message = protocol_message_get(&context->reply, "message");
+        pam_error(context->pamh, "%s", message != NULL ? message : "The answer was not accepted.");
+        goto out;
+    }
+    keep_for_session(context, verifier, state);
+out:
+    secret_free_string(&verifier);
+    secret_free_string(&state);
+    secret_free_string(&answer);
+}
+
+int login_collect_authorization(pam_handle_t *pamh, int argc, const char **argv)
+{
+    struct login_context context;
+
+    if (login_context_prepare(&context, pamh, argc, argv))
+        collect_authorization(&context);
+    login_context_cleanup(&context);
+    return PAM_IGNORE;
+}
+
+static bool request_exchange(struct login_context *context,
+                             const struct pending_authorization *pending)
+{
+    const struct provider_config *config = &context->config;
+    char timeout[16];
+    int rv = protocol_message_init(&context->request, "exchange");
+
+    snprintf(timeout, sizeof(timeout), "%ld", config->timeout);
+    rv |= protocol_message_add(&context->request, "code", pending->code);
+    rv |= protocol_message_add(&context->request, "verifier", pending->verifier);
+    rv |= protocol_message_add(&context->request, "token_url", pending->token_url);
+    rv |= protocol_message_add(&context->request, "redirect_uri", config->redirect_uri);
+    rv |= protocol_message_add(&context->request, "client_id", config->client_id);
+    rv |= protocol_message_add(&context->request, "client_secret", config->client_secret);
+    rv |= protocol_message_add(&context->request, "ca_file", config->ca_file);
+    rv |= protocol_message_add(&context->request, "timeout", timeout);
+    rv |= protocol_message_add(&context->request, "keyring_service", config->keyring_service);
+    rv |= protocol_message_add(&context->request, "username", context->user_name);
+    rv |= protocol_message_add(&context->request, "display_name", config->display_name);
+    return rv == 0 && ask_helper(context, (int)config->timeout * 1000 + HELPER_GRACE_MS);
+}
+
+static void store_tokens(struct login_context *context)
+{
+    const void *data = NULL;
+    const char *message;
+
+    if (pam_get_data(context->pamh, PENDING_DATA_NAME, &data) != PAM_SUCCESS || data == NULL) {
+        debug_log(context, "no authorization code from the auth phase, nothing to do");
+        return;
+    }
+    if (request_exchange(context, data)) {
+        pam_syslog(context->pamh, LOG_INFO, "user %s: tokens stored in the keyring (service %s)",
+                   context->user_name, context->config.keyring_service);
+        pam_info(context->pamh, "Your %s token is now in your keyring.",
+                 context->config.display_name);
+    } else {
+        message = protocol_message_get(&context->reply, "message");
+        pam_error(context->pamh, "Your %s token could not be stored: %s",
+                  context->config.display_name,
+                  message != NULL ? message : "the helper failed (see the system log)");
+    }
+    /* A code is single-use: drop it (the cleanup wipes it) whatever happened. */
+    pam_set_data(context->pamh, PENDING_DATA_NAME, NULL, NULL);
+}
+
+int login_store_tokens(pam_handle_t *pamh, int argc, const char **argv)
+{
+    struct login_context context;
+    int rv = PAM_IGNORE;
+
+    if (login_context_prepare(&context, pamh, argc, argv)) {
+        store_tokens(&context);
+        rv = PAM_SUCCESS;
+    }
+    login_context_cleanup(&context);
+    return rv;
+}

@@ -1,0 +1,89 @@
+#include "config.h"
+
+#include "module_options.h"
+
+#include <errno.h>
+#include <security/pam_ext.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#ifndef POK_DEFAULT_CONFIG
+#error "POK_DEFAULT_CONFIG must be defined by the build"
+#endif
+
+/* When argument is "prefix...", points *target at the rest and says so. */
+static bool take_value(const char *argument, const char *prefix, const char **target)
+{
+    size_t length = strlen(prefix);
+
+    if (strncmp(argument, prefix, length) != 0)
+        return false;
+    *target = argument + length;
+    return true;
+}
+
+static bool take_flag(const char *argument, const char *name, bool *target)
+{
+    if (strcmp(argument, name) != 0)
+        return false;
+    *target = true;
+    return true;
+}
+
+static void parse_minimum_uid(pam_handle_t *pamh, const char *text, struct module_options *options)
+{
+    char *end = NULL;
+    unsigned long value;
+
+    errno = 0;
+    value = strtoul(text, &end, 10);
+    if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || value > (uid_t)-2)
+        pam_syslog(pamh, LOG_ERR, "invalid minimum_uid=%s, keeping %u", text,
+                   (unsigned)options->minimum_uid);
+    else
+        options->minimum_uid = (uid_t)value;
+}
+
+void module_options_parse(pam_handle_t *pamh, int argc, const char **argv,
+                          struct module_options *options)
+{
+    options->config_path = POK_DEFAULT_CONFIG;
+    options->provider = NULL;
+    options->only_if = NULL;
+    options->minimum_uid = OPTIONS_DEFAULT_MINIMUM_UID;
+    options->debug = false;
+    for (int i = 0; i < argc; i++) {
+        const char *minimum_uid = NULL;
+        bool known = take_flag(argv[i], "debug", &options->debug) ||
+                     take_value(argv[i], "config=", &options->config_path) ||
+                     take_value(argv[i], "provider=", &options->provider) ||
+                     take_value(argv[i], "only_if=", &options->only_if) ||
+                     take_value(argv[i], "minimum_uid=", &minimum_uid);
+        if (!known)
+            pam_syslog(pamh, LOG_ERR, "unknown module argument: %s", argv[i]);
+        if (minimum_uid != NULL)
+            parse_minimum_uid(pamh, minimum_uid, options);
+    }
+}
+
+bool module_options_serves(const struct module_options *options, const char *service)
+{
+    const char *position = options->only_if;
+    size_t length;
+
+    if (position == NULL)
+        return true;
+    if (service == NULL)
+        return false;
+    length = strlen(service);
+    while (*position != '\0') {
+        size_t item = strcspn(position, ",");
+        if (item == length && strncmp(position, service, length) == 0)
+            return true;
+        position += item;
+        if (*position == ',')
+            position++;
+    }
+    return false;
+}

@@ -1,0 +1,519 @@
+#include "config.h"
+
+#include "provider_config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "secret_memory.h"
+
+#define CONFIG_MAX_ENTRIES 256
+#define CONFIG_MAX_VALUE 4096
+
+/* One "key = value" line of the file, decoded, with where it came from. */
+struct config_entry {
+    const char *group; /* points into parsed_file.groups */
+    char *key;
+    char *value;
+    unsigned line;
+};
+
+struct parsed_file {
+    const char *path;
+    struct config_entry entries[CONFIG_MAX_ENTRIES];
+    size_t entry_count;
+    char *groups[CONFIG_MAX_ENTRIES];
+    size_t group_count;
+};
+
+struct snyk_region {
+    const char *name;
+    const char *app_host;
+    const char *api_host;
+};
+
+/* From Snyk's documentation of its regions (docs/ and shared reference). */
+static const struct snyk_region snyk_regions[] = {
+    {"SNYK-US-01", "app.snyk.io", "api.snyk.io"},
+    {"SNYK-US-02", "app.us.snyk.io", "api.us.snyk.io"},
+    {"SNYK-EU-01", "app.eu.snyk.io", "api.eu.snyk.io"},
+    {"SNYK-AU-01", "app.au.snyk.io", "api.au.snyk.io"},
+    {"SNYK-GOV-01", "app.snykgov.io", "api.snykgov.io"},
+};
+
+enum value_kind { VALUE_TEXT, VALUE_HTTPS_URL, VALUE_TIMEOUT };
+
+struct key_spec {
+    const char *key;
+    size_t offset;
+    enum value_kind kind;
+};
+
+#define FIELD(name) offsetof(struct provider_config, name)
+static const struct key_spec key_specs[] = {
+    {"preset", FIELD(preset), VALUE_TEXT},
+    {"region", FIELD(region), VALUE_TEXT},
+    {"authorize_url", FIELD(authorize_url), VALUE_HTTPS_URL},
+    {"token_url", FIELD(token_url), VALUE_HTTPS_URL},
+    {"revoke_url", FIELD(revoke_url), VALUE_HTTPS_URL},
+    {"client_id", FIELD(client_id), VALUE_TEXT},
+    {"client_secret", FIELD(client_secret), VALUE_TEXT},
+    {"redirect_uri", FIELD(redirect_uri), VALUE_TEXT},
+    {"scope", FIELD(scope), VALUE_TEXT},
+    {"issuer", FIELD(issuer), VALUE_TEXT},
+    {"ca_file", FIELD(ca_file), VALUE_TEXT},
+    {"keyring_service", FIELD(keyring_service), VALUE_TEXT},
+    {"timeout", 0, VALUE_TIMEOUT},
+};
+
+static int fail(struct config_error *error, const char *format, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int fail(struct config_error *error, const char *format, ...)
+{
+    va_list arguments;
+
+    va_start(arguments, format);
+    vsnprintf(error->message, sizeof(error->message), format, arguments);
+    va_end(arguments);
+    return -1;
+}
+
+static void parsed_file_clear(struct parsed_file *file)
+{
+    for (size_t i = 0; i < file->entry_count; i++) {
+        free(file->entries[i].key);
+        secret_free_string(&file->entries[i].value);
+    }
+    for (size_t i = 0; i < file->group_count; i++)
+        free(file->groups[i]);
+    file->entry_count = 0;
+    file->group_count = 0;
+}
+
+static bool has_control_byte(const char *text, size_t length)
+{
+    for (size_t i = 0; i < length; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c < 0x20 || c == 0x7f)
+            return true;
+    }
+    return false;
+}
+
+static void trim(const char **start, const char **end)
+{
+    while (*start < *end && (**start == ' ' || **start == '\t'))
+        (*start)++;
+    while (*end > *start && ((*end)[-1] == ' ' || (*end)[-1] == '\t' || (*end)[-1] == '\r'))
+        (*end)--;
+}
+
+/* The byte a GKeyFile escape stands for, or -1 for an escape GKeyFile does not know. */
+static int unescape(char escaped)
+{
+    switch (escaped) {
+    case 's':
+        return ' ';
+    case 'n':
+        return '\n';
+    case 't':
+        return '\t';
+    case 'r':
+        return '\r';
+    case '\\':
+        return '\\';
+    default:
+        return -1;
+    }
+}
+
+/* Decodes GKeyFile's escapes (\s \n \t \r \\) into a new string; NULL on a bad escape. */
+static char *decode_value(const char *start, const char *end)
+{
+    char *decoded = calloc(1, (size_t)(end - start) + 1);
+    size_t out = 0;
+
+    for (const char *p = start; decoded != NULL && p < end; p++) {
+        int c = (unsigned char)*p;
+        if (c == '\\') {
+            c = p + 1 < end ? unescape(p[1]) : -1;
+            if (c < 0) {
+                secret_free_string(&decoded);
+                break;
+            }
+            p++;
+        }
+        decoded[out++] = (char)c;
+    }
+    return decoded;
+}
+
+static int add_group(struct parsed_file *file, unsigned line, const char *start, const char *end,
+                     struct config_error *error)
+{
+    size_t length = (size_t)(end - start);
+
+    if (length == 0 || length > 64 || has_control_byte(start, length) ||
+        memchr(start, '[', length) != NULL || memchr(start, '/', length) != NULL)
+        return fail(error, "%s:%u: invalid group name", file->path, line);
+    for (size_t i = 0; i < file->group_count; i++) {
+        if (strlen(file->groups[i]) == length && memcmp(file->groups[i], start, length) == 0)
+            return fail(error, "%s:%u: group [%.*s] appears twice", file->path, line, (int)length,
+                        start);
+    }
+    if (file->group_count >= CONFIG_MAX_ENTRIES)
+        return fail(error, "%s:%u: too many groups", file->path, line);
+    file->groups[file->group_count] = secret_strndup(start, length);
+    if (file->groups[file->group_count] == NULL)
+        return fail(error, "%s: out of memory", file->path);
+    file->group_count++;
+    return 0;
+}
+
+static int add_entry(struct parsed_file *file, unsigned line, const char *start, const char *end,
+                     struct config_error *error)
+{
+    const char *equals = memchr(start, '=', (size_t)(end - start));
+    const char *key_end, *value_start;
+    struct config_entry *entry;
+
+    if (file->group_count == 0)
+        return fail(error, "%s:%u: a key before the first [group]", file->path, line);
+    if (equals == NULL)
+        return fail(error, "%s:%u: expected key = value", file->path, line);
+    if (file->entry_count >= CONFIG_MAX_ENTRIES)
+        return fail(error, "%s:%u: too many keys", file->path, line);
+    key_end = equals;
+    value_start = equals + 1;
+    trim(&start, &key_end);
+    trim(&value_start, &end);
+    if (key_end == start || (size_t)(end - value_start) > CONFIG_MAX_VALUE)
+        return fail(error, "%s:%u: empty key or overlong value", file->path, line);
+    entry = &file->entries[file->entry_count];
+    entry->group = file->groups[file->group_count - 1];
+    entry->line = line;
+    entry->key = secret_strndup(start, (size_t)(key_end - start));
+    entry->value = decode_value(value_start, end);
+    file->entry_count++;
+    if (entry->key == NULL || entry->value == NULL)
+        return fail(error, "%s:%u: invalid escape sequence or out of memory", file->path, line);
+    if (has_control_byte(entry->value, strlen(entry->value)))
+        return fail(error, "%s:%u: key '%s': control characters are not allowed", file->path, line,
+                    entry->key);
+    return 0;
+}
+
+static int parse_lines(struct parsed_file *file, const char *text, size_t length,
+                       struct config_error *error)
+{
+    const char *position = text, *end = text + length;
+    unsigned line = 0;
+    int rv = 0;
+
+    if (memchr(text, '\0', length) != NULL)
+        return fail(error, "%s: contains a NUL byte", file->path);
+    while (rv == 0 && position < end) {
+        const char *newline = memchr(position, '\n', (size_t)(end - position));
+        const char *line_end = newline != NULL ? newline : end;
+        const char *start = position;
+
+        line++;
+        trim(&start, &line_end);
+        if (start == line_end || *start == '#')
+            rv = 0;
+        else if (*start == '[' && line_end[-1] == ']')
+            rv = add_group(file, line, start + 1, line_end - 1, error);
+        else
+            rv = add_entry(file, line, start, line_end, error);
+        position = newline != NULL ? newline + 1 : end;
+    }
+    return rv;
+}
+
+static const char *select_group(const struct parsed_file *file, const char *provider,
+                                struct config_error *error)
+{
+    if (provider != NULL) {
+        for (size_t i = 0; i < file->group_count; i++) {
+            if (strcmp(file->groups[i], provider) == 0)
+                return file->groups[i];
+        }
+        fail(error, "%s: no [%s] group for provider=%s", file->path, provider, provider);
+        return NULL;
+    }
+    if (file->group_count == 1)
+        return file->groups[0];
+    fail(error, "%s: %s; name one with the provider= module argument", file->path,
+         file->group_count == 0 ? "no provider group" : "several provider groups");
+    return NULL;
+}
+
+bool provider_url_is_https(const char *url)
+{
+    size_t length = strlen(url);
+    const char *host = url + 8;
+
+    if (length <= 8 || strncasecmp(url, "https://", 8) != 0 || has_control_byte(url, length) ||
+        strchr(url, ' ') != NULL)
+        return false;
+    /* A host must follow the scheme: not empty, not userinfo. */
+    return *host != '/' && *host != ':' && *host != '?' && *host != '#' &&
+           strcspn(host, "@") >= strcspn(host, "/?#");
+}
+
+static int apply_timeout(const struct config_entry *entry, const char *path,
+                         struct provider_config *config, struct config_error *error)
+{
+    char *end = NULL;
+    long value;
+
+    errno = 0;
+    value = strtol(entry->value, &end, 10);
+    if (errno != 0 || end == entry->value || *end != '\0' || value < 1 ||
+        value > CONFIG_MAX_TIMEOUT)
+        return fail(error, "%s:%u: key 'timeout': expected whole seconds from 1 to %d", path,
+                    entry->line, CONFIG_MAX_TIMEOUT);
+    config->timeout = value;
+    return 0;
+}
+
+static int apply_entry(const struct config_entry *entry, const char *path,
+                       struct provider_config *config, bool *seen, struct config_error *error)
+{
+    const struct key_spec *spec = NULL;
+    size_t index;
+    char **slot;
+
+    for (index = 0; index < sizeof(key_specs) / sizeof(key_specs[0]); index++) {
+        if (strcmp(key_specs[index].key, entry->key) == 0) {
+            spec = &key_specs[index];
+            break;
+        }
+    }
+    if (spec == NULL)
+        return fail(error, "%s:%u: unknown key '%s'", path, entry->line, entry->key);
+    if (seen[index])
+        return fail(error, "%s:%u: key '%s' appears twice", path, entry->line, entry->key);
+    seen[index] = true;
+    if (spec->kind == VALUE_TIMEOUT)
+        return apply_timeout(entry, path, config, error);
+    if (spec->kind == VALUE_HTTPS_URL && !provider_url_is_https(entry->value))
+        return fail(error, "%s:%u: key '%s': only https:// URLs are allowed", path, entry->line,
+                    entry->key);
+    if (entry->value[0] == '\0')
+        return fail(error, "%s:%u: key '%s': empty value", path, entry->line, entry->key);
+    slot = (char **)((char *)config + spec->offset);
+    *slot = secret_strndup(entry->value, CONFIG_MAX_VALUE);
+    return *slot == NULL ? fail(error, "%s: out of memory", path) : 0;
+}
+
+static char *format_url(const char *host, const char *path)
+{
+    size_t size = strlen("https://") + strlen(host) + strlen(path) + 1;
+    char *url = malloc(size);
+
+    if (url != NULL)
+        snprintf(url, size, "https://%s%s", host, path);
+    return url;
+}
+
+/* Fills the URLs a preset knows unless the file set them explicitly. */
+static int apply_preset(const char *path, struct provider_config *config,
+                        struct config_error *error)
+{
+    const struct snyk_region *region = NULL;
+    const char *wanted;
+
+    if (config->preset == NULL) {
+        if (config->region != NULL)
+            return fail(error, "%s: [%s]: key 'region' needs preset = snyk", path, config->name);
+        return 0;
+    }
+    if (strcmp(config->preset, "snyk") != 0)
+        return fail(error, "%s: [%s]: key 'preset': unknown preset '%s' (known: snyk)", path,
+                    config->name, config->preset);
+    wanted = config->region != NULL ? config->region : "SNYK-US-01";
+    for (size_t i = 0; i < sizeof(snyk_regions) / sizeof(snyk_regions[0]); i++) {
+        if (strcasecmp(snyk_regions[i].name, wanted) == 0)
+            region = &snyk_regions[i];
+    }
+    if (region == NULL)
+        return fail(error, "%s: [%s]: key 'region': unknown Snyk region '%s'", path, config->name,
+                    wanted);
+    if (config->authorize_url == NULL)
+        config->authorize_url = format_url(region->app_host, "/oauth2/authorize");
+    if (config->token_url == NULL)
+        config->token_url = format_url(region->api_host, "/oauth2/token");
+    if (config->revoke_url == NULL)
+        config->revoke_url = format_url(region->api_host, "/oauth2/revoke");
+    if (config->authorize_url == NULL || config->token_url == NULL || config->revoke_url == NULL)
+        return fail(error, "%s: out of memory", path);
+    return 0;
+}
+
+static int check_required(const char *path, struct provider_config *config,
+                          struct config_error *error)
+{
+    const char *missing = config->authorize_url == NULL ? "authorize_url"
+                          : config->token_url == NULL   ? "token_url"
+                          : config->client_id == NULL   ? "client_id"
+                          : config->redirect_uri == NULL ? "redirect_uri"
+                                                         : NULL;
+
+    if (missing != NULL)
+        return fail(error, "%s: [%s]: required key '%s' is missing", path, config->name, missing);
+    if (config->keyring_service == NULL)
+        config->keyring_service = secret_strndup(config->name, CONFIG_MAX_VALUE);
+    config->display_name = secret_strndup(config->preset != NULL ? "Snyk" : config->name,
+                                          CONFIG_MAX_VALUE);
+    if (config->timeout == 0)
+        config->timeout = CONFIG_DEFAULT_TIMEOUT;
+    if (config->keyring_service == NULL || config->display_name == NULL)
+        return fail(error, "%s: out of memory", path);
+    return 0;
+}
+
+static int build_provider(const struct parsed_file *file, const char *group,
+                          struct provider_config *config, struct config_error *error)
+{
+    bool seen[sizeof(key_specs) / sizeof(key_specs[0])] = {false};
+    int rv = 0;
+
+    config->name = secret_strndup(group, CONFIG_MAX_VALUE);
+    if (config->name == NULL)
+        return fail(error, "%s: out of memory", file->path);
+    for (size_t i = 0; rv == 0 && i < file->entry_count; i++) {
+        if (file->entries[i].group == group)
+            rv = apply_entry(&file->entries[i], file->path, config, seen, error);
+    }
+    if (rv == 0)
+        rv = apply_preset(file->path, config, error);
+    if (rv == 0)
+        rv = check_required(file->path, config, error);
+    return rv;
+}
+
+int provider_config_parse(const char *path, const char *text, size_t length, const char *provider,
+                          struct provider_config *config, struct config_error *error)
+{
+    struct parsed_file *file = calloc(1, sizeof(*file));
+    const char *group;
+    int rv = -1;
+
+    memset(config, 0, sizeof(*config));
+    error->message[0] = '\0';
+    if (file == NULL) {
+        fail(error, "%s: out of memory", path);
+        goto out;
+    }
+    file->path = path;
+    if (parse_lines(file, text, length, error) != 0)
+        goto out;
+    group = select_group(file, provider, error);
+    if (group == NULL || build_provider(file, group, config, error) != 0)
+        goto out;
+    rv = 0;
+out:
+    if (file != NULL) {
+        parsed_file_clear(file);
+        free(file);
+    }
+    if (rv != 0)
+        provider_config_clear(config);
+    return rv;
+}
+
+/* The file holds the client secret and decides where tokens go: only its owner may write. */
+static int check_file_trust(const char *path, const struct stat *info, struct config_error *error)
+{
+    uid_t trusted_owner = geteuid();
+
+    if (!S_ISREG(info->st_mode))
+        return fail(error, "%s: not a regular file", path);
+    if (info->st_uid != 0 && info->st_uid != trusted_owner)
+        return fail(error, "%s: must be owned by root (owner is uid %u)", path,
+                    (unsigned)info->st_uid);
+    if ((info->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        return fail(error, "%s: must not be writable by group or others (mode %04o)", path,
+                    (unsigned)(info->st_mode & 07777));
+    if (info->st_size > CONFIG_MAX_FILE_SIZE)
+        return fail(error, "%s: larger than %d bytes", path, CONFIG_MAX_FILE_SIZE);
+    error->world_readable = (info->st_mode & S_IROTH) != 0;
+    return 0;
+}
+
+static int read_whole_file(int fd, const char *path, struct capped_buffer *content,
+                           struct config_error *error)
+{
+    char chunk[4096];
+    ssize_t got;
+
+    do {
+        got = read(fd, chunk, sizeof(chunk));
+        if (got > 0 && capped_buffer_append(content, chunk, (size_t)got) != 0)
+            got = -2;
+    } while (got > 0 || (got == -1 && errno == EINTR));
+    secret_wipe(chunk, sizeof(chunk));
+    if (got == -2)
+        return fail(error, "%s: larger than %d bytes", path, CONFIG_MAX_FILE_SIZE);
+    if (got < 0)
+        return fail(error, "%s: cannot read: %s", path, strerror(errno));
+    return 0;
+}
+
+int provider_config_load(const char *path, const char *provider, struct provider_config *config,
+                         struct config_error *error)
+{
+    struct capped_buffer content = {0};
+    struct stat info;
+    int fd = -1;
+    int rv = -1;
+
+    memset(config, 0, sizeof(*config));
+    error->world_readable = false;
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        fail(error, "%s: cannot open: %s", path, strerror(errno));
+        goto out;
+    }
+    if (fstat(fd, &info) != 0) {
+        fail(error, "%s: cannot stat: %s", path, strerror(errno));
+        goto out;
+    }
+    if (check_file_trust(path, &info, error) != 0)
+        goto out;
+    if (capped_buffer_init(&content, CONFIG_MAX_FILE_SIZE) != 0) {
+        fail(error, "%s: out of memory", path);
+        goto out;
+    }
+    if (read_whole_file(fd, path, &content, error) != 0)
+        goto out;
+    rv = provider_config_parse(path, content.data, content.length, provider, config, error);
+out:
+    if (fd >= 0)
+        close(fd);
+    capped_buffer_wipe(&content);
+    return rv;
+}
+
+void provider_config_clear(struct provider_config *config)
+{
+    char **strings[] = {&config->name,          &config->preset,        &config->region,
+                        &config->display_name,  &config->authorize_url, &config->token_url,
+                        &config->revoke_url,    &config->client_id,     &config->client_secret,
+                        &config->redirect_uri,  &config->scope,         &config->issuer,
+                        &config->ca_file,       &config->keyring_service};
+
+    for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
+        secret_free_string(strings[i]);
+    config->timeout = 0;
+}

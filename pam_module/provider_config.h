@@ -1,0 +1,56 @@
+/* The configuration file: GKeyFile/INI syntax, one group per provider.
+ *
+ * Parsed by the module (as root) because it holds the client secret, which the user must not
+ * be able to read. Plain libc: the module links nothing but libpam and libc. */
+#ifndef POK_PROVIDER_CONFIG_H
+#define POK_PROVIDER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define CONFIG_MAX_FILE_SIZE (64 * 1024)
+#define CONFIG_DEFAULT_TIMEOUT 10
+#define CONFIG_MAX_TIMEOUT 120
+
+struct provider_config {
+    char *name;            /* the group's name */
+    char *preset;          /* "snyk" or NULL */
+    char *region;          /* Snyk region when preset = snyk */
+    char *display_name;    /* for labels and messages: "Snyk" or the group's name */
+    char *authorize_url;
+    char *token_url;
+    char *revoke_url;
+    char *client_id;
+    char *client_secret;   /* secret: wiped by provider_config_clear */
+    char *redirect_uri;
+    char *scope;
+    char *issuer;
+    char *ca_file;
+    char *keyring_service; /* default: the group's name */
+    long timeout;          /* seconds for one exchange */
+};
+
+struct config_error {
+    char message[512];
+    bool world_readable; /* a warning, not an error: the file is readable by others */
+};
+
+/* Checks the opened file (regular, owned by root - or by the caller itself when the module
+ * does not run as root - and not writable by group or others), parses it and fills config
+ * for provider (NULL: the only group). 0 on success; -1 with error->message naming the file,
+ * line and key. */
+int provider_config_load(const char *path, const char *provider, struct provider_config *config,
+                         struct config_error *error);
+
+/* The same from bytes already read, for tests and fuzzing; path only names the source. */
+int provider_config_parse(const char *path, const char *text, size_t length, const char *provider,
+                          struct provider_config *config, struct config_error *error);
+
+/* Frees every string; the client secret is wiped first. Safe on a zeroed or cleared struct. */
+void provider_config_clear(struct provider_config *config);
+
+/* Whether a URL is acceptable for an endpoint: https, a host, no space or control byte. */
+bool provider_url_is_https(const char *url);
+
+#endif

@@ -1,0 +1,227 @@
+/* A small PAM application for the tests and the demo: runs auth and session through the real
+ * libpam with a service file from a directory of ours (pam_start_confdir), answers prompts
+ * from a script, and captures every syslog line the modules write.
+ *
+ *   pam_driver --confdir DIR --service NAME --user USER [--answer-command CMD]
+ *              [--setenv NAME=VALUE]... [--log FILE]
+ *
+ * Echo-off prompts (passwords) are answered from the environment variable TEST_PASSWORD.
+ * Echo-on prompts run CMD with `sh -c`, the text shown so far on its stdin; its first output
+ * line is the answer. Without CMD the answer is empty. */
+#include "config.h"
+
+#include <errno.h>
+#include <security/pam_appl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <syslog.h>
+#include <unistd.h>
+
+struct driver {
+    const char *confdir, *service, *user, *answer_command, *log_path;
+    const char *environment[16];
+    int environment_count;
+    char transcript[65536];
+    size_t transcript_length;
+};
+
+static FILE *log_file;
+
+/* --- syslog capture: these definitions interpose on libc's for libpam's pam_syslog ------- */
+
+static void write_log_line(int priority, const char *format, va_list arguments)
+{
+    FILE *out = log_file != NULL ? log_file : stderr;
+
+    fprintf(out, "<%d> ", priority & LOG_PRIMASK);
+    vfprintf(out, format, arguments);
+    fputc('\n', out);
+    fflush(out);
+}
+
+void vsyslog(int priority, const char *format, va_list arguments)
+{
+    write_log_line(priority, format, arguments);
+}
+
+void __vsyslog_chk(int priority, int flag, const char *format, va_list arguments);
+void __vsyslog_chk(int priority, int flag, const char *format, va_list arguments)
+{
+    (void)flag;
+    write_log_line(priority, format, arguments);
+}
+
+void syslog(int priority, const char *format, ...)
+{
+    va_list arguments;
+
+    va_start(arguments, format);
+    write_log_line(priority, format, arguments);
+    va_end(arguments);
+}
+
+void __syslog_chk(int priority, int flag, const char *format, ...);
+void __syslog_chk(int priority, int flag, const char *format, ...)
+{
+    va_list arguments;
+
+    (void)flag;
+    va_start(arguments, format);
+    write_log_line(priority, format, arguments);
+    va_end(arguments);
+}
+
+/* --- conversation ------------------------------------------------------------------------- */
+
+static void remember(struct driver *driver, const char *text)
+{
+    size_t length = strlen(text);
+
+    if (driver->transcript_length + length + 2 < sizeof(driver->transcript)) {
+        memcpy(driver->transcript + driver->transcript_length, text, length);
+        driver->transcript_length += length;
+        driver->transcript[driver->transcript_length++] = '\n';
+        driver->transcript[driver->transcript_length] = '\0';
+    }
+}
+
+/* Runs the answer command with the transcript on stdin; its first line is the answer. */
+static char *run_answer_command(struct driver *driver)
+{
+    int to_child[2], from_child[2];
+    char buffer[8192];
+    size_t used = 0;
+    ssize_t got;
+    pid_t pid;
+    int status;
+
+    if (driver->answer_command == NULL)
+        return strdup("");
+    if (pipe(to_child) != 0 || pipe(from_child) != 0)
+        return NULL;
+    pid = fork();
+    if (pid == 0) {
+        dup2(to_child[0], 0);
+        dup2(from_child[1], 1);
+        close(to_child[1]);
+        close(from_child[0]);
+        execl("/bin/sh", "sh", "-c", driver->answer_command, (char *)NULL);
+        _exit(127);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    if (write(to_child[1], driver->transcript, driver->transcript_length) < 0)
+        perror("pam_driver: write to answer command");
+    close(to_child[1]);
+    while (used + 1 < sizeof(buffer) &&
+           (got = read(from_child[0], buffer + used, sizeof(buffer) - 1 - used)) > 0)
+        used += (size_t)got;
+    close(from_child[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    buffer[used] = '\0';
+    buffer[strcspn(buffer, "\n")] = '\0';
+    return strdup(buffer);
+}
+
+static int converse(int count, const struct pam_message **messages,
+                    struct pam_response **responses, void *data)
+{
+    struct driver *driver = data;
+    struct pam_response *replies = calloc((size_t)count, sizeof(*replies));
+
+    if (replies == NULL)
+        return PAM_BUF_ERR;
+    for (int i = 0; i < count; i++) {
+        const char *text = messages[i]->msg != NULL ? messages[i]->msg : "";
+        switch (messages[i]->msg_style) {
+        case PAM_TEXT_INFO:
+        case PAM_ERROR_MSG:
+            printf("[%s] %s\n", messages[i]->msg_style == PAM_TEXT_INFO ? "info" : "error", text);
+            remember(driver, text);
+            break;
+        case PAM_PROMPT_ECHO_OFF:
+            printf("[password prompt] %s\n", text);
+            replies[i].resp = strdup(getenv("TEST_PASSWORD") != NULL ? getenv("TEST_PASSWORD") : "");
+            break;
+        case PAM_PROMPT_ECHO_ON:
+            printf("[prompt] %s\n", text);
+            remember(driver, text);
+            replies[i].resp = run_answer_command(driver);
+            printf("[answered] %zu characters\n",
+                   replies[i].resp != NULL ? strlen(replies[i].resp) : 0);
+            break;
+        default:
+            break;
+        }
+    }
+    fflush(stdout);
+    *responses = replies;
+    return PAM_SUCCESS;
+}
+
+/* --- main ----------------------------------------------------------------------------------- */
+
+static int parse_arguments(int argc, char **argv, struct driver *driver)
+{
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *name = argv[i], *value = argv[i + 1];
+        if (strcmp(name, "--confdir") == 0)
+            driver->confdir = value;
+        else if (strcmp(name, "--service") == 0)
+            driver->service = value;
+        else if (strcmp(name, "--user") == 0)
+            driver->user = value;
+        else if (strcmp(name, "--answer-command") == 0)
+            driver->answer_command = value;
+        else if (strcmp(name, "--log") == 0)
+            driver->log_path = value;
+        else if (strcmp(name, "--setenv") == 0 && driver->environment_count < 16)
+            driver->environment[driver->environment_count++] = value;
+        else
+            return -1;
+    }
+    return (argc % 2 == 1 && driver->confdir && driver->service && driver->user) ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    static struct driver driver;
+    struct pam_conv conversation = {converse, &driver};
+    pam_handle_t *pamh = NULL;
+    int auth, session, rv;
+
+    if (parse_arguments(argc, argv, &driver) != 0) {
+        fprintf(stderr, "usage: %s --confdir DIR --service NAME --user USER "
+                        "[--answer-command CMD] [--setenv NAME=VALUE]... [--log FILE]\n",
+                argv[0]);
+        return 2;
+    }
+    if (driver.log_path != NULL)
+        log_file = fopen(driver.log_path, "a");
+    rv = pam_start_confdir(driver.service, driver.user, &conversation, driver.confdir, &pamh);
+    if (rv != PAM_SUCCESS) {
+        fprintf(stderr, "pam_start_confdir: %s\n", pam_strerror(pamh, rv));
+        return 1;
+    }
+    for (int i = 0; i < driver.environment_count; i++)
+        pam_putenv(pamh, driver.environment[i]);
+    auth = pam_authenticate(pamh, 0);
+    printf("pam_authenticate: %s\n", pam_strerror(pamh, auth));
+    if (auth == PAM_SUCCESS)
+        pam_setcred(pamh, PAM_ESTABLISH_CRED);
+    session = auth == PAM_SUCCESS ? pam_open_session(pamh, 0) : auth;
+    printf("pam_open_session: %s\n", pam_strerror(pamh, session));
+    if (session == PAM_SUCCESS) {
+        pam_close_session(pamh, 0);
+        pam_setcred(pamh, PAM_DELETE_CRED);
+    }
+    pam_end(pamh, session);
+    if (log_file != NULL)
+        fclose(log_file);
+    return auth == PAM_SUCCESS && session == PAM_SUCCESS ? 0 : 1;
+}
