@@ -1,0 +1,68 @@
+#!/usr/bin/python3
+"""Looks into the user's Secret Service keyring for the tests (run as the user).
+
+  keyring_tool.py dump     JSON of every item of the default collection: label, attributes,
+                           secret; exit 3 when the collection is locked
+  keyring_tool.py lock     locks the default collection (no prompt is involved in locking)
+  keyring_tool.py keyring SERVICE USER
+                           what Python's keyring library returns for (SERVICE, USER)
+"""
+import json
+import sys
+
+import secretstorage
+
+
+def default_collection():
+    connection = secretstorage.dbus_init()
+    return connection, secretstorage.get_default_collection(connection)
+
+
+def dump():
+    connection, collection = default_collection()
+    if collection.is_locked():
+        return 3
+    items = [
+        {
+            "label": item.get_label(),
+            "attributes": item.get_attributes(),
+            "secret": item.get_secret().decode("utf-8", "replace"),
+        }
+        for item in collection.get_all_items()
+    ]
+    items.sort(key=lambda item: json.dumps(item["attributes"], sort_keys=True))
+    json.dump(items, sys.stdout, sort_keys=True, indent=1)
+    print()
+    connection.close()
+    return 0
+
+
+def lock():
+    connection, collection = default_collection()
+    collection.lock()
+    locked = collection.is_locked()
+    connection.close()
+    return 0 if locked else 1
+
+
+def keyring_lookup(service, user):
+    import keyring
+
+    value = keyring.get_password(service, user)
+    print("" if value is None else value)
+    return 0 if value is not None else 1
+
+
+def main(argv):
+    if argv[1:] == ["dump"]:
+        return dump()
+    if argv[1:] == ["lock"]:
+        return lock()
+    if len(argv) == 4 and argv[1] == "keyring":
+        return keyring_lookup(argv[2], argv[3])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

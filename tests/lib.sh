@@ -1,0 +1,124 @@
+# Shared by the integration tests: results, a scratch directory, the test identity provider,
+# and the files a test login needs. Source it with top_srcdir and top_builddir set.
+# shellcheck shell=bash
+
+top_srcdir=${top_srcdir:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+PYTHON=/usr/bin/python3 # Debian's, for python3-keyring and python3-secretstorage
+
+pass() { echo "PASS: $*"; exit 0; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+note() { echo "--- $*"; }
+
+CLEANUP_COMMANDS=()
+on_exit() { CLEANUP_COMMANDS+=("$*"); }
+run_cleanup() {
+    local i
+    for ((i = ${#CLEANUP_COMMANDS[@]} - 1; i >= 0; i--)); do
+        eval "${CLEANUP_COMMANDS[$i]}" >/dev/null 2>&1 || true
+    done
+}
+trap run_cleanup EXIT
+
+# A scratch directory any test user can traverse (the build tree may not be reachable).
+make_workdir() {
+    WORK=$(mktemp -d /tmp/pok-test.XXXXXX) || fail "mktemp"
+    chmod 755 "$WORK"
+    on_exit "rm -rf --one-file-system '$WORK'"
+}
+
+# Copies what a login needs into $WORK/bin, readable and executable by everyone.
+stage_artifacts() {
+    mkdir -p "$WORK/bin"
+    cp "$top_builddir/helper/pam_oauth_keyring_helper" "$WORK/bin/" || fail "helper not built"
+    cp "$top_builddir/tests/.libs/pam_oauth_keyring_test.so" "$WORK/bin/" ||
+        fail "test module not built (make check builds it)"
+    cp "$top_builddir/tests/pam_driver" "$top_srcdir/tests/browser.py" \
+        "$top_srcdir/tests/keyring_tool.py" "$WORK/bin/" || fail "test tools missing"
+    chmod -R a+rX "$WORK/bin"
+    MODULE="$WORK/bin/pam_oauth_keyring_test.so"
+    HELPER="$WORK/bin/pam_oauth_keyring_helper"
+    DRIVER="$WORK/bin/pam_driver"
+}
+
+# Starts the test identity provider over TLS with a fresh CA; sets IDP_URL and CA_FILE.
+#   start_idp CLIENT_SECRET [extra idp.py arguments]
+start_idp() {
+    local secret=$1
+    shift
+    mkdir -p "$WORK/ca"
+    bash "$top_srcdir/tests/idp/make-ca.sh" "$WORK/ca" || fail "make-ca.sh"
+    chmod 755 "$WORK/ca"
+    chmod 644 "$WORK/ca/ca.pem"
+    CA_FILE="$WORK/ca/ca.pem"
+    CLIENT_ID=pok-test-client
+    CLIENT_SECRET=$secret
+    REDIRECT_URI=http://127.0.0.1:8765/callback
+    "$PYTHON" "$top_srcdir/tests/idp/idp.py" --cert "$WORK/ca/server.pem" \
+        --key "$WORK/ca/server.key" --port-file "$WORK/idp.port" --client-id "$CLIENT_ID" \
+        --client-secret "$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" "$@" \
+        2>"$WORK/idp.log" &
+    IDP_PID=$!
+    on_exit "kill $IDP_PID; wait $IDP_PID"
+    for _ in $(seq 100); do
+        [ -s "$WORK/idp.port" ] && break
+        kill -0 "$IDP_PID" 2>/dev/null || fail "the test IdP died: $(cat "$WORK/idp.log")"
+        sleep 0.1
+    done
+    [ -s "$WORK/idp.port" ] || fail "the test IdP did not start within 10 s"
+    IDP_URL="https://127.0.0.1:$(cat "$WORK/idp.port")"
+}
+
+idp_get() { curl -sS --cacert "$CA_FILE" --max-time 10 "$IDP_URL$1"; }
+idp_control() {
+    curl -sS --cacert "$CA_FILE" --max-time 10 -H 'Content-Type: application/json' \
+        --data "$1" "$IDP_URL/control" >/dev/null || fail "IdP /control"
+}
+# A value from /stats by a Python expression over `s`, e.g. idp_stat 's["requests"]["token"]'.
+idp_stat() {
+    idp_get /stats | "$PYTHON" -c "import json,sys; s=json.load(sys.stdin); print($1)"
+}
+# HTTP status of /userinfo with an access token: 200 when the IdP accepts it.
+idp_userinfo_status() {
+    curl -sS -o /dev/null -w '%{http_code}' --cacert "$CA_FILE" --max-time 10 \
+        -H "Authorization: Bearer $1" "$IDP_URL/userinfo"
+}
+
+# Writes a provider configuration for the test IdP to $1 (more key=value lines on stdin).
+write_config() {
+    {
+        echo "[testidp]"
+        echo "authorize_url = $IDP_URL/authorize"
+        echo "token_url = $IDP_URL/token"
+        echo "revoke_url = $IDP_URL/revoke"
+        echo "client_id = $CLIENT_ID"
+        echo "client_secret = $CLIENT_SECRET"
+        echo "redirect_uri = $REDIRECT_URI"
+        echo "issuer = $IDP_URL"
+        echo "ca_file = $CA_FILE"
+        echo "keyring_service = $SERVICE"
+        echo "timeout = 5"
+        cat
+    } >"$1"
+    chmod 600 "$1"
+}
+
+# The answer command for the driver: plays the browser. $1 is a browser.py mode.
+browser_command() { echo "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode $1"; }
+
+# Fails when any secret the IdP handed out (or the client secret) appears in the files given.
+assert_no_secret_in() {
+    local secrets
+    secrets=$(idp_get /stats | "$PYTHON" -c '
+import json, sys
+s = json.load(sys.stdin)
+values = [s["client_secret"]] + s["verifiers_seen"]
+for kind in ("codes", "access_tokens", "refresh_tokens"):
+    values += s["issued"][kind]
+print("\n".join(v for v in values if v))')
+    [ -n "$secrets" ] || fail "the IdP reported no secrets to search for"
+    if grep -F -f <(echo "$secrets") "$@"; then
+        fail "a secret appears in: $*"
+    fi
+}

@@ -1,0 +1,82 @@
+#!/bin/bash
+# A whole login through the real libpam as an unprivileged user into a private, unlocked
+# gnome-keyring on a private session bus: the module runs as that user (as in a screen locker),
+# the helper exchanges the code at the test IdP and stores the pair where secret-tool and
+# Python's keyring read it. As root, the same runs as the unprivileged user "nobody".
+set -u
+. "${top_srcdir:-.}/tests/lib.sh"
+
+for tool in dbus-run-session gnome-keyring-daemon secret-tool openssl curl; do
+    command -v "$tool" >/dev/null || fail "$tool is missing (see README: dependencies)"
+done
+
+make_workdir
+stage_artifacts
+start_idp "client-secret-$RANDOM$RANDOM"
+SERVICE=pok-private-test
+
+if [ "$(id -u)" = 0 ]; then
+    RUN_AS=nobody
+else
+    RUN_AS=$(id -un)
+fi
+mkdir -p "$WORK/home" "$WORK/runtime" "$WORK/pam.d" "$WORK/out"
+write_config "$WORK/pam.conf" </dev/null
+cat >"$WORK/pam.d/pok-private" <<PAM
+auth     required pam_permit.so
+auth     optional $MODULE config=$WORK/pam.conf minimum_uid=1 debug
+account  required pam_permit.so
+session  optional $MODULE config=$WORK/pam.conf minimum_uid=1 debug
+PAM
+if [ "$RUN_AS" = nobody ]; then
+    chown -R nobody "$WORK/home" "$WORK/runtime" "$WORK/out" "$WORK/pam.conf"
+fi
+chmod 700 "$WORK/runtime"
+
+# What runs as the user, inside its own session bus.
+KEYRING_PASSWORD="keyring-$RANDOM"
+declare -p WORK MODULE HELPER DRIVER SERVICE RUN_AS KEYRING_PASSWORD PYTHON CA_FILE >"$WORK/vars.sh"
+cat >"$WORK/session.sh" <<'INNER'
+set -eu
+. "$WORK/vars.sh"
+export XDG_RUNTIME_DIR="$WORK/runtime"
+eval "$(printf '%s' "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets)"
+PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" \
+    --service pok-private --user "$RUN_AS" --log "$WORK/out/module.log" \
+    --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url" \
+    --setenv "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS" \
+    --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/driver.out" 2>&1 || true
+secret-tool lookup service "$SERVICE" username "$RUN_AS" >"$WORK/out/secret-tool.out" || true
+"$PYTHON" "$WORK/bin/keyring_tool.py" keyring "$SERVICE" "$RUN_AS" >"$WORK/out/keyring.out" || true
+"$PYTHON" "$WORK/bin/keyring_tool.py" dump >"$WORK/out/dump.json" || true
+INNER
+
+if [ "$RUN_AS" = nobody ]; then
+    runuser -u nobody -- env -i HOME="$WORK/home" PATH=/usr/bin:/bin WORK="$WORK" \
+        timeout 60 dbus-run-session -- bash "$WORK/session.sh"
+else
+    env -i HOME="$WORK/home" PATH=/usr/bin:/bin WORK="$WORK" \
+        timeout 60 dbus-run-session -- bash "$WORK/session.sh"
+fi
+cat "$WORK/out/driver.out"
+
+grep -q "pam_open_session: Success" "$WORK/out/driver.out" || fail "the session did not open"
+grep -q "is now in your keyring" "$WORK/out/driver.out" || fail "the user was not told of success"
+issued=$(idp_stat 's["issued"]["access_tokens"][-1]')
+token=$(cat "$WORK/out/secret-tool.out")
+[ -n "$token" ] && [ "$token" = "$issued" ] || fail "secret-tool does not print the issued token"
+[ "$(cat "$WORK/out/keyring.out")" = "$issued" ] || fail "Python keyring does not return it"
+[ "$(idp_userinfo_status "$token")" = 200 ] || fail "the stored token does not work at the IdP"
+[ "$(idp_stat 's["requests"]["token_authorization_code"]')" = 1 ] || fail "not exactly one exchange"
+"$PYTHON" - "$WORK/out/dump.json" "$SERVICE" "$(idp_stat 's["issued"]["refresh_tokens"][-1]')" <<'PY' ||
+import json, sys
+items, service, refresh = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+ours = [i for i in items if i["attributes"].get("service") in (service, service + "/refresh")]
+assert len(ours) == 2, ours
+document = json.loads([i for i in ours if i["attributes"]["service"].endswith("/refresh")][0]["secret"])
+assert document["refresh_token"] == refresh, "refresh item does not hold the issued token"
+assert document["access_expires_at"] > document["obtained_at"]
+PY
+    fail "the keyring does not hold exactly the access and refresh items"
+assert_no_secret_in "$WORK/out/module.log" "$WORK/out/driver.out"
+pass "login as $RUN_AS stored the issued pair in a private keyring"

@@ -1,0 +1,28 @@
+#!/bin/bash
+# The installed module exports only the PAM entry points and links libpam and libc only:
+# no libcurl, GLib, libsecret or json-c is ever loaded into gdm, sshd or login.
+set -u
+. "${top_srcdir:-.}/tests/lib.sh"
+
+module="$top_builddir/.libs/pam_oauth_keyring.so"
+[ -f "$module" ] || fail "module not built: $module"
+
+exports=$(nm -D --defined-only "$module" | awk '{print $3}' | sort | tr '\n' ' ')
+[ "$exports" = "pam_sm_authenticate pam_sm_close_session pam_sm_open_session pam_sm_setcred " ] ||
+    fail "unexpected exports: $exports"
+
+needed=$(readelf -d "$module" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+[ "$needed" = "libc.so.6 libpam.so.0 " ] || fail "unexpected libraries: $needed"
+
+# And it really loads: dlopen resolves every symbol now (RTLD_NOW) and finds the entry points.
+/usr/bin/python3 - "$module" <<'PY' || fail "the module does not load with RTLD_NOW"
+import ctypes, os, sys
+lib = ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW)
+for name in ("pam_sm_authenticate", "pam_sm_setcred", "pam_sm_open_session", "pam_sm_close_session"):
+    getattr(lib, name)
+PY
+
+# The helper is a plain program: never setuid or setgid, as built and as installed.
+helper="$top_builddir/helper/pam_oauth_keyring_helper"
+[ ! -u "$helper" ] && [ ! -g "$helper" ] || fail "the helper has a setuid/setgid bit"
+pass "module exports only pam_sm_* and needs only: $needed"
