@@ -15,49 +15,7 @@ stage_artifacts
 start_idp "client-secret-$RANDOM$RANDOM"
 SERVICE=pok-private-test
 
-if [ "$(id -u)" = 0 ]; then
-    RUN_AS=nobody
-else
-    RUN_AS=$(id -un)
-fi
-mkdir -p "$WORK/home" "$WORK/runtime" "$WORK/pam.d" "$WORK/out"
-write_config "$WORK/pam.conf" </dev/null
-cat >"$WORK/pam.d/pok-private" <<PAM
-auth     required pam_permit.so
-auth     optional $MODULE config=$WORK/pam.conf minimum_uid=1 debug
-account  required pam_permit.so
-session  optional $MODULE config=$WORK/pam.conf minimum_uid=1 debug
-PAM
-if [ "$RUN_AS" = nobody ]; then
-    chown -R nobody "$WORK/home" "$WORK/runtime" "$WORK/out" "$WORK/pam.conf"
-fi
-chmod 700 "$WORK/runtime"
-
-# What runs as the user, inside its own session bus.
-KEYRING_PASSWORD="keyring-$RANDOM"
-declare -p WORK MODULE HELPER DRIVER SERVICE RUN_AS KEYRING_PASSWORD PYTHON CA_FILE >"$WORK/vars.sh"
-cat >"$WORK/session.sh" <<'INNER'
-set -eu
-. "$WORK/vars.sh"
-export XDG_RUNTIME_DIR="$WORK/runtime"
-eval "$(printf '%s' "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets)"
-PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" \
-    --service pok-private --user "$RUN_AS" --log "$WORK/out/module.log" \
-    --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url" \
-    --setenv "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS" \
-    --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/driver.out" 2>&1 || true
-secret-tool lookup service "$SERVICE" username "$RUN_AS" >"$WORK/out/secret-tool.out" || true
-"$PYTHON" "$WORK/bin/keyring_tool.py" keyring "$SERVICE" "$RUN_AS" >"$WORK/out/keyring.out" || true
-"$PYTHON" "$WORK/bin/keyring_tool.py" dump >"$WORK/out/dump.json" || true
-INNER
-
-if [ "$RUN_AS" = nobody ]; then
-    runuser -u nobody -- env -i HOME="$WORK/home" PATH=/usr/bin:/bin WORK="$WORK" \
-        timeout 60 dbus-run-session -- bash "$WORK/session.sh"
-else
-    env -i HOME="$WORK/home" PATH=/usr/bin:/bin WORK="$WORK" \
-        timeout 60 dbus-run-session -- bash "$WORK/session.sh"
-fi
+private_login
 cat "$WORK/out/driver.out"
 
 grep -q "pam_open_session: Success" "$WORK/out/driver.out" || fail "the session did not open"
