@@ -136,7 +136,8 @@ static int parse_length(const char *digits, size_t count, size_t *length)
 
 static bool at_end_marker(const struct reader *reader)
 {
-    return (size_t)(reader->end - reader->position) == 4 && memcmp(reader->position, "end\n", 4) == 0;
+    return (size_t)(reader->end - reader->position) == 4 &&
+           memcmp(reader->position, "end\n", 4) == 0;
 }
 
 static int read_field(struct reader *reader, struct protocol_message *message)

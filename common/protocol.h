@@ -25,13 +25,13 @@
 
 /* The helper's exit status agrees with its reply; the module needs both to call it a success. */
 enum helper_exit_status {
-    HELPER_EXIT_OK = 0,           /* reply "ok" */
-    HELPER_EXIT_FAILED = 1,       /* reply "error" with reason and message */
-    HELPER_EXIT_BAD_REQUEST = 2,  /* the request did not parse; no reply */
-    HELPER_EXIT_REFUSED = 3,      /* traced, or could not make itself non-dumpable */
+    HELPER_EXIT_OK = 0,            /* reply "ok" */
+    HELPER_EXIT_FAILED = 1,        /* reply "error" with reason and message */
+    HELPER_EXIT_BAD_REQUEST = 2,   /* the request did not parse; no reply */
+    HELPER_EXIT_REFUSED = 3,       /* traced, or could not make itself non-dumpable */
     HELPER_EXIT_CHILD_SETUP = 120, /* the module's child could not set up fds or signals */
-    HELPER_EXIT_PRIVILEGES = 121, /* the module's child could not become the user */
-    HELPER_EXIT_EXEC = 127,       /* execve failed */
+    HELPER_EXIT_PRIVILEGES = 121,  /* the module's child could not become the user */
+    HELPER_EXIT_EXEC = 127,        /* execve failed */
 };
 
 struct protocol_field {

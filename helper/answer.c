@@ -12,8 +12,15 @@
 #define CODE_MAX_BYTES 2048
 
 /* The redirect parameters this flow reads; each may appear at most once. */
-enum answer_parameter { PARAM_CODE, PARAM_STATE, PARAM_ISS, PARAM_ERROR, PARAM_ERROR_DESCRIPTION,
-                        PARAM_INSTANCE, PARAM_COUNT };
+enum answer_parameter {
+    PARAM_CODE,
+    PARAM_STATE,
+    PARAM_ISS,
+    PARAM_ERROR,
+    PARAM_ERROR_DESCRIPTION,
+    PARAM_INSTANCE,
+    PARAM_COUNT
+};
 static const char *const parameter_names[PARAM_COUNT] = {
     "code", "state", "iss", "error", "error_description", "instance"};
 

@@ -16,8 +16,8 @@ struct answer_expectations {
 };
 
 struct parsed_answer {
-    char *code;      /* wiped by parsed_answer_clear */
-    char *token_url; /* where to spend the code: the configured one or a Snyk region's */
+    char *code;        /* wiped by parsed_answer_clear */
+    char *token_url;   /* where to spend the code: the configured one or a Snyk region's */
     char message[320]; /* on refusal: what to tell the user; holds no secret */
 };
 

@@ -33,8 +33,8 @@ static const SecretSchema *token_item_schema(void)
     return &schema;
 }
 
-static enum keyring_status fail_open(struct keyring *keyring, enum keyring_status status,
-                                     char *why, size_t why_size, const char *what, GError *error)
+static enum keyring_status fail_open(struct keyring *keyring, enum keyring_status status, char *why,
+                                     size_t why_size, const char *what, GError *error)
 {
     snprintf(why, why_size, "%s%s%s", what, error != NULL ? ": " : "",
              error != NULL ? error->message : "");
@@ -107,15 +107,15 @@ static int delete_other_items(struct keyring *keyring, GHashTable *attributes, S
 
 /* Creates (or replaces) one item and removes any duplicate of it. */
 static int write_item(struct keyring *keyring, const char *service, const char *username,
-                      const char *label, const char *secret, const char *content_type,
-                      char *why, size_t why_size)
+                      const char *label, const char *secret, const char *content_type, char *why,
+                      size_t why_size)
 {
     GHashTable *attributes = item_attributes(service, username);
     SecretValue *value = secret_value_new(secret, -1, content_type);
     GError *error = NULL;
-    SecretItem *item = secret_item_create_sync(keyring->collection, token_item_schema(),
-                                               attributes, label, value,
-                                               SECRET_ITEM_CREATE_REPLACE, NULL, &error);
+    SecretItem *item =
+        secret_item_create_sync(keyring->collection, token_item_schema(), attributes, label, value,
+                                SECRET_ITEM_CREATE_REPLACE, NULL, &error);
     int rv = item != NULL ? delete_other_items(keyring, attributes, item, &error) : -1;
 
     if (rv != 0)
@@ -143,10 +143,9 @@ static char *refresh_document(const struct token_set *tokens, const char *token_
     char *copy = NULL;
 
     json_object_object_add(object, "version", json_object_new_int(REFRESH_ITEM_FORMAT_VERSION));
-    json_object_object_add(object, "refresh_token",
-                           tokens->refresh_token != NULL
-                               ? json_object_new_string(tokens->refresh_token)
-                               : NULL);
+    json_object_object_add(
+        object, "refresh_token",
+        tokens->refresh_token != NULL ? json_object_new_string(tokens->refresh_token) : NULL);
     json_object_object_add(object, "token_url", json_object_new_string(token_url));
     json_object_object_add(object, "obtained_at", json_object_new_int64((int64_t)now));
     add_time(object, "access_expires_at", now, tokens->expires_in);
@@ -163,8 +162,8 @@ static char *refresh_document(const struct token_set *tokens, const char *token_
 }
 
 int keyring_store_pair(struct keyring *keyring, const struct token_item_names *names,
-                       const struct token_set *tokens, const char *token_url, time_t now,
-                       char *why, size_t why_size)
+                       const struct token_set *tokens, const char *token_url, time_t now, char *why,
+                       size_t why_size)
 {
     char *refresh_service = g_strdup_printf("%s/refresh", names->service);
     char *refresh_label =

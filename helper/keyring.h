@@ -33,8 +33,8 @@ struct token_item_names {
 
 /* Stores the pair obtained at now from token_url. 0 on success; -1 with why. */
 int keyring_store_pair(struct keyring *keyring, const struct token_item_names *names,
-                       const struct token_set *tokens, const char *token_url, time_t now,
-                       char *why, size_t why_size);
+                       const struct token_set *tokens, const char *token_url, time_t now, char *why,
+                       size_t why_size);
 
 void keyring_close(struct keyring *keyring);
 

@@ -111,8 +111,7 @@ static void classify_transfer_error(CURL *curl, CURLcode code, struct exchange_r
     case CURLE_WRITE_ERROR:
     case CURLE_FILESIZE_EXCEEDED:
         set_result(result, EXCHANGE_BAD_RESPONSE, "oversized",
-                   "the token endpoint's answer is larger than %d bytes",
-                   TOKEN_RESPONSE_MAX_BYTES);
+                   "the token endpoint's answer is larger than %d bytes", TOKEN_RESPONSE_MAX_BYTES);
         break;
     default:
         /* Past the handshake the request may have reached the provider. */
@@ -141,8 +140,8 @@ static void judge_answer(CURL *curl, const struct capped_buffer *body,
     if (status == 200 && !is_json_content(curl))
         set_result(result, EXCHANGE_BAD_RESPONSE, "bad-response",
                    "the token endpoint did not answer with JSON");
-    else if (status == 200 && token_response_parse(body->data, body->length, &result->tokens, why,
-                                                   sizeof(why)) != 0)
+    else if (status == 200 &&
+             token_response_parse(body->data, body->length, &result->tokens, why, sizeof(why)) != 0)
         set_result(result, EXCHANGE_BAD_RESPONSE, "bad-response", "%s", why);
     else if (status == 200)
         set_result(result, EXCHANGE_OK, "ok", "tokens received");
@@ -169,8 +168,7 @@ void token_exchange(const char *token_url, const char *ca_file, long timeout_ms,
     memset(result, 0, sizeof(*result));
     headers = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
     more = headers != NULL ? curl_slist_append(headers, "Accept: application/json") : NULL;
-    if (curl == NULL || more == NULL ||
-        capped_buffer_init(&body, TOKEN_RESPONSE_MAX_BYTES) != 0 ||
+    if (curl == NULL || more == NULL || capped_buffer_init(&body, TOKEN_RESPONSE_MAX_BYTES) != 0 ||
         strncasecmp(token_url, "https://", 8) != 0 ||
         configure_transfer(curl, token_url, ca_file, timeout_ms, form, headers, &body) != 0) {
         set_result(result, EXCHANGE_NOT_SENT, "setup", "cannot set up a safe https request");

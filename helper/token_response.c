@@ -22,7 +22,7 @@ void json_wipe_and_put(struct json_object *root)
             (void)key;
             if (json_object_is_type(value, json_type_string))
                 secret_wipe_borrowed(json_object_get_string(value),
-                            (size_t)json_object_get_string_len(value));
+                                     (size_t)json_object_get_string_len(value));
         }
     }
     json_object_put(root);
@@ -75,7 +75,8 @@ static int take_string(struct json_object *root, const char *name, bool required
 {
     struct json_object *value = NULL;
 
-    if (!json_object_object_get_ex(root, name, &value) || json_object_is_type(value, json_type_null))
+    if (!json_object_object_get_ex(root, name, &value) ||
+        json_object_is_type(value, json_type_null))
         return required ? -1 : 0;
     if (!json_object_is_type(value, json_type_string) ||
         !valid(json_object_get_string(value), (size_t)json_object_get_string_len(value)))
@@ -91,7 +92,8 @@ static int take_lifetime(struct json_object *root, const char *name, long long *
     long long seconds;
 
     *target = 0;
-    if (!json_object_object_get_ex(root, name, &value) || json_object_is_type(value, json_type_null))
+    if (!json_object_object_get_ex(root, name, &value) ||
+        json_object_is_type(value, json_type_null))
         return 0;
     if (!json_object_is_type(value, json_type_int))
         return -1;
@@ -162,8 +164,8 @@ static void copy_printable(char *out, size_t size, const char *text)
     out[used] = '\0';
 }
 
-int token_error_parse(const char *body, size_t length, char *code, size_t code_size,
-                      char *message, size_t message_size)
+int token_error_parse(const char *body, size_t length, char *code, size_t code_size, char *message,
+                      size_t message_size)
 {
     struct json_object *root = parse_object(body, length);
     struct json_object *error = NULL, *description = NULL;

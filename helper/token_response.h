@@ -20,8 +20,8 @@ int token_response_parse(const char *body, size_t length, struct token_set *toke
 
 /* From an error body, "error: error_description" (printable ASCII, bounded) into message and
  * the bare error code into code; -1 when the body is not an OAuth error object. */
-int token_error_parse(const char *body, size_t length, char *code, size_t code_size,
-                      char *message, size_t message_size);
+int token_error_parse(const char *body, size_t length, char *code, size_t code_size, char *message,
+                      size_t message_size);
 
 struct json_object;
 

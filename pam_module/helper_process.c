@@ -246,8 +246,8 @@ static const char *describe_exit(int status, char *text, size_t size)
 }
 
 /* The reply counts only when it parses and agrees with the exit status. */
-static int accept_reply(struct helper_process *process, struct protocol_message *reply,
-                        char *why, size_t why_size)
+static int accept_reply(struct helper_process *process, struct protocol_message *reply, char *why,
+                        size_t why_size)
 {
     char exit_text[128];
     bool exited = WIFEXITED(process->status);

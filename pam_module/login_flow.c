@@ -154,8 +154,7 @@ static char *converse_for_answer(struct login_context *context, const char *url)
                context->config.display_name);
     pam_prompt(context->pamh, PAM_TEXT_INFO, NULL, "%s", url);
     if (pam_prompt(context->pamh, PAM_PROMPT_ECHO_ON, &answer,
-                   "Paste the code or the address you were sent to (Enter skips): ") !=
-        PAM_SUCCESS)
+                   "Paste the code or the address you were sent to (Enter skips): ") != PAM_SUCCESS)
         secret_free_string(&answer);
     return answer;
 }
@@ -188,8 +187,7 @@ static bool request_answer_check(struct login_context *context, const char *answ
 }
 
 /* Keeps code, verifier, state and token URL for open_session; wiped by the PAM handle. */
-static void keep_for_session(struct login_context *context, const char *verifier,
-                             const char *state)
+static void keep_for_session(struct login_context *context, const char *verifier, const char *state)
 {
     struct pending_authorization *pending = calloc(1, sizeof(*pending));
 
@@ -241,8 +239,10 @@ static void collect_authorization(struct login_context *context)
     }
     if (!answer_is_acceptable(answer)) {
         pam_error(context->pamh, "That answer is too long or holds control characters.");
-        pam_syslog(context->pamh, LOG_NOTICE, "user %s: answer refused (too long or control "
-                   "characters)", context->user_name);
+        pam_syslog(context->pamh, LOG_NOTICE,
+                   "user %s: answer refused (too long or control "
+                   "characters)",
+                   context->user_name);
         goto out;
     }
     if (!request_answer_check(context, answer, state)) {

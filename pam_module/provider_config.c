@@ -363,9 +363,9 @@ static int apply_preset(const char *path, struct provider_config *config,
 static int check_required(const char *path, struct provider_config *config,
                           struct config_error *error)
 {
-    const char *missing = config->authorize_url == NULL ? "authorize_url"
-                          : config->token_url == NULL   ? "token_url"
-                          : config->client_id == NULL   ? "client_id"
+    const char *missing = config->authorize_url == NULL  ? "authorize_url"
+                          : config->token_url == NULL    ? "token_url"
+                          : config->client_id == NULL    ? "client_id"
                           : config->redirect_uri == NULL ? "redirect_uri"
                                                          : NULL;
 
@@ -373,8 +373,8 @@ static int check_required(const char *path, struct provider_config *config,
         return fail(error, "%s: [%s]: required key '%s' is missing", path, config->name, missing);
     if (config->keyring_service == NULL)
         config->keyring_service = secret_strndup(config->name, CONFIG_MAX_VALUE);
-    config->display_name = secret_strndup(config->preset != NULL ? "Snyk" : config->name,
-                                          CONFIG_MAX_VALUE);
+    config->display_name =
+        secret_strndup(config->preset != NULL ? "Snyk" : config->name, CONFIG_MAX_VALUE);
     if (config->timeout == 0)
         config->timeout = CONFIG_DEFAULT_TIMEOUT;
     if (config->keyring_service == NULL || config->display_name == NULL)
@@ -507,11 +507,11 @@ out:
 
 void provider_config_clear(struct provider_config *config)
 {
-    char **strings[] = {&config->name,          &config->preset,        &config->region,
-                        &config->display_name,  &config->authorize_url, &config->token_url,
-                        &config->revoke_url,    &config->client_id,     &config->client_secret,
-                        &config->redirect_uri,  &config->scope,         &config->issuer,
-                        &config->ca_file,       &config->keyring_service};
+    char **strings[] = {&config->name,         &config->preset,         &config->region,
+                        &config->display_name, &config->authorize_url,  &config->token_url,
+                        &config->revoke_url,   &config->client_id,      &config->client_secret,
+                        &config->redirect_uri, &config->scope,          &config->issuer,
+                        &config->ca_file,      &config->keyring_service};
 
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
         secret_free_string(strings[i]);

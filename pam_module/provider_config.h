@@ -14,15 +14,15 @@
 #define CONFIG_MAX_TIMEOUT 120
 
 struct provider_config {
-    char *name;            /* the group's name */
-    char *preset;          /* "snyk" or NULL */
-    char *region;          /* Snyk region when preset = snyk */
-    char *display_name;    /* for labels and messages: "Snyk" or the group's name */
+    char *name;         /* the group's name */
+    char *preset;       /* "snyk" or NULL */
+    char *region;       /* Snyk region when preset = snyk */
+    char *display_name; /* for labels and messages: "Snyk" or the group's name */
     char *authorize_url;
     char *token_url;
     char *revoke_url;
     char *client_id;
-    char *client_secret;   /* secret: wiped by provider_config_clear */
+    char *client_secret; /* secret: wiped by provider_config_clear */
     char *redirect_uri;
     char *scope;
     char *issuer;

@@ -83,8 +83,7 @@ static bool is_safe_value(const char *value)
     return true;
 }
 
-static int add_variable(struct helper_environment *environment, const char *name,
-                        const char *value)
+static int add_variable(struct helper_environment *environment, const char *name, const char *value)
 {
     char *entry = NULL;
 

@@ -128,8 +128,8 @@ static char *run_answer_command(struct driver *driver)
     return strdup(buffer);
 }
 
-static int converse(int count, const struct pam_message **messages,
-                    struct pam_response **responses, void *data)
+static int converse(int count, const struct pam_message **messages, struct pam_response **responses,
+                    void *data)
 {
     struct driver *driver = data;
     struct pam_response *replies = calloc((size_t)count, sizeof(*replies));
@@ -146,7 +146,8 @@ static int converse(int count, const struct pam_message **messages,
             break;
         case PAM_PROMPT_ECHO_OFF:
             printf("[password prompt] %s\n", text);
-            replies[i].resp = strdup(getenv("TEST_PASSWORD") != NULL ? getenv("TEST_PASSWORD") : "");
+            replies[i].resp =
+                strdup(getenv("TEST_PASSWORD") != NULL ? getenv("TEST_PASSWORD") : "");
             break;
         case PAM_PROMPT_ECHO_ON:
             printf("[prompt] %s\n", text);
@@ -196,8 +197,9 @@ int main(int argc, char **argv)
     int auth, session, rv;
 
     if (parse_arguments(argc, argv, &driver) != 0) {
-        fprintf(stderr, "usage: %s --confdir DIR --service NAME --user USER "
-                        "[--answer-command CMD] [--setenv NAME=VALUE]... [--log FILE]\n",
+        fprintf(stderr,
+                "usage: %s --confdir DIR --service NAME --user USER "
+                "[--answer-command CMD] [--setenv NAME=VALUE]... [--log FILE]\n",
                 argv[0]);
         return 2;
     }
