@@ -127,30 +127,38 @@ static void send_pending(struct helper_process *process, size_t *sent, bool *wri
     }
 }
 
-/* 1 at end of reply, 0 to keep going, -1 on an error or an oversized reply. */
-static int receive_available(struct helper_process *process)
+enum receive_state {
+    RECEIVE_MORE = 0,
+    RECEIVE_DONE = 1,
+    RECEIVE_FAILED = -1,
+    RECEIVE_TOO_BIG = -2
+};
+
+static enum receive_state receive_available(struct helper_process *process)
 {
     char chunk[REPLY_CHUNK];
     ssize_t count = recv(process->channel, chunk, sizeof(chunk), MSG_DONTWAIT);
-    int rv = 0;
+    enum receive_state state = RECEIVE_MORE;
 
-    if (count == 0)
-        rv = 1;
+    /* A helper that exits without reading all of its request resets the connection: that is
+     * its end too, and its exit status will say what happened. */
+    if (count == 0 || (count < 0 && errno == ECONNRESET))
+        state = RECEIVE_DONE;
     else if (count < 0)
-        rv = (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+        state = (errno == EAGAIN || errno == EINTR) ? RECEIVE_MORE : RECEIVE_FAILED;
     else if (capped_buffer_append(&process->reply, chunk, (size_t)count) != 0)
-        rv = -1;
+        state = RECEIVE_TOO_BIG;
     secret_wipe(chunk, sizeof(chunk));
-    return rv;
+    return state;
 }
 
 static int exchange_messages(struct helper_process *process, char *why, size_t why_size)
 {
     size_t sent = 0;
     bool writing = true;
-    int received = 0;
+    enum receive_state received = RECEIVE_MORE;
 
-    while (received == 0) {
+    while (received == RECEIVE_MORE) {
         struct pollfd poll_entry = {process->channel, POLLIN | (writing ? POLLOUT : 0), 0};
         int wait_ms = milliseconds_left(&process->deadline);
         int ready;
@@ -170,10 +178,11 @@ static int exchange_messages(struct helper_process *process, char *why, size_t w
         if (ready > 0 && (poll_entry.revents & (POLLIN | POLLERR | POLLHUP)) != 0)
             received = receive_available(process);
     }
-    if (received < 0)
-        explain(why, why_size, "the helper's reply was unreadable or larger than %d bytes",
-                PROTOCOL_MAX_MESSAGE);
-    return received > 0 ? 0 : -1;
+    if (received == RECEIVE_TOO_BIG)
+        explain(why, why_size, "the helper's reply is larger than %d bytes", PROTOCOL_MAX_MESSAGE);
+    else if (received == RECEIVE_FAILED)
+        explain(why, why_size, "cannot read the helper's reply: %s", strerror(errno));
+    return received == RECEIVE_DONE ? 0 : -1;
 }
 
 /* Reaps exactly our child: by the deadline, or killed once it is past (or at once when

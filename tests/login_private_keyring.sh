@@ -19,6 +19,8 @@ private_login
 cat "$WORK/out/driver.out"
 
 grep -q "pam_open_session: Success" "$WORK/out/driver.out" || fail "the session did not open"
+grep -Eq "^hygiene: children left 0, fds before ([0-9]+) after \1, sigchld handler preserved$" \
+    "$WORK/out/driver.out" || fail "the module left a child or an fd behind, or changed SIGCHLD"
 grep -q "is now in your keyring" "$WORK/out/driver.out" || fail "the user was not told of success"
 issued=$(idp_stat 's["issued"]["access_tokens"][-1]')
 token=$(cat "$WORK/out/secret-tool.out")

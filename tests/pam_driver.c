@@ -5,6 +5,10 @@
  *   pam_driver --confdir DIR --service NAME --user USER [--answer-command CMD]
  *              [--setenv NAME=VALUE]... [--log FILE]
  *
+ * Afterwards it reports what a long-running login process would care about: how many children
+ * of ours are left (zombies included), whether the fd count changed, and whether the SIGCHLD
+ * handler it installed before the PAM calls is still the one in place.
+ *
  * Echo-off prompts (passwords) are answered from the environment variable TEST_PASSWORD.
  * Echo-on prompts run CMD with `sh -c`, the text shown so far on its stdin; its first output
  * line is the answer. Without CMD the answer is empty. */
@@ -17,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -165,6 +170,74 @@ static int converse(int count, const struct pam_message **messages, struct pam_r
     return PAM_SUCCESS;
 }
 
+/* --- process hygiene --------------------------------------------------------------------- */
+
+static volatile sig_atomic_t sigchld_count;
+
+static void count_sigchld(int signal_number)
+{
+    (void)signal_number;
+    sigchld_count++;
+}
+
+static int count_entries(const char *path)
+{
+    DIR *directory = opendir(path);
+    struct dirent *entry;
+    int count = 0;
+
+    if (directory == NULL)
+        return -1;
+    while ((entry = readdir(directory)) != NULL) {
+        if (entry->d_name[0] != '.')
+            count++;
+    }
+    closedir(directory);
+    return count - 1; /* the directory stream's own fd */
+}
+
+/* Our children, alive or zombie, from /proc/<pid>/stat's ppid field. */
+static int count_children(void)
+{
+    DIR *proc = opendir("/proc");
+    struct dirent *entry;
+    int children = 0;
+
+    if (proc == NULL)
+        return -1;
+    while ((entry = readdir(proc)) != NULL) {
+        char path[300], stat_line[512];
+        FILE *stat_file;
+        const char *after_name;
+        int parent = 0;
+        if (entry->d_name[0] < '0' || entry->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", entry->d_name);
+        stat_file = fopen(path, "re");
+        if (stat_file == NULL)
+            continue;
+        if (fgets(stat_line, sizeof(stat_line), stat_file) != NULL) {
+            after_name = strrchr(stat_line, ')');
+            if (after_name != NULL && sscanf(after_name + 2, "%*c %d", &parent) == 1 &&
+                parent == getpid())
+                children++;
+        }
+        fclose(stat_file);
+    }
+    closedir(proc);
+    return children;
+}
+
+static void report_hygiene(int fds_before)
+{
+    struct sigaction current;
+
+    sigaction(SIGCHLD, NULL, &current);
+    printf("hygiene: children left %d, fds before %d after %d, sigchld handler %s\n",
+           count_children(), fds_before, count_entries("/proc/self/fd"),
+           current.sa_handler == count_sigchld ? "preserved" : "changed");
+}
+
 /* --- main ----------------------------------------------------------------------------------- */
 
 static int parse_arguments(int argc, char **argv, struct driver *driver)
@@ -194,7 +267,8 @@ int main(int argc, char **argv)
     static struct driver driver;
     struct pam_conv conversation = {converse, &driver};
     pam_handle_t *pamh = NULL;
-    int auth, session, rv;
+    struct sigaction on_sigchld;
+    int auth, session, rv, fds_before;
 
     if (parse_arguments(argc, argv, &driver) != 0) {
         fprintf(stderr,
@@ -205,6 +279,10 @@ int main(int argc, char **argv)
     }
     if (driver.log_path != NULL)
         log_file = fopen(driver.log_path, "a");
+    memset(&on_sigchld, 0, sizeof(on_sigchld));
+    on_sigchld.sa_handler = count_sigchld;
+    sigaction(SIGCHLD, &on_sigchld, NULL);
+    fds_before = count_entries("/proc/self/fd");
     rv = pam_start_confdir(driver.service, driver.user, &conversation, driver.confdir, &pamh);
     if (rv != PAM_SUCCESS) {
         fprintf(stderr, "pam_start_confdir: %s\n", pam_strerror(pamh, rv));
@@ -223,6 +301,7 @@ int main(int argc, char **argv)
         pam_setcred(pamh, PAM_DELETE_CRED);
     }
     pam_end(pamh, session);
+    report_hygiene(fds_before);
     if (log_file != NULL)
         fclose(log_file);
     return auth == PAM_SUCCESS && session == PAM_SUCCESS ? 0 : 1;

@@ -1,0 +1,61 @@
+#!/bin/bash
+# The module's side of the helper contract, with stand-in helpers that misbehave: one that
+# hangs, one that is killed by a signal, one that writes garbage, one that floods its
+# stdout, one that does not exist. Each time the login goes on within the bounded wait,
+# the reason is logged, no child and no fd is left behind, and the application's SIGCHLD
+# handler is still in place. (As root the module drops to "nobody" to run them.)
+set -u
+. "${top_srcdir:-.}/tests/lib.sh"
+
+make_workdir
+stage_artifacts
+if [ "$(id -u)" = 0 ]; then TARGET=nobody; else TARGET=$(id -un); fi
+cat >"$WORK/pam.conf" <<CONF
+[stand-in]
+authorize_url = https://127.0.0.1:1/authorize
+token_url = https://127.0.0.1:1/token
+client_id = test
+redirect_uri = http://127.0.0.1/cb
+CONF
+chmod 600 "$WORK/pam.conf"
+mkdir -p "$WORK/pam.d"
+cat >"$WORK/pam.d/pok-stand-in" <<PAM
+auth     required pam_permit.so
+auth     optional $MODULE config=$WORK/pam.conf minimum_uid=1
+account  required pam_permit.so
+session  optional $MODULE config=$WORK/pam.conf minimum_uid=1
+PAM
+
+stand_in() { # stand_in NAME BODY: a helper script
+    printf '#!/bin/sh\n%s\n' "$2" >"$WORK/bin/$1"
+    chmod 755 "$WORK/bin/$1"
+}
+stand_in hangs 'exec sleep 600'
+stand_in killed 'kill -9 $$'
+stand_in garbage 'cat >/dev/null; echo "this is not the protocol"; exit 0'
+stand_in floods 'cat >/dev/null; exec yes POK'
+stand_in lies 'cat >/dev/null; printf "POK/1 ok\nend\n"; exit 1'
+
+run_with() { # run_with HELPER EXPECTED-LOG-TEXT MAX-SECONDS
+    local start end out="$WORK/$1.out" log="$WORK/$1.log"
+    start=$(date +%s%N)
+    PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/$1" timeout 30 "$DRIVER" --confdir "$WORK/pam.d" \
+        --service pok-stand-in --user "$TARGET" --log "$log" >"$out" 2>&1
+    end=$(date +%s%N)
+    elapsed_ms=$(((end - start) / 1000000))
+    grep -q "pam_open_session: Success" "$out" || fail "$1: the login did not go on: $(cat "$out")"
+    grep -q "$2" "$log" || fail "$1: expected '$2' in the log: $(cat "$log")"
+    grep -Eq "^hygiene: children left 0, fds before ([0-9]+) after \1, sigchld handler preserved$" \
+        "$out" || fail "$1: $(grep hygiene "$out")"
+    [ "$elapsed_ms" -le $(($3 * 1000)) ] || fail "$1: the login took $elapsed_ms ms (limit $3 s)"
+    note "$1: login went on after $elapsed_ms ms; logged: $(grep -o "$2.*" "$log" | head -1)"
+}
+
+# The auth phase's helper calls are local work, bounded at 5 s.
+run_with hangs "did not answer in time" 6
+run_with killed "killed by signal 9" 3
+run_with garbage "without a valid reply" 3
+run_with floods "larger than 65536 bytes" 3
+run_with lies "does not agree with its exit" 3
+run_with missing "could not be executed" 3
+pass "every misbehaving helper was bounded, reaped and reported"
