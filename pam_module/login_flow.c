@@ -115,7 +115,7 @@ static bool login_context_prepare(struct login_context *context, pam_handle_t *p
 /* Runs one request through the helper; true when it answered "ok". Failures are logged. */
 static bool ask_helper(struct login_context *context, int timeout_ms)
 {
-    const char *message;
+    const char *message, *reason;
 
     protocol_message_clear(&context->reply);
     if (helper_run(&context->account, &context->environment, &context->request, timeout_ms,
@@ -126,8 +126,9 @@ static bool ask_helper(struct login_context *context, int timeout_ms)
     if (strcmp(context->reply.command, "ok") == 0)
         return true;
     message = protocol_message_get(&context->reply, "message");
+    reason = protocol_message_get(&context->reply, "reason");
     pam_syslog(context->pamh, LOG_ERR, "user %s: %s (%s)", context->user_name, message,
-               protocol_message_get(&context->reply, "reason"));
+               reason != NULL ? reason : "no reason given");
     return false;
 }
 
