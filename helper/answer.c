@@ -98,14 +98,27 @@ char *snyk_instance_token_url(const char *instance)
     return url;
 }
 
-/* The query part of the answer: after '?' up to '#', or the whole answer if it looks like
- * "code=...&state=..."; NULL for a bare code. */
+/* Whether text starts with one of the redirect's parameters, as a pasted "code=...&state=..."
+ * does; a bare code may itself contain '=' (base64 padding) and is not a query. */
+static bool starts_with_parameter(const char *text)
+{
+    for (int i = 0; i < PARAM_COUNT; i++) {
+        size_t length = strlen(parameter_names[i]);
+        if (strncmp(text, parameter_names[i], length) == 0 && text[length] == '=')
+            return true;
+    }
+    return false;
+}
+
+/* The query part of the answer: after '?' up to '#' (a '?' inside the fragment does not
+ * count), or the whole answer if it is a bare "code=...&state=..."; NULL for a bare code. */
 static const char *find_query(const char *answer, size_t *length)
 {
-    const char *question = strchr(answer, '?');
+    size_t before_fragment = strcspn(answer, "#");
+    const char *question = memchr(answer, '?', before_fragment);
     const char *query = question != NULL ? question + 1 : NULL;
 
-    if (query == NULL && strchr(answer, '=') != NULL && strstr(answer, "://") == NULL)
+    if (query == NULL && strstr(answer, "://") == NULL && starts_with_parameter(answer))
         query = answer;
     if (query != NULL)
         *length = strcspn(query, "#");

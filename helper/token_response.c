@@ -46,7 +46,7 @@ static struct json_object *parse_object(const char *body, size_t length)
         goto out;
     }
     for (end = json_tokener_get_parse_end(tokener); end < length; end++) {
-        if (strchr(" \t\r\n", body[end]) == NULL) {
+        if (body[end] == '\0' || strchr(" \t\r\n", body[end]) == NULL) {
             json_wipe_and_put(root);
             root = NULL;
             break;
@@ -122,8 +122,12 @@ static int check_bearer(struct json_object *root)
     if (!json_object_object_get_ex(root, "token_type", &value) ||
         !json_object_is_type(value, json_type_string))
         return -1;
-    /* RFC 6749 section 5.1: the type is case-insensitive; Snyk sends "bearer". */
-    return strcasecmp(json_object_get_string(value), "bearer") == 0 ? 0 : -1;
+    /* RFC 6749 section 5.1: the type is case-insensitive; Snyk sends "bearer". The length
+     * check keeps an embedded U+0000 ("bearer\u0000mac") from passing as "bearer". */
+    return json_object_get_string_len(value) == 6 &&
+                   strcasecmp(json_object_get_string(value), "bearer") == 0
+               ? 0
+               : -1;
 }
 
 int token_response_parse(const char *body, size_t length, struct token_set *tokens, char *why,

@@ -1,0 +1,589 @@
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "provider_config.h"
+
+#define PATH "/etc/test.conf"
+
+/* A minimal valid Snyk group body, without its [group] line. */
+#define SNYK_KEYS                                                                                  \
+    "preset = snyk\n"                                                                              \
+    "client_id = cid\n"                                                                            \
+    "redirect_uri = https://app.snyk.io/oauth/callback\n"
+
+/* A minimal valid group for a generic provider, without its [group] line. */
+#define GENERIC_KEYS                                                                               \
+    "authorize_url = https://idp.example/authorize\n"                                              \
+    "token_url = https://idp.example/token\n"                                                      \
+    "client_id = cid\n"                                                                            \
+    "redirect_uri = http://127.0.0.1:8080/cb\n"
+
+static int parse(const char *text, const char *provider, struct provider_config *config,
+                 struct config_error *error)
+{
+    memset(error, 0, sizeof(*error));
+    return provider_config_parse(PATH, text, strlen(text), provider, config, error);
+}
+
+/* Parses text expecting success. */
+static void parse_ok(const char *text, const char *provider, struct provider_config *config)
+{
+    struct config_error error;
+    int rv = parse(text, provider, config, &error);
+
+    if (rv != 0)
+        print_error("unexpected failure: %s\n", error.message);
+    assert_int_equal(rv, 0);
+    assert_string_equal(error.message, "");
+}
+
+/* Parses text expecting failure with every one of the NULL-terminated needles in the message;
+ * the config must come back empty. */
+static void parse_fails_with(const char *text, const char *provider, ...)
+{
+    struct provider_config config;
+    struct config_error error;
+    va_list needles;
+    const char *needle;
+
+    assert_int_equal(parse(text, provider, &config, &error), -1);
+    assert_true(error.message[0] != '\0');
+    va_start(needles, provider);
+    while ((needle = va_arg(needles, const char *)) != NULL) {
+        if (strstr(error.message, needle) == NULL)
+            print_error("message '%s' lacks '%s'\n", error.message, needle);
+        assert_non_null(strstr(error.message, needle));
+    }
+    va_end(needles);
+    assert_null(config.name);
+    assert_null(config.client_id);
+    assert_null(config.client_secret);
+    assert_null(config.authorize_url);
+    assert_null(config.token_url);
+    assert_null(config.keyring_service);
+    assert_null(config.display_name);
+}
+
+static void test_snyk_preset_default_region(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[snyk]\n" SNYK_KEYS, NULL, &config);
+    assert_string_equal(config.name, "snyk");
+    assert_string_equal(config.preset, "snyk");
+    assert_null(config.region);
+    assert_string_equal(config.authorize_url, "https://app.snyk.io/oauth2/authorize");
+    assert_string_equal(config.token_url, "https://api.snyk.io/oauth2/token");
+    assert_string_equal(config.revoke_url, "https://api.snyk.io/oauth2/revoke");
+    assert_string_equal(config.client_id, "cid");
+    assert_string_equal(config.redirect_uri, "https://app.snyk.io/oauth/callback");
+    assert_null(config.client_secret);
+    assert_null(config.scope);
+    assert_null(config.issuer);
+    assert_null(config.ca_file);
+    assert_string_equal(config.display_name, "Snyk");
+    assert_string_equal(config.keyring_service, "snyk");
+    assert_int_equal(config.timeout, CONFIG_DEFAULT_TIMEOUT);
+    assert_int_equal(config.timeout, 10);
+    provider_config_clear(&config);
+    assert_null(config.name);
+    assert_null(config.token_url);
+    assert_int_equal(config.timeout, 0);
+}
+
+static void test_snyk_preset_eu_region(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[work]\n" SNYK_KEYS "region = SNYK-EU-01\n", NULL, &config);
+    assert_string_equal(config.region, "SNYK-EU-01");
+    assert_string_equal(config.authorize_url, "https://app.eu.snyk.io/oauth2/authorize");
+    assert_string_equal(config.token_url, "https://api.eu.snyk.io/oauth2/token");
+    assert_string_equal(config.revoke_url, "https://api.eu.snyk.io/oauth2/revoke");
+    assert_string_equal(config.display_name, "Snyk");
+    assert_string_equal(config.keyring_service, "work");
+    provider_config_clear(&config);
+}
+
+static void test_snyk_preset_gov_region(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[gov]\n" SNYK_KEYS "region = SNYK-GOV-01\n", NULL, &config);
+    assert_string_equal(config.authorize_url, "https://app.snykgov.io/oauth2/authorize");
+    assert_string_equal(config.token_url, "https://api.snykgov.io/oauth2/token");
+    assert_string_equal(config.revoke_url, "https://api.snykgov.io/oauth2/revoke");
+    provider_config_clear(&config);
+}
+
+static void test_snyk_preset_explicit_url_wins(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[snyk]\n" SNYK_KEYS "token_url = https://proxy.example/token\n", NULL, &config);
+    assert_string_equal(config.token_url, "https://proxy.example/token");
+    assert_string_equal(config.authorize_url, "https://app.snyk.io/oauth2/authorize");
+    assert_string_equal(config.revoke_url, "https://api.snyk.io/oauth2/revoke");
+    provider_config_clear(&config);
+}
+
+static void test_generic_provider(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[Corp IdP]\n" GENERIC_KEYS "client_secret = s3cr3t-value\n"
+             "scope = openid profile\n"
+             "issuer = https://idp.example\n"
+             "ca_file = /etc/ssl/corp.pem\n"
+             "keyring_service = corp-tokens\n"
+             "timeout = 30\n",
+             NULL, &config);
+    assert_string_equal(config.name, "Corp IdP");
+    assert_null(config.preset);
+    assert_string_equal(config.display_name, "Corp IdP");
+    assert_string_equal(config.authorize_url, "https://idp.example/authorize");
+    assert_string_equal(config.token_url, "https://idp.example/token");
+    assert_null(config.revoke_url);
+    assert_string_equal(config.client_id, "cid");
+    assert_string_equal(config.client_secret, "s3cr3t-value");
+    assert_string_equal(config.redirect_uri, "http://127.0.0.1:8080/cb");
+    assert_string_equal(config.scope, "openid profile");
+    assert_string_equal(config.issuer, "https://idp.example");
+    assert_string_equal(config.ca_file, "/etc/ssl/corp.pem");
+    assert_string_equal(config.keyring_service, "corp-tokens");
+    assert_int_equal(config.timeout, 30);
+    provider_config_clear(&config);
+    assert_null(config.client_secret);
+}
+
+static void test_keyring_service_defaults_to_group(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[my-idp]\n" GENERIC_KEYS, NULL, &config);
+    assert_string_equal(config.keyring_service, "my-idp");
+    assert_string_equal(config.display_name, "my-idp");
+    assert_int_equal(config.timeout, 10);
+    provider_config_clear(&config);
+}
+
+static void test_timeout_bounds(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[p]\n" GENERIC_KEYS "timeout = 1\n", NULL, &config);
+    assert_int_equal(config.timeout, 1);
+    provider_config_clear(&config);
+    parse_ok("[p]\n" GENERIC_KEYS "timeout = 120\n", NULL, &config);
+    assert_int_equal(config.timeout, 120);
+    provider_config_clear(&config);
+
+    parse_fails_with("[p]\n" GENERIC_KEYS "timeout = 0\n", NULL, PATH ":6:", "timeout", NULL);
+    parse_fails_with("[p]\n" GENERIC_KEYS "timeout = 121\n", NULL, PATH ":6:", "timeout", NULL);
+    parse_fails_with("[p]\n" GENERIC_KEYS "timeout = abc\n", NULL, PATH ":6:", "timeout", NULL);
+    parse_fails_with("[p]\n" GENERIC_KEYS "timeout = 30s\n", NULL, "timeout", NULL);
+    parse_fails_with("[p]\n" GENERIC_KEYS "timeout = -5\n", NULL, "timeout", NULL);
+    parse_fails_with("[p]\n" GENERIC_KEYS "timeout =\n", NULL, "timeout", NULL);
+}
+
+static void test_unknown_key(void **state)
+{
+    (void)state;
+    parse_fails_with("# comment\n"
+                     "[p]\n" GENERIC_KEYS "\n"
+                     "client_sercet = typo\n",
+                     NULL, PATH ":8:", "client_sercet", NULL);
+}
+
+static void test_http_authorize_url_rejected(void **state)
+{
+    (void)state;
+    parse_fails_with("[p]\n"
+                     "authorize_url = http://idp.example/authorize\n"
+                     "token_url = https://idp.example/token\n"
+                     "client_id = cid\n"
+                     "redirect_uri = http://127.0.0.1/cb\n",
+                     NULL, PATH ":2:", "authorize_url", "https", NULL);
+    parse_fails_with("[p]\n" GENERIC_KEYS "revoke_url = http://idp.example/revoke\n", NULL,
+                     PATH ":6:", "revoke_url", NULL);
+}
+
+static void test_missing_required_keys(void **state)
+{
+    (void)state;
+    parse_fails_with("[p]\n"
+                     "authorize_url = https://idp.example/authorize\n"
+                     "token_url = https://idp.example/token\n"
+                     "redirect_uri = http://127.0.0.1/cb\n",
+                     NULL, PATH, "client_id", NULL);
+    parse_fails_with("[p]\n"
+                     "authorize_url = https://idp.example/authorize\n"
+                     "client_id = cid\n"
+                     "redirect_uri = http://127.0.0.1/cb\n",
+                     NULL, "token_url", NULL);
+    parse_fails_with("[p]\n"
+                     "token_url = https://idp.example/token\n"
+                     "client_id = cid\n"
+                     "redirect_uri = http://127.0.0.1/cb\n",
+                     NULL, "authorize_url", NULL);
+    parse_fails_with("[p]\n"
+                     "preset = snyk\n"
+                     "client_id = cid\n",
+                     NULL, "redirect_uri", NULL);
+    parse_fails_with("[p]\n" GENERIC_KEYS "client_id =\n", NULL, "client_id", NULL);
+}
+
+static void test_provider_selection(void **state)
+{
+    static const char two_groups[] = "[first]\n" GENERIC_KEYS "client_secret = one\n"
+                                     "\n"
+                                     "[second]\n" SNYK_KEYS "client_secret = two\n";
+    struct provider_config config;
+
+    (void)state;
+    parse_fails_with(two_groups, NULL, "provider=", NULL);
+
+    parse_ok(two_groups, "second", &config);
+    assert_string_equal(config.name, "second");
+    assert_string_equal(config.client_secret, "two");
+    assert_string_equal(config.token_url, "https://api.snyk.io/oauth2/token");
+    provider_config_clear(&config);
+
+    parse_ok(two_groups, "first", &config);
+    assert_string_equal(config.name, "first");
+    assert_string_equal(config.client_secret, "one");
+    assert_string_equal(config.token_url, "https://idp.example/token");
+    provider_config_clear(&config);
+
+    parse_fails_with(two_groups, "third", "third", NULL);
+    parse_fails_with("# only a comment\n", NULL, PATH, NULL);
+}
+
+static void test_duplicates_rejected(void **state)
+{
+    (void)state;
+    parse_fails_with("[p]\n" GENERIC_KEYS "client_id = again\n", NULL, PATH ":6:", "client_id",
+                     NULL);
+    parse_fails_with("[p]\n" GENERIC_KEYS "[q]\n" GENERIC_KEYS "[p]\n" GENERIC_KEYS, "q",
+                     PATH ":11:", "[p]", NULL);
+}
+
+static void test_region_and_preset_errors(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_fails_with("[p]\n" GENERIC_KEYS "region = SNYK-EU-01\n", NULL, "region", "preset", NULL);
+    parse_fails_with("[p]\n" SNYK_KEYS "region = SNYK-MARS-01\n", NULL, "SNYK-MARS-01", NULL);
+    parse_fails_with("[p]\n"
+                     "preset = github\n"
+                     "client_id = cid\n"
+                     "redirect_uri = http://127.0.0.1/cb\n",
+                     NULL, "github", NULL);
+
+    /* Region names are matched without regard to case. */
+    parse_ok("[p]\n" SNYK_KEYS "region = snyk-au-01\n", NULL, &config);
+    assert_string_equal(config.token_url, "https://api.au.snyk.io/oauth2/token");
+    provider_config_clear(&config);
+}
+
+static void test_comments_and_blank_lines(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("# leading comment\n"
+             "\n"
+             "   \n"
+             "[p]\n"
+             "  # indented comment = with an equals sign\n"
+             "\tclient_id = cid\n"
+             "\r\n"
+             "preset = snyk\r\n"
+             "#client_secret = commented-out\n"
+             "redirect_uri = https://x.example/cb\n"
+             "\n",
+             NULL, &config);
+    assert_string_equal(config.client_id, "cid");
+    assert_string_equal(config.preset, "snyk");
+    assert_null(config.client_secret);
+    provider_config_clear(&config);
+}
+
+static void test_escapes(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[p]\n" GENERIC_KEYS "client_secret = \\sa\\\\b c\\s\n", NULL, &config);
+    assert_string_equal(config.client_secret, " a\\b c ");
+    provider_config_clear(&config);
+
+    parse_fails_with("[p]\n" GENERIC_KEYS "client_secret = a\\qb\n", NULL, PATH ":6:", NULL);
+    parse_fails_with("[p]\n" GENERIC_KEYS "client_secret = trailing\\\n", NULL, PATH ":6:", NULL);
+    /* An escaped newline decodes to a control character, which no value may hold. */
+    parse_fails_with("[p]\n" GENERIC_KEYS "client_secret = a\\nb\n", NULL,
+                     PATH ":6:", "client_secret", NULL);
+}
+
+static void test_key_before_group(void **state)
+{
+    (void)state;
+    parse_fails_with("client_id = cid\n[p]\n" GENERIC_KEYS, NULL, PATH ":1:", NULL);
+}
+
+static void test_malformed_lines(void **state)
+{
+    static const char with_nul[] = "[p]\n" GENERIC_KEYS "scope = a\0b\n";
+    struct provider_config config;
+    struct config_error error;
+
+    (void)state;
+    parse_fails_with("[p]\n" GENERIC_KEYS "just words\n", NULL, PATH ":6:", NULL);
+    parse_fails_with("[p]\n" GENERIC_KEYS " = value\n", NULL, PATH ":6:", NULL);
+    parse_fails_with("[]\n" GENERIC_KEYS, NULL, PATH ":1:", NULL);
+    memset(&error, 0, sizeof(error));
+    assert_int_equal(
+        provider_config_parse(PATH, with_nul, sizeof(with_nul) - 1, NULL, &config, &error), -1);
+    assert_non_null(strstr(error.message, "NUL"));
+}
+
+static void test_url_is_https(void **state)
+{
+    (void)state;
+    assert_true(provider_url_is_https("https://host/path"));
+    assert_true(provider_url_is_https("https://host"));
+    assert_true(provider_url_is_https("https://host:8443/p?q=1"));
+    assert_true(provider_url_is_https("https://host/path@not-userinfo"));
+    assert_false(provider_url_is_https("http://host/path"));
+    assert_false(provider_url_is_https("https://"));
+    assert_false(provider_url_is_https("https:///x"));
+    assert_false(provider_url_is_https("https://:443/x"));
+    assert_false(provider_url_is_https("https://user@host/"));
+    assert_false(provider_url_is_https("https://user:pw@host"));
+    assert_false(provider_url_is_https("https://host/a path"));
+    assert_false(provider_url_is_https("https://host/a\tpath"));
+    assert_false(provider_url_is_https("ftp://host/"));
+    assert_false(provider_url_is_https("host/path"));
+    assert_false(provider_url_is_https(""));
+}
+
+/* ---- provider_config_load: the file's trust checks ---- */
+
+static const char file_text[] = "[p]\n" GENERIC_KEYS "client_secret = from-file\n";
+
+/* A temporary file holding file_text with the given mode; the caller unlinks it. */
+static void make_file(char *path, mode_t mode)
+{
+    int fd;
+
+    strcpy(path, "/tmp/test_provider_config.XXXXXX");
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, file_text, sizeof(file_text) - 1), (ssize_t)(sizeof(file_text) - 1));
+    assert_int_equal(fchmod(fd, mode), 0);
+    assert_int_equal(close(fd), 0);
+}
+
+static void test_load_private_file(void **state)
+{
+    char path[64];
+    struct provider_config config;
+    struct config_error error;
+    int rv;
+
+    (void)state;
+    make_file(path, 0600);
+    memset(&error, 0, sizeof(error));
+    error.world_readable = true;
+    rv = provider_config_load(path, NULL, &config, &error);
+    unlink(path);
+    if (rv != 0)
+        print_error("%s\n", error.message);
+    assert_int_equal(rv, 0);
+    assert_false(error.world_readable);
+    assert_string_equal(config.client_secret, "from-file");
+    assert_string_equal(config.name, "p");
+    provider_config_clear(&config);
+}
+
+/* When the module does not run as root it trusts a file owned by its own euid. */
+static void test_load_own_file_when_not_root(void **state)
+{
+    char path[64];
+    struct provider_config config;
+    struct config_error error;
+    uid_t unprivileged = 65534;
+    int rv;
+
+    (void)state;
+    make_file(path, 0600);
+    if (geteuid() == 0) {
+        /* Become someone else for the duration of the load (the real uid stays root). */
+        assert_int_equal(chown(path, unprivileged, (gid_t)-1), 0);
+        assert_int_equal(seteuid(unprivileged), 0);
+    }
+    memset(&error, 0, sizeof(error));
+    rv = provider_config_load(path, NULL, &config, &error);
+    if (getuid() == 0)
+        assert_int_equal(seteuid(0), 0);
+    unlink(path);
+    if (rv != 0)
+        print_error("%s\n", error.message);
+    assert_int_equal(rv, 0);
+    assert_string_equal(config.client_secret, "from-file");
+    provider_config_clear(&config);
+}
+
+static void load_fails_with(mode_t mode, const char *needle)
+{
+    char path[64];
+    struct provider_config config;
+    struct config_error error;
+    int rv;
+
+    make_file(path, mode);
+    memset(&error, 0, sizeof(error));
+    rv = provider_config_load(path, NULL, &config, &error);
+    unlink(path);
+    assert_int_equal(rv, -1);
+    if (strstr(error.message, needle) == NULL || strstr(error.message, path) == NULL)
+        print_error("message '%s' lacks '%s' or the path\n", error.message, needle);
+    assert_non_null(strstr(error.message, needle));
+    assert_non_null(strstr(error.message, path));
+    assert_null(config.client_secret);
+    assert_null(config.name);
+}
+
+static void test_load_rejects_writable_by_others(void **state)
+{
+    (void)state;
+    load_fails_with(0620, "writable");
+    load_fails_with(0602, "writable");
+    load_fails_with(0666, "writable");
+}
+
+static void test_load_world_readable_warns(void **state)
+{
+    char path[64];
+    struct provider_config config;
+    struct config_error error;
+    int rv;
+
+    (void)state;
+    make_file(path, 0644);
+    memset(&error, 0, sizeof(error));
+    rv = provider_config_load(path, NULL, &config, &error);
+    unlink(path);
+    assert_int_equal(rv, 0);
+    assert_true(error.world_readable);
+    assert_string_equal(config.client_secret, "from-file");
+    provider_config_clear(&config);
+}
+
+static void test_load_rejects_directory(void **state)
+{
+    char path[64] = "/tmp/test_provider_config_dir.XXXXXX";
+    struct provider_config config;
+    struct config_error error;
+    int rv;
+
+    (void)state;
+    assert_non_null(mkdtemp(path));
+    memset(&error, 0, sizeof(error));
+    rv = provider_config_load(path, NULL, &config, &error);
+    rmdir(path);
+    assert_int_equal(rv, -1);
+    assert_non_null(strstr(error.message, path));
+    assert_non_null(strstr(error.message, "regular"));
+    assert_null(config.name);
+}
+
+static void test_load_rejects_missing_file(void **state)
+{
+    char path[64];
+    struct provider_config config;
+    struct config_error error;
+
+    (void)state;
+    make_file(path, 0600);
+    unlink(path);
+    memset(&error, 0, sizeof(error));
+    assert_int_equal(provider_config_load(path, NULL, &config, &error), -1);
+    assert_non_null(strstr(error.message, path));
+    assert_null(config.name);
+}
+
+static void test_load_rejects_foreign_owner(void **state)
+{
+    char path[64];
+    struct provider_config config;
+    struct config_error error;
+    int rv;
+
+    (void)state;
+    if (getuid() != 0) {
+        skip();
+    }
+    make_file(path, 0600);
+    assert_int_equal(chown(path, 65534, (gid_t)-1), 0);
+    memset(&error, 0, sizeof(error));
+    rv = provider_config_load(path, NULL, &config, &error);
+    unlink(path);
+    assert_int_equal(rv, -1);
+    if (strstr(error.message, "owned by root") == NULL)
+        print_error("%s\n", error.message);
+    assert_non_null(strstr(error.message, "owned by root"));
+    assert_null(config.client_secret);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_snyk_preset_default_region),
+        cmocka_unit_test(test_snyk_preset_eu_region),
+        cmocka_unit_test(test_snyk_preset_gov_region),
+        cmocka_unit_test(test_snyk_preset_explicit_url_wins),
+        cmocka_unit_test(test_generic_provider),
+        cmocka_unit_test(test_keyring_service_defaults_to_group),
+        cmocka_unit_test(test_timeout_bounds),
+        cmocka_unit_test(test_unknown_key),
+        cmocka_unit_test(test_http_authorize_url_rejected),
+        cmocka_unit_test(test_missing_required_keys),
+        cmocka_unit_test(test_provider_selection),
+        cmocka_unit_test(test_duplicates_rejected),
+        cmocka_unit_test(test_region_and_preset_errors),
+        cmocka_unit_test(test_comments_and_blank_lines),
+        cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_key_before_group),
+        cmocka_unit_test(test_malformed_lines),
+        cmocka_unit_test(test_url_is_https),
+        cmocka_unit_test(test_load_private_file),
+        cmocka_unit_test(test_load_own_file_when_not_root),
+        cmocka_unit_test(test_load_rejects_writable_by_others),
+        cmocka_unit_test(test_load_world_readable_warns),
+        cmocka_unit_test(test_load_rejects_directory),
+        cmocka_unit_test(test_load_rejects_missing_file),
+        cmocka_unit_test(test_load_rejects_foreign_owner),
+    };
+
+    return cmocka_run_group_tests_name("test_provider_config", tests, NULL, NULL);
+}
