@@ -58,4 +58,21 @@ run_with garbage "without a valid reply" 3
 run_with floods "larger than 65536 bytes" 3
 run_with lies "does not agree with its exit" 3
 run_with missing "could not be executed" 3
+
+# A module that runs as neither root nor the target user (here: as nobody, for daemon) must
+# not start the helper at all.
+if [ "$(id -u)" = 0 ]; then
+    cp "$WORK/pam.conf" "$WORK/nobody.conf"
+    chown nobody "$WORK/nobody.conf"
+    sed "s|$WORK/pam.conf|$WORK/nobody.conf|" "$WORK/pam.d/pok-stand-in" >"$WORK/pam.d/pok-other-uid"
+    chmod -R a+rX "$WORK/pam.d"
+    touch "$WORK/other-uid.log" && chown nobody "$WORK/other-uid.log"
+    PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/hangs" runuser -u nobody -- timeout 30 "$DRIVER" \
+        --confdir "$WORK/pam.d" --service pok-other-uid --user daemon --log "$WORK/other-uid.log" \
+        >"$WORK/other-uid.out" 2>&1
+    grep -q "pam_open_session: Success" "$WORK/other-uid.out" || fail "other uid: no session"
+    grep -q "runs as uid $(id -u nobody), neither root nor the user" "$WORK/other-uid.log" ||
+        fail "other uid: not refused: $(cat "$WORK/other-uid.log")"
+    note "a module running as nobody for daemon refused to start the helper"
+fi
 pass "every misbehaving helper was bounded, reaped and reported"
