@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "secret_memory.h"
 
@@ -190,4 +191,161 @@ out:
     g_free(refresh_label);
     g_free(access_label);
     return rv;
+}
+
+/* Items with exactly these attributes (whoever wrote them), secrets loaded, nothing unlocked. */
+static GList *find_items(struct keyring *keyring, const char *service, const char *username,
+                         GError **error)
+{
+    GHashTable *attributes = item_attributes(service, username);
+    GList *items =
+        secret_collection_search_sync(keyring->collection, NULL, attributes,
+                                      SECRET_SEARCH_ALL | SECRET_SEARCH_LOAD_SECRETS, NULL, error);
+
+    g_hash_table_unref(attributes);
+    return items;
+}
+
+/* The secret of the first item found, as a new string (wipe it); NULL when there is none. */
+static char *first_secret(GList *items)
+{
+    SecretValue *value = items != NULL ? secret_item_get_secret(items->data) : NULL;
+    const char *text = value != NULL ? secret_value_get_text(value) : NULL;
+    char *copy = text != NULL ? secret_strndup(text, 64 * 1024) : NULL;
+
+    if (value != NULL)
+        secret_value_unref(value);
+    return copy;
+}
+
+static long long document_time(struct json_object *document, const char *name)
+{
+    struct json_object *value = NULL;
+
+    if (!json_object_object_get_ex(document, name, &value) ||
+        !json_object_is_type(value, json_type_int))
+        return 0;
+    return (long long)json_object_get_int64(value);
+}
+
+static char *document_string(struct json_object *document, const char *name)
+{
+    struct json_object *value = NULL;
+
+    if (!json_object_object_get_ex(document, name, &value) ||
+        !json_object_is_type(value, json_type_string) ||
+        json_object_get_string_len(value) > TOKEN_MAX_BYTES)
+        return NULL;
+    return secret_strndup(json_object_get_string(value), TOKEN_MAX_BYTES);
+}
+
+static int parse_refresh_document(const char *text, struct stored_pair *pair)
+{
+    struct json_object *document = json_tokener_parse(text);
+    struct json_object *version = NULL;
+    int rv = -1;
+
+    if (document != NULL && json_object_is_type(document, json_type_object) &&
+        json_object_object_get_ex(document, "version", &version) &&
+        json_object_get_int(version) == REFRESH_ITEM_FORMAT_VERSION) {
+        pair->refresh_token = document_string(document, "refresh_token");
+        pair->token_url = document_string(document, "token_url");
+        pair->obtained_at = document_time(document, "obtained_at");
+        pair->access_expires_at = document_time(document, "access_expires_at");
+        pair->refresh_expires_at = document_time(document, "refresh_expires_at");
+        rv = 0;
+    }
+    json_wipe_and_put(document);
+    return rv;
+}
+
+int keyring_read_pair(struct keyring *keyring, const struct token_item_names *names,
+                      struct stored_pair *pair, char *why, size_t why_size)
+{
+    char *refresh_service = g_strdup_printf("%s/refresh", names->service);
+    GError *error = NULL;
+    GList *access_items = find_items(keyring, names->service, names->username, &error);
+    GList *refresh_items =
+        error == NULL ? find_items(keyring, refresh_service, names->username, &error) : NULL;
+    char *document = NULL;
+    int rv = -1;
+
+    memset(pair, 0, sizeof(*pair));
+    if (error != NULL) {
+        snprintf(why, why_size, "cannot read the keyring: %s", error->message);
+        goto out;
+    }
+    pair->access_token = first_secret(access_items);
+    document = first_secret(refresh_items);
+    if (document != NULL && parse_refresh_document(document, pair) != 0) {
+        snprintf(why, why_size, "the refresh item \"%s\" is not in our format", refresh_service);
+        goto out;
+    }
+    rv = 0;
+out:
+    if (rv != 0)
+        stored_pair_clear(pair);
+    secret_free_string(&document);
+    g_list_free_full(access_items, g_object_unref);
+    g_list_free_full(refresh_items, g_object_unref);
+    g_clear_error(&error);
+    g_free(refresh_service);
+    return rv;
+}
+
+static int delete_items(struct keyring *keyring, const char *service, const char *username,
+                        GError **error)
+{
+    GList *items = find_items(keyring, service, username, error);
+    int rv = *error == NULL ? 0 : -1;
+
+    for (GList *node = items; node != NULL && rv == 0; node = node->next) {
+        if (!secret_item_delete_sync(node->data, NULL, error))
+            rv = -1;
+    }
+    g_list_free_full(items, g_object_unref);
+    return rv;
+}
+
+int keyring_delete_pair(struct keyring *keyring, const struct token_item_names *names, char *why,
+                        size_t why_size)
+{
+    char *refresh_service = g_strdup_printf("%s/refresh", names->service);
+    GError *error = NULL;
+    int rv = delete_items(keyring, names->service, names->username, &error);
+
+    if (rv == 0)
+        rv = delete_items(keyring, refresh_service, names->username, &error);
+    if (rv != 0)
+        snprintf(why, why_size, "cannot delete the keyring items: %s",
+                 error != NULL ? error->message : "unknown error");
+    g_clear_error(&error);
+    g_free(refresh_service);
+    return rv;
+}
+
+int keyring_probe_writable(struct keyring *keyring, char *why, size_t why_size)
+{
+    char *probe_service = g_strdup_printf("pam_oauth_keyring/probe/%ld", (long)getpid());
+    GError *error = NULL;
+    int rv = write_item(keyring, probe_service, "probe", "pam_oauth_keyring write probe", "probe",
+                        "text/plain", why, why_size);
+
+    if (rv == 0 && delete_items(keyring, probe_service, "probe", &error) != 0) {
+        snprintf(why, why_size, "cannot delete the write probe: %s", error->message);
+        rv = -1;
+    }
+    g_clear_error(&error);
+    g_free(probe_service);
+    return rv;
+}
+
+void stored_pair_clear(struct stored_pair *pair)
+{
+    secret_free_string(&pair->access_token);
+    secret_free_string(&pair->refresh_token);
+    secret_free_string(&pair->token_url);
+    pair->obtained_at = 0;
+    pair->access_expires_at = 0;
+    pair->refresh_expires_at = 0;
 }

@@ -36,6 +36,30 @@ int keyring_store_pair(struct keyring *keyring, const struct token_item_names *n
                        const struct token_set *tokens, const char *token_url, time_t now, char *why,
                        size_t why_size);
 
+/* What the keyring holds for one (service, user). Times are Unix seconds, 0 when unknown. */
+struct stored_pair {
+    char *access_token;  /* NULL when there is no access item */
+    char *refresh_token; /* NULL when there is no refresh item or it holds none */
+    char *token_url;     /* where the pair was obtained (and is refreshed) */
+    long long obtained_at;
+    long long access_expires_at;
+    long long refresh_expires_at;
+};
+
+/* Reads both items without unlocking anything. 0 on success (the pair may be empty); -1 with
+ * why when the keyring could not be read or the refresh item is not ours. */
+int keyring_read_pair(struct keyring *keyring, const struct token_item_names *names,
+                      struct stored_pair *pair, char *why, size_t why_size);
+
+/* Deletes the access and the refresh item (both, whoever wrote them). */
+int keyring_delete_pair(struct keyring *keyring, const struct token_item_names *names, char *why,
+                        size_t why_size);
+
+/* Creates and deletes a scratch item: proof the default collection takes writes now. */
+int keyring_probe_writable(struct keyring *keyring, char *why, size_t why_size);
+
+void stored_pair_clear(struct stored_pair *pair);
+
 void keyring_close(struct keyring *keyring);
 
 #endif

@@ -149,11 +149,14 @@ static void judge_answer(CURL *curl, const struct capped_buffer *body,
         set_result(result, EXCHANGE_BAD_RESPONSE, "redirect",
                    "the token endpoint answered with a redirect (HTTP %ld), which is not followed",
                    status);
+    else if (status >= 500)
+        set_result(result, EXCHANGE_SERVER_ERROR, "server-error",
+                   "the token endpoint failed (HTTP %ld); nothing was changed", status);
     else if (token_error_parse(body->data, body->length, code, sizeof(code), message,
                                sizeof(message)) == 0)
         set_result(result, EXCHANGE_REFUSED, code, "the provider refused: %s", message);
     else
-        set_result(result, status >= 500 ? EXCHANGE_UNKNOWN : EXCHANGE_BAD_RESPONSE, "http-error",
+        set_result(result, EXCHANGE_BAD_RESPONSE, "http-error",
                    "the token endpoint answered HTTP %ld", status);
 }
 

@@ -12,6 +12,7 @@ enum exchange_outcome {
     EXCHANGE_OK,           /* tokens holds a checked pair */
     EXCHANGE_NOT_SENT,     /* no request reached the provider: nothing was spent */
     EXCHANGE_UNKNOWN,      /* the request went out but no usable answer came back */
+    EXCHANGE_SERVER_ERROR, /* HTTP 5xx: the provider failed; taken as not spent, retried later */
     EXCHANGE_REFUSED,      /* the provider answered with an OAuth error */
     EXCHANGE_BAD_RESPONSE, /* the provider answered with something we cannot trust */
 };

@@ -1,0 +1,280 @@
+#include "config.h"
+
+#include "refresh.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "secret_memory.h"
+#include "token_exchange.h"
+#include "user_state.h"
+
+/* After a refresh whose answer was lost, one more try with the same token, no sooner than
+ * this; if that is lost too, the user authorizes again (see docs/ARCHITECTURE.md). */
+#define UNKNOWN_RETRY_AFTER_SECONDS 60
+#define UNKNOWN_MAX_ATTEMPTS 2
+#define STORE_ATTEMPTS 3
+
+static void report_set(struct refresh_report *report, enum refresh_outcome outcome,
+                       const char *format, ...) __attribute__((format(printf, 3, 4)));
+
+static void report_set(struct refresh_report *report, enum refresh_outcome outcome,
+                       const char *format, ...)
+{
+    va_list arguments;
+
+    report->outcome = outcome;
+    va_start(arguments, format);
+    vsnprintf(report->message, sizeof(report->message), format, arguments);
+    va_end(arguments);
+}
+
+const char *refresh_outcome_name(enum refresh_outcome outcome)
+{
+    static const char *const names[] = {
+        [REFRESH_NOT_DUE] = "not-due",
+        [REFRESH_DONE] = "refreshed",
+        [REFRESH_AUTHORIZATION_NEEDED] = "authorization-needed",
+        [REFRESH_PROVIDER_UNREACHABLE] = "provider-unreachable",
+        [REFRESH_PROVIDER_ERROR] = "provider-error",
+        [REFRESH_OUTCOME_UNKNOWN] = "outcome-unknown",
+        [REFRESH_KEYRING_FAILED] = "keyring-failed",
+        [REFRESH_LOCK_TIMEOUT] = "lock-timeout",
+    };
+    return names[outcome];
+}
+
+long long refresh_due_at(long long obtained_at, long long access_expires_at, long margin_seconds)
+{
+    long long lifetime = access_expires_at - obtained_at;
+    long long margin = margin_seconds;
+
+    if (access_expires_at <= 0)
+        return 0;
+    /* Never more than half the lifetime, so short-lived tokens do not refresh in a loop. */
+    if (lifetime > 0 && margin > lifetime / 2)
+        margin = lifetime / 2;
+    return access_expires_at - margin;
+}
+
+static bool is_due(const struct refresh_request *request, const struct stored_pair *pair,
+                   long long now)
+{
+    long long due_at =
+        refresh_due_at(pair->obtained_at, pair->access_expires_at, request->margin_seconds);
+
+    if (pair->access_token == NULL)
+        return true;
+    if (request->min_valid_seconds > 0 && pair->access_expires_at > 0)
+        return pair->access_expires_at - now < request->min_valid_seconds;
+    return due_at > 0 && now >= due_at;
+}
+
+static int build_refresh_form(const struct refresh_request *request, const char *refresh_token,
+                              struct capped_buffer *form)
+{
+    int rv = capped_buffer_init(form, FORM_MAX_BYTES);
+
+    rv |= form_append(form, "grant_type", "refresh_token");
+    rv |= form_append(form, "refresh_token", refresh_token);
+    rv |= form_append(form, "client_id", request->client_id);
+    if (request->client_secret != NULL)
+        rv |= form_append(form, "client_secret", request->client_secret);
+    return rv == 0 ? 0 : -1;
+}
+
+/* A rotation-less provider may answer without a refresh token: the old one stays valid. */
+static int keep_old_refresh_token(struct token_set *tokens, const struct stored_pair *pair,
+                                  long long now)
+{
+    if (tokens->refresh_token != NULL)
+        return 0;
+    tokens->refresh_token = secret_strndup(pair->refresh_token, TOKEN_MAX_BYTES);
+    tokens->refresh_expires_in =
+        pair->refresh_expires_at > now ? pair->refresh_expires_at - now : 0;
+    return tokens->refresh_token != NULL ? 0 : -1;
+}
+
+static void store_new_pair(struct keyring *keyring, const struct refresh_request *request,
+                           struct exchange_result *result, const char *token_url,
+                           struct refresh_report *report)
+{
+    char why[512] = "";
+    time_t now = time(NULL);
+
+    for (int attempt = 0; attempt < STORE_ATTEMPTS; attempt++) {
+        if (keyring_store_pair(keyring, &request->names, &result->tokens, token_url, now, why,
+                               sizeof(why)) == 0) {
+            report_set(report, REFRESH_DONE, "refreshed");
+            report->obtained_at = now;
+            report->access_expires_at =
+                result->tokens.expires_in > 0 ? now + result->tokens.expires_in : 0;
+            report->refresh_expires_at =
+                result->tokens.refresh_expires_in > 0 ? now + result->tokens.refresh_expires_in : 0;
+            return;
+        }
+        usleep(200 * 1000);
+    }
+    /* The provider has rotated: the old refresh token is dead and the new one exists only
+     * here. Tell the user plainly; this process exits with it. */
+    report_set(report, REFRESH_KEYRING_FAILED,
+               "refreshed, but the keyring did not take the new pair (%s); authorize again at "
+               "the next login",
+               why);
+}
+
+static void judge_refresh(struct keyring *keyring, const struct refresh_request *request,
+                          const struct stored_pair *pair, struct exchange_result *result,
+                          const char *token_url, struct refresh_status *status,
+                          struct refresh_report *report)
+{
+    char why[256];
+
+    switch (result->outcome) {
+    case EXCHANGE_OK:
+        if (keep_old_refresh_token(&result->tokens, pair, (long long)time(NULL)) != 0)
+            report_set(report, REFRESH_KEYRING_FAILED, "out of memory");
+        else
+            store_new_pair(keyring, request, result, token_url, report);
+        status->unknown_fingerprint[0] = '\0';
+        status->unknown_attempts = 0;
+        break;
+    case EXCHANGE_REFUSED:
+        if (strcmp(result->reason, "invalid_grant") == 0) {
+            if (keyring_delete_pair(keyring, &request->names, why, sizeof(why)) != 0)
+                report_set(report, REFRESH_AUTHORIZATION_NEEDED, "%s; %s", result->message, why);
+            else
+                report_set(report, REFRESH_AUTHORIZATION_NEEDED, "%s; the dead tokens were removed",
+                           result->message);
+        } else {
+            report_set(report, REFRESH_PROVIDER_ERROR, "%s", result->message);
+        }
+        break;
+    case EXCHANGE_NOT_SENT:
+    case EXCHANGE_SERVER_ERROR:
+        report_set(report, REFRESH_PROVIDER_UNREACHABLE, "%s", result->message);
+        break;
+    case EXCHANGE_UNKNOWN:
+    case EXCHANGE_BAD_RESPONSE:
+        token_fingerprint(pair->refresh_token, status->unknown_fingerprint,
+                          sizeof(status->unknown_fingerprint));
+        status->unknown_attempts++;
+        report_set(report, REFRESH_OUTCOME_UNKNOWN, "%s", result->message);
+        break;
+    }
+}
+
+/* After a lost answer: wait, then one more try, then stop - never a loop on one token. */
+static bool unknown_outcome_blocks(const struct stored_pair *pair,
+                                   const struct refresh_status *status, long long now,
+                                   struct refresh_report *report)
+{
+    char fingerprint[24];
+
+    token_fingerprint(pair->refresh_token, fingerprint, sizeof(fingerprint));
+    if (status->unknown_fingerprint[0] == '\0' ||
+        strcmp(fingerprint, status->unknown_fingerprint) != 0)
+        return false;
+    if (status->unknown_attempts >= UNKNOWN_MAX_ATTEMPTS) {
+        report_set(report, REFRESH_AUTHORIZATION_NEEDED,
+                   "the last %d refreshes with this token got no answer; authorize again",
+                   status->unknown_attempts);
+        return true;
+    }
+    if (now - status->time < UNKNOWN_RETRY_AFTER_SECONDS) {
+        report_set(report, REFRESH_OUTCOME_UNKNOWN,
+                   "the last refresh got no answer; one more try after %d s",
+                   UNKNOWN_RETRY_AFTER_SECONDS);
+        return true;
+    }
+    return false;
+}
+
+static void spend_refresh_token(struct keyring *keyring, const struct refresh_request *request,
+                                const struct stored_pair *pair, struct refresh_status *status,
+                                struct refresh_report *report)
+{
+    const char *token_url = pair->token_url != NULL ? pair->token_url : request->token_url;
+    struct capped_buffer form = {0};
+    struct exchange_result result;
+    char why[512];
+
+    memset(&result, 0, sizeof(result));
+    if (keyring_probe_writable(keyring, why, sizeof(why)) != 0) {
+        report_set(report, REFRESH_KEYRING_FAILED, "%s; the refresh token was not spent", why);
+    } else if (build_refresh_form(request, pair->refresh_token, &form) != 0) {
+        report_set(report, REFRESH_KEYRING_FAILED, "cannot build the refresh request");
+    } else {
+        token_exchange(token_url, request->ca_file, request->timeout_ms, &form, &result);
+        judge_refresh(keyring, request, pair, &result, token_url, status, report);
+    }
+    exchange_result_clear(&result);
+    capped_buffer_wipe(&form);
+}
+
+static void refresh_locked(struct keyring *keyring, const struct refresh_request *request,
+                           struct refresh_status *status, struct refresh_report *report)
+{
+    struct stored_pair pair;
+    long long now = (long long)time(NULL);
+    char why[512];
+
+    /* Re-read after taking the lock: another process may have refreshed meanwhile. */
+    if (keyring_read_pair(keyring, &request->names, &pair, why, sizeof(why)) != 0) {
+        report_set(report, REFRESH_KEYRING_FAILED, "%s", why);
+        return;
+    }
+    report->obtained_at = pair.obtained_at;
+    report->access_expires_at = pair.access_expires_at;
+    report->refresh_expires_at = pair.refresh_expires_at;
+    if (!is_due(request, &pair, now))
+        report_set(report, REFRESH_NOT_DUE, "the access token is still valid");
+    else if (pair.refresh_token == NULL)
+        report_set(report, REFRESH_AUTHORIZATION_NEEDED, "no refresh token in the keyring");
+    else if (pair.refresh_expires_at > 0 && now >= pair.refresh_expires_at)
+        report_set(report, REFRESH_AUTHORIZATION_NEEDED, "the refresh token has expired");
+    else if (!unknown_outcome_blocks(&pair, status, now, report))
+        spend_refresh_token(keyring, request, &pair, status, report);
+    stored_pair_clear(&pair);
+}
+
+static void record_outcome(const struct refresh_request *request, struct refresh_status *status,
+                           const struct refresh_report *report)
+{
+    bool needed = report->outcome == REFRESH_AUTHORIZATION_NEEDED;
+
+    if (report->outcome == REFRESH_NOT_DUE)
+        return;
+    status->time = (long long)time(NULL);
+    snprintf(status->outcome, sizeof(status->outcome), "%s", refresh_outcome_name(report->outcome));
+    snprintf(status->message, sizeof(status->message), "%s", report->message);
+    if (request->login_state_file != NULL)
+        snprintf(status->login_state_file, sizeof(status->login_state_file), "%s",
+                 request->login_state_file);
+    refresh_status_write(request->names.service, status);
+    if (needed || report->outcome == REFRESH_DONE)
+        login_state_write(status->login_state_file, needed ? 0 : report->refresh_expires_at,
+                          needed);
+}
+
+void refresh_if_due(struct keyring *keyring, const struct refresh_request *request,
+                    struct refresh_report *report)
+{
+    struct refresh_status status;
+    int lock;
+
+    memset(report, 0, sizeof(*report));
+    /* Whoever holds the lock finishes within one request timeout; wait a little longer. */
+    lock = refresh_lock_acquire(request->names.service, request->timeout_ms + 2000);
+    if (lock < 0) {
+        report_set(report, REFRESH_LOCK_TIMEOUT, "another refresh is still running");
+        return;
+    }
+    refresh_status_read(request->names.service, &status);
+    refresh_locked(keyring, request, &status, report);
+    record_outcome(request, &status, report);
+    refresh_lock_release(lock);
+}

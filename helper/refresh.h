@@ -1,0 +1,58 @@
+/* Refreshing the pair once when it is due (RFC 6749 section 6), safe across processes.
+ *
+ * Refresh tokens are single-use and rotate. Every refresh in any of the user's processes runs
+ * under one flock, re-reads the keyring after taking it, and sends a refresh token only if the
+ * access token is still due - so a token that another process just renewed is never spent
+ * twice, and a stale copy never overwrites a newer pair. */
+#ifndef POK_REFRESH_H
+#define POK_REFRESH_H
+
+#include <stdbool.h>
+
+#include "keyring.h"
+
+#define REFRESH_DEFAULT_MARGIN 300
+
+struct refresh_request {
+    struct token_item_names names;
+    const char *token_url; /* the configured one; the pair's own token_url wins */
+    const char *client_id;
+    const char *client_secret; /* NULL for public clients */
+    const char *ca_file;
+    long timeout_ms;        /* for one token request */
+    long margin_seconds;    /* refresh when less than this is left (at most half the lifetime) */
+    long min_valid_seconds; /* > 0: refresh when less than this is left, whatever the margin */
+    const char *login_state_file; /* NULL: none to keep up to date */
+};
+
+enum refresh_outcome {
+    REFRESH_NOT_DUE,              /* the access token is valid long enough: no request */
+    REFRESH_DONE,                 /* a new pair is stored */
+    REFRESH_AUTHORIZATION_NEEDED, /* no usable refresh token (items removed if dead) */
+    REFRESH_PROVIDER_UNREACHABLE, /* not sent, or the provider failed (5xx): old pair kept */
+    REFRESH_PROVIDER_ERROR,       /* the provider refused for another reason (client, scope) */
+    REFRESH_OUTCOME_UNKNOWN,      /* sent, no usable answer: not re-sent in a loop */
+    REFRESH_KEYRING_FAILED,       /* locked, unwritable or unreadable: nothing spent */
+    REFRESH_LOCK_TIMEOUT,         /* another process held the lock too long: nothing spent */
+};
+
+struct refresh_report {
+    enum refresh_outcome outcome;
+    char message[320];
+    long long access_expires_at; /* of the pair now in the keyring; 0: unknown or none */
+    long long refresh_expires_at;
+    long long obtained_at;
+};
+
+/* The whole refresh, under the lock. Never prompts, never blocks past the request timeout
+ * plus the lock wait. */
+void refresh_if_due(struct keyring *keyring, const struct refresh_request *request,
+                    struct refresh_report *report);
+
+/* When a pair with these times is next due (Unix seconds); 0 when it never is (no expiry). */
+long long refresh_due_at(long long obtained_at, long long access_expires_at, long margin_seconds);
+
+/* A short name for logs and status files. */
+const char *refresh_outcome_name(enum refresh_outcome outcome);
+
+#endif

@@ -1,0 +1,191 @@
+#include "config.h"
+
+#include "user_state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int state_directory(char *path, size_t size)
+{
+    const char *runtime_dir = getenv("XDG_RUNTIME_DIR");
+    struct stat info;
+
+    if (runtime_dir == NULL || runtime_dir[0] != '/' ||
+        (size_t)snprintf(path, size, "%s/pam_oauth_keyring", runtime_dir) >= size)
+        return -1;
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return -1;
+    /* Someone else's directory here would let them watch or steer our refreshes. */
+    if (lstat(path, &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != getuid() ||
+        (info.st_mode & 0077) != 0)
+        return -1;
+    return 0;
+}
+
+int user_state_path(const char *service, const char *suffix, char *path, size_t size)
+{
+    char directory[STATE_PATH_MAX];
+    GString *name = g_string_new(NULL);
+    int rv = -1;
+
+    /* Keep [A-Za-z0-9._-] and encode the rest, so any service name is one safe file name. */
+    for (const char *p = service; *p != '\0'; p++) {
+        if (g_ascii_isalnum(*p) || *p == '-' || *p == '_' || (*p == '.' && p != service))
+            g_string_append_c(name, *p);
+        else
+            g_string_append_printf(name, "%%%02X", (unsigned char)*p);
+    }
+    if (name->len > 0 && name->len < 200 && state_directory(directory, sizeof(directory)) == 0 &&
+        (size_t)snprintf(path, size, "%s/%s%s", directory, name->str, suffix) < size)
+        rv = 0;
+    g_string_free(name, TRUE);
+    return rv;
+}
+
+static int open_lock_file(const char *service, const char *suffix)
+{
+    char path[STATE_PATH_MAX];
+
+    if (user_state_path(service, suffix, path, sizeof(path)) != 0)
+        return -1;
+    return open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+int refresh_lock_acquire(const char *service, long timeout_ms)
+{
+    int fd = open_lock_file(service, ".lock");
+    long waited_ms = 0;
+
+    while (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        if ((errno != EWOULDBLOCK && errno != EINTR) || waited_ms >= timeout_ms) {
+            close(fd);
+            return -1;
+        }
+        g_usleep(20 * 1000);
+        waited_ms += 20;
+    }
+    return fd;
+}
+
+void refresh_lock_release(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* closing the only descriptor releases the flock */
+}
+
+bool refresher_lock_take(const char *service)
+{
+    int fd = open_lock_file(service, ".refresher");
+
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0)
+        return true; /* deliberately kept open: the lock lives as long as the refresher */
+    if (fd >= 0)
+        close(fd);
+    return false;
+}
+
+bool refresher_is_running(const char *service)
+{
+    int fd = open_lock_file(service, ".refresher");
+    bool running = false;
+
+    if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+        running = true;
+    if (fd >= 0)
+        close(fd);
+    return running;
+}
+
+static void copy_member(struct json_object *object, const char *name, char *out, size_t size)
+{
+    struct json_object *value = NULL;
+
+    if (json_object_object_get_ex(object, name, &value) &&
+        json_object_is_type(value, json_type_string))
+        snprintf(out, size, "%s", json_object_get_string(value));
+}
+
+void refresh_status_read(const char *service, struct refresh_status *status)
+{
+    char path[STATE_PATH_MAX];
+    struct json_object *object = NULL, *value = NULL;
+
+    memset(status, 0, sizeof(*status));
+    if (user_state_path(service, ".status", path, sizeof(path)) == 0)
+        object = json_object_from_file(path);
+    if (object == NULL || !json_object_is_type(object, json_type_object)) {
+        json_object_put(object);
+        return;
+    }
+    if (json_object_object_get_ex(object, "time", &value))
+        status->time = (long long)json_object_get_int64(value);
+    if (json_object_object_get_ex(object, "unknown_attempts", &value))
+        status->unknown_attempts = json_object_get_int(value);
+    copy_member(object, "outcome", status->outcome, sizeof(status->outcome));
+    copy_member(object, "message", status->message, sizeof(status->message));
+    copy_member(object, "unknown_fingerprint", status->unknown_fingerprint,
+                sizeof(status->unknown_fingerprint));
+    copy_member(object, "login_state_file", status->login_state_file,
+                sizeof(status->login_state_file));
+    json_object_put(object);
+}
+
+int refresh_status_write(const char *service, const struct refresh_status *status)
+{
+    char path[STATE_PATH_MAX], temporary[STATE_PATH_MAX + 8];
+    struct json_object *object = json_object_new_object();
+    int rv = -1;
+
+    json_object_object_add(object, "time", json_object_new_int64(status->time));
+    json_object_object_add(object, "outcome", json_object_new_string(status->outcome));
+    json_object_object_add(object, "message", json_object_new_string(status->message));
+    json_object_object_add(object, "unknown_fingerprint",
+                           json_object_new_string(status->unknown_fingerprint));
+    json_object_object_add(object, "unknown_attempts",
+                           json_object_new_int(status->unknown_attempts));
+    json_object_object_add(object, "login_state_file",
+                           json_object_new_string(status->login_state_file));
+    if (user_state_path(service, ".status", path, sizeof(path)) == 0 &&
+        (size_t)snprintf(temporary, sizeof(temporary), "%s.new", path) < sizeof(temporary) &&
+        json_object_to_file_ext(temporary, object, JSON_C_TO_STRING_PLAIN) == 0 &&
+        rename(temporary, path) == 0)
+        rv = 0;
+    json_object_put(object);
+    return rv;
+}
+
+int login_state_write(const char *path, long long refresh_expires_at, bool authorization_needed)
+{
+    char text[128];
+    int length, fd, rv = -1;
+    struct stat info;
+
+    if (path == NULL || path[0] == '\0')
+        return 0;
+    fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+    length = snprintf(text, sizeof(text), "refresh_expires_at=%lld\nauthorization_needed=%d\n",
+                      refresh_expires_at, authorization_needed ? 1 : 0);
+    if (fd >= 0 && fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_uid == getuid() &&
+        ftruncate(fd, 0) == 0 && write(fd, text, (size_t)length) == length)
+        rv = 0;
+    if (fd >= 0)
+        close(fd);
+    return rv;
+}
+
+void token_fingerprint(const char *token, char *out, size_t size)
+{
+    char *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, token, -1);
+
+    snprintf(out, size, "%.16s", digest != NULL ? digest : "");
+    g_free(digest);
+}

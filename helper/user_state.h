@@ -1,0 +1,52 @@
+/* The user's own small files beside the keyring: nothing secret is ever in them.
+ *
+ *   $XDG_RUNTIME_DIR/pam_oauth_keyring/          (0700, the user's)
+ *       SERVICE.lock       flock: one refresh at a time across all the user's processes
+ *       SERVICE.refresher  flock held by the running refresher: at most one per service
+ *       SERVICE.sock       the refresher's socket for `oauth-keyring`
+ *       SERVICE.status     JSON: last refresh outcome and time, for `oauth-keyring status`
+ *   LOGIN_STATE_FILE        "has a refresh token until T" for the module's prompt=missing:
+ *                           created by the module as root in a root-owned directory, owned by
+ *                           the user, so the user can update it but nobody else's. */
+#ifndef POK_USER_STATE_H
+#define POK_USER_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define STATE_PATH_MAX 512
+
+/* "$XDG_RUNTIME_DIR/pam_oauth_keyring/SERVICE<suffix>" with SERVICE made safe for a file name;
+ * creates the directory (0700) and checks it is the user's. -1 on failure. */
+int user_state_path(const char *service, const char *suffix, char *path, size_t size);
+
+/* Waits (polling, at most timeout_ms) for the per-service refresh lock; the fd, or -1. */
+int refresh_lock_acquire(const char *service, long timeout_ms);
+void refresh_lock_release(int fd);
+
+/* Takes the single-refresher lock for good (it stays held until exit); false when another
+ * refresher holds it. is_refresher_running asks without taking it. */
+bool refresher_lock_take(const char *service);
+bool refresher_is_running(const char *service);
+
+struct refresh_status {
+    long long time;   /* of the last refresh attempt, Unix seconds; 0: none yet */
+    char outcome[32]; /* "refreshed", "not-due", "authorization-needed", ... */
+    char message[320];
+    char unknown_fingerprint[24]; /* a refresh token whose request got no answer */
+    int unknown_attempts;
+    char login_state_file[STATE_PATH_MAX];
+};
+
+/* Reads SERVICE.status (all zero when absent); writes it atomically. */
+void refresh_status_read(const char *service, struct refresh_status *status);
+int refresh_status_write(const char *service, const struct refresh_status *status);
+
+/* Updates the module's login state file (which must already exist and be the user's):
+ * refresh_expires_at (0: unknown) and whether the user must authorize again. */
+int login_state_write(const char *path, long long refresh_expires_at, bool authorization_needed);
+
+/* A short, non-reversible tag of a refresh token (SHA-256, first 16 hex digits). */
+void token_fingerprint(const char *token, char *out, size_t size);
+
+#endif
