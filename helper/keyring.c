@@ -136,7 +136,8 @@ static void add_time(struct json_object *object, const char *name, time_t now, l
 }
 
 /* The refresh item's secret; a new string to wipe with secret_free_string. */
-static char *refresh_document(const struct token_set *tokens, const char *token_url, time_t now)
+static char *refresh_document(const struct token_set *tokens, const char *token_url,
+                              const char *preset, time_t now)
 {
     struct json_object *object = json_object_new_object();
     const char *text;
@@ -148,6 +149,8 @@ static char *refresh_document(const struct token_set *tokens, const char *token_
         object, "refresh_token",
         tokens->refresh_token != NULL ? json_object_new_string(tokens->refresh_token) : NULL);
     json_object_object_add(object, "token_url", json_object_new_string(token_url));
+    json_object_object_add(object, "preset",
+                           preset != NULL ? json_object_new_string(preset) : NULL);
     json_object_object_add(object, "obtained_at", json_object_new_int64((int64_t)now));
     add_time(object, "access_expires_at", now, tokens->expires_in);
     add_time(object, "refresh_expires_at", now, tokens->refresh_expires_in);
@@ -171,7 +174,7 @@ int keyring_store_pair(struct keyring *keyring, const struct token_item_names *n
         g_strdup_printf("%s refresh token for %s", names->display_name, names->username);
     char *access_label =
         g_strdup_printf("%s access token for %s", names->display_name, names->username);
-    char *document = refresh_document(tokens, token_url, now);
+    char *document = refresh_document(tokens, token_url, names->preset, now);
     int rv = -1;
 
     if (document == NULL) {
@@ -250,6 +253,7 @@ static int parse_refresh_document(const char *text, struct stored_pair *pair)
         json_object_get_int(version) == REFRESH_ITEM_FORMAT_VERSION) {
         pair->refresh_token = document_string(document, "refresh_token");
         pair->token_url = document_string(document, "token_url");
+        pair->preset = document_string(document, "preset");
         pair->obtained_at = document_time(document, "obtained_at");
         pair->access_expires_at = document_time(document, "access_expires_at");
         pair->refresh_expires_at = document_time(document, "refresh_expires_at");
@@ -345,6 +349,7 @@ void stored_pair_clear(struct stored_pair *pair)
     secret_free_string(&pair->access_token);
     secret_free_string(&pair->refresh_token);
     secret_free_string(&pair->token_url);
+    secret_free_string(&pair->preset);
     pair->obtained_at = 0;
     pair->access_expires_at = 0;
     pair->refresh_expires_at = 0;

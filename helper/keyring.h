@@ -29,6 +29,7 @@ struct token_item_names {
     const char *service;      /* keyring_service from the configuration */
     const char *username;     /* the login name */
     const char *display_name; /* "Snyk", for the labels */
+    const char *preset;       /* "snyk" or NULL: recorded so tools know the conventions */
 };
 
 /* Stores the pair obtained at now from token_url. 0 on success; -1 with why. */
@@ -41,6 +42,7 @@ struct stored_pair {
     char *access_token;  /* NULL when there is no access item */
     char *refresh_token; /* NULL when there is no refresh item or it holds none */
     char *token_url;     /* where the pair was obtained (and is refreshed) */
+    char *preset;        /* "snyk" or NULL */
     long long obtained_at;
     long long access_expires_at;
     long long refresh_expires_at;

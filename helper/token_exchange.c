@@ -160,8 +160,11 @@ static void judge_answer(CURL *curl, const struct capped_buffer *body,
                    "the token endpoint answered HTTP %ld", status);
 }
 
-void token_exchange(const char *token_url, const char *ca_file, long timeout_ms,
-                    const struct capped_buffer *form, struct exchange_result *result)
+/* One https POST of form to url; judge sees the finished transfer. Every endpoint (token,
+ * revoke) goes through here, so none of them can miss a TLS or size setting. */
+static void post_form(const char *url, const char *ca_file, long timeout_ms,
+                      const struct capped_buffer *form, struct exchange_result *result,
+                      void (*judge)(CURL *, const struct capped_buffer *, struct exchange_result *))
 {
     struct capped_buffer body = {0};
     struct curl_slist *headers = NULL, *more;
@@ -172,8 +175,8 @@ void token_exchange(const char *token_url, const char *ca_file, long timeout_ms,
     headers = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
     more = headers != NULL ? curl_slist_append(headers, "Accept: application/json") : NULL;
     if (curl == NULL || more == NULL || capped_buffer_init(&body, TOKEN_RESPONSE_MAX_BYTES) != 0 ||
-        strncasecmp(token_url, "https://", 8) != 0 ||
-        configure_transfer(curl, token_url, ca_file, timeout_ms, form, headers, &body) != 0) {
+        strncasecmp(url, "https://", 8) != 0 ||
+        configure_transfer(curl, url, ca_file, timeout_ms, form, headers, &body) != 0) {
         set_result(result, EXCHANGE_NOT_SENT, "setup", "cannot set up a safe https request");
         goto out;
     }
@@ -181,12 +184,42 @@ void token_exchange(const char *token_url, const char *ca_file, long timeout_ms,
     if (code != CURLE_OK)
         classify_transfer_error(curl, code, result);
     else
-        judge_answer(curl, &body, result);
+        judge(curl, &body, result);
 out:
     capped_buffer_wipe(&body);
     curl_slist_free_all(headers);
     if (curl != NULL)
         curl_easy_cleanup(curl);
+}
+
+void token_exchange(const char *token_url, const char *ca_file, long timeout_ms,
+                    const struct capped_buffer *form, struct exchange_result *result)
+{
+    post_form(token_url, ca_file, timeout_ms, form, result, judge_answer);
+}
+
+/* RFC 7009 section 2.2: 200 whether or not the token was still valid. */
+static void judge_revocation(CURL *curl, const struct capped_buffer *body,
+                             struct exchange_result *result)
+{
+    char code[48] = "", message[256] = "";
+    long status = 0;
+
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 200)
+        set_result(result, EXCHANGE_OK, "ok", "revoked");
+    else if (token_error_parse(body->data, body->length, code, sizeof(code), message,
+                               sizeof(message)) == 0)
+        set_result(result, EXCHANGE_REFUSED, code, "the provider refused: %s", message);
+    else
+        set_result(result, status >= 500 ? EXCHANGE_SERVER_ERROR : EXCHANGE_BAD_RESPONSE,
+                   "http-error", "the revocation endpoint answered HTTP %ld", status);
+}
+
+void token_revoke(const char *revoke_url, const char *ca_file, long timeout_ms,
+                  const struct capped_buffer *form, struct exchange_result *result)
+{
+    post_form(revoke_url, ca_file, timeout_ms, form, result, judge_revocation);
 }
 
 void exchange_result_clear(struct exchange_result *result)

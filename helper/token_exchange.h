@@ -31,6 +31,10 @@ int form_append(struct capped_buffer *form, const char *name, const char *value)
 void token_exchange(const char *token_url, const char *ca_file, long timeout_ms,
                     const struct capped_buffer *form, struct exchange_result *result);
 
+/* POSTs form (token, token_type_hint, client credentials) to revoke_url (RFC 7009). */
+void token_revoke(const char *revoke_url, const char *ca_file, long timeout_ms,
+                  const struct capped_buffer *form, struct exchange_result *result);
+
 void exchange_result_clear(struct exchange_result *result);
 
 #endif

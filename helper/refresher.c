@@ -1,0 +1,374 @@
+#include "config.h"
+
+#include "refresher.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "secret_memory.h"
+#include "token_exchange.h"
+#include "user_state.h"
+
+#define TICK_MAX_SECONDS 60
+#define BACKOFF_FIRST_SECONDS 60
+#define BACKOFF_MAX_SECONDS 900
+
+struct refresher {
+    const struct refresh_request *request;
+    const char *revoke_url;
+    struct keyring *keyring;
+    GMainLoop *loop;
+    GDBusConnection *bus;
+    int listen_fd;
+    guint timer;
+    long jitter_seconds;
+    long backoff_seconds;
+    long long next_attempt_at;
+};
+
+static void schedule_tick(struct refresher *refresher, long long now);
+
+/* --- logout ------------------------------------------------------------------------------- */
+
+static void revoke_refresh_token(const struct refresh_request *request, const char *revoke_url,
+                                 const char *refresh_token, char *note, size_t note_size)
+{
+    struct capped_buffer form = {0};
+    struct exchange_result result;
+    int rv = capped_buffer_init(&form, FORM_MAX_BYTES);
+
+    memset(&result, 0, sizeof(result));
+    rv |= form_append(&form, "token", refresh_token);
+    rv |= form_append(&form, "token_type_hint", "refresh_token");
+    rv |= form_append(&form, "client_id", request->client_id);
+    if (request->client_secret != NULL)
+        rv |= form_append(&form, "client_secret", request->client_secret);
+    if (rv == 0)
+        token_revoke(revoke_url, request->ca_file, request->timeout_ms, &form, &result);
+    snprintf(note, note_size, "%s",
+             rv == 0 && result.outcome == EXCHANGE_OK ? "revoked at the provider"
+                                                      : "not revoked at the provider");
+    exchange_result_clear(&result);
+    capped_buffer_wipe(&form);
+}
+
+int logout_pair(struct keyring *keyring, const struct refresh_request *request,
+                const char *revoke_url, char *message, size_t message_size)
+{
+    struct stored_pair pair;
+    struct refresh_status status;
+    char note[64] = "nothing to revoke", why[512];
+    int lock = refresh_lock_acquire(request->names.service, request->timeout_ms + 2000);
+    int rv = -1;
+
+    if (lock < 0) {
+        snprintf(message, message_size, "another refresh is still running; try again");
+        return -1;
+    }
+    refresh_status_read(request->names.service, &status);
+    if (keyring_read_pair(keyring, &request->names, &pair, why, sizeof(why)) == 0 &&
+        pair.refresh_token != NULL && revoke_url != NULL)
+        revoke_refresh_token(request, revoke_url, pair.refresh_token, note, sizeof(note));
+    stored_pair_clear(&pair);
+    rv = keyring_delete_pair(keyring, &request->names, why, sizeof(why));
+    snprintf(message, message_size, "%s; %s", note,
+             rv == 0 ? "tokens removed from the keyring" : why);
+    status.time = (long long)time(NULL);
+    snprintf(status.outcome, sizeof(status.outcome), "logged-out");
+    snprintf(status.message, sizeof(status.message), "%s", message);
+    refresh_status_write(request->names.service, &status);
+    login_state_write(status.login_state_file[0] != '\0' ? status.login_state_file
+                                                         : request->login_state_file,
+                      0, true);
+    refresh_lock_release(lock);
+    return rv;
+}
+
+/* --- the refresh schedule --------------------------------------------------------------- */
+
+/* When to look again: the due time (with our jitter), but never later than a minute away. */
+static long long next_due(struct refresher *refresher)
+{
+    struct stored_pair pair;
+    char why[512];
+    long long due = 0;
+
+    if (keyring_read_pair(refresher->keyring, &refresher->request->names, &pair, why,
+                          sizeof(why)) == 0) {
+        due = refresh_due_at(pair.obtained_at, pair.access_expires_at,
+                             refresher->request->margin_seconds + refresher->jitter_seconds);
+        if (pair.access_token == NULL && pair.refresh_token == NULL)
+            due = -1; /* nothing left to keep fresh */
+    }
+    stored_pair_clear(&pair);
+    return due;
+}
+
+static void after_refresh(struct refresher *refresher, const struct refresh_report *report,
+                          long long now)
+{
+    switch (report->outcome) {
+    case REFRESH_DONE:
+    case REFRESH_NOT_DUE:
+        refresher->backoff_seconds = BACKOFF_FIRST_SECONDS;
+        refresher->next_attempt_at = 0;
+        break;
+    case REFRESH_AUTHORIZATION_NEEDED:
+        g_main_loop_quit(refresher->loop);
+        break;
+    default:
+        /* Transient, unknown, keyring or lock trouble: old tokens untouched; try again later,
+         * never sooner than a minute. */
+        refresher->next_attempt_at = now + refresher->backoff_seconds;
+        refresher->backoff_seconds = refresher->backoff_seconds * 2 > BACKOFF_MAX_SECONDS
+                                         ? BACKOFF_MAX_SECONDS
+                                         : refresher->backoff_seconds * 2;
+    }
+}
+
+static void run_refresh(struct refresher *refresher, long min_valid_seconds,
+                        struct refresh_report *report)
+{
+    struct refresh_request request = *refresher->request;
+
+    request.margin_seconds += refresher->jitter_seconds;
+    request.min_valid_seconds = min_valid_seconds;
+    refresh_if_due(refresher->keyring, &request, report);
+}
+
+static gboolean on_tick(gpointer data)
+{
+    struct refresher *refresher = data;
+    long long now = (long long)time(NULL);
+    long long due = next_due(refresher);
+    struct refresh_report report;
+
+    refresher->timer = 0;
+    if (due < 0) {
+        g_main_loop_quit(refresher->loop);
+        return G_SOURCE_REMOVE;
+    }
+    if (due > 0 && now >= due && now >= refresher->next_attempt_at) {
+        run_refresh(refresher, 0, &report);
+        after_refresh(refresher, &report, now);
+    }
+    schedule_tick(refresher, now);
+    return G_SOURCE_REMOVE;
+}
+
+static void schedule_tick(struct refresher *refresher, long long now)
+{
+    long long due = next_due(refresher);
+    long long wait = TICK_MAX_SECONDS;
+
+    if (due > 0 && due - now < wait)
+        wait = due - now;
+    if (refresher->next_attempt_at > now && refresher->next_attempt_at - now < wait)
+        wait = refresher->next_attempt_at - now;
+    if (wait < 1)
+        wait = 1;
+    if (refresher->timer != 0)
+        g_source_remove(refresher->timer);
+    refresher->timer = g_timeout_add_seconds((guint)wait, on_tick, refresher);
+}
+
+/* --- the socket for oauth-keyring ---------------------------------------------------------- */
+
+static bool peer_is_us(int fd)
+{
+    struct ucred credentials;
+    socklen_t length = sizeof(credentials);
+
+    return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 &&
+           credentials.uid == getuid();
+}
+
+static int read_line(int fd, char *line, size_t size)
+{
+    size_t used = 0;
+
+    while (used + 1 < size) {
+        ssize_t got = read(fd, line + used, 1);
+        if (got <= 0)
+            return -1;
+        if (line[used] == '\n')
+            break;
+        used++;
+    }
+    line[used] = '\0';
+    return used + 1 < size ? 0 : -1;
+}
+
+static void answer_client(struct refresher *refresher, int client)
+{
+    char line[REFRESHER_LINE_MAX], reply[REFRESHER_LINE_MAX + 64];
+    struct refresh_report report;
+    struct timeval limit = {2, 0};
+    char *end = NULL;
+    long min_valid;
+
+    memset(&report, 0, sizeof(report));
+    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+    if (!peer_is_us(client) || read_line(client, line, sizeof(line)) != 0)
+        return;
+    if (strcmp(line, "logout") == 0) {
+        report.outcome = REFRESH_AUTHORIZATION_NEEDED;
+        logout_pair(refresher->keyring, refresher->request, refresher->revoke_url, report.message,
+                    sizeof(report.message));
+        snprintf(reply, sizeof(reply), "logged-out\t%s\n", report.message);
+    } else if (strncmp(line, "refresh ", 8) == 0 && (min_valid = strtol(line + 8, &end, 10)) >= 0 &&
+               *end == '\0') {
+        run_refresh(refresher, min_valid, &report);
+        after_refresh(refresher, &report, (long long)time(NULL));
+        snprintf(reply, sizeof(reply), "%s\t%s\n", refresh_outcome_name(report.outcome),
+                 report.message);
+    } else {
+        snprintf(reply, sizeof(reply), "bad-request\tunknown request\n");
+    }
+    if (write(client, reply, strlen(reply)) < 0)
+        return;
+    if (report.outcome == REFRESH_AUTHORIZATION_NEEDED)
+        g_main_loop_quit(refresher->loop);
+}
+
+static gboolean on_client(gint fd, GIOCondition condition, gpointer data)
+{
+    struct refresher *refresher = data;
+    int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+
+    (void)condition;
+    if (client >= 0) {
+        answer_client(refresher, client);
+        close(client);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static int listen_on_socket(const char *service)
+{
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    int fd;
+
+    if (user_state_path(service, ".sock", address.sun_path, sizeof(address.sun_path)) != 0)
+        return -1;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* Only the refresher holding the single-refresher lock gets here: a socket left by a
+     * refresher that died is stale. */
+    unlink(address.sun_path);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&address, sizeof(address)) != 0 ||
+        chmod(address.sun_path, 0600) != 0 || listen(fd, 8) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void on_bus_closed(GDBusConnection *connection, gboolean remote_peer_vanished, GError *error,
+                          gpointer data)
+{
+    (void)connection, (void)remote_peer_vanished, (void)error;
+    g_main_loop_quit(((struct refresher *)data)->loop);
+}
+
+static void refresher_run(const struct refresh_request *request, const char *revoke_url)
+{
+    struct refresher refresher = {.request = request, .revoke_url = revoke_url, .listen_fd = -1};
+    char why[512];
+
+    if (!refresher_lock_take(request->names.service) ||
+        keyring_open(&refresher.keyring, why, sizeof(why)) != KEYRING_READY)
+        return;
+    refresher.bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, NULL);
+    refresher.listen_fd = listen_on_socket(request->names.service);
+    if (refresher.bus == NULL || refresher.listen_fd < 0)
+        goto out;
+    refresher.loop = g_main_loop_new(NULL, FALSE);
+    refresher.jitter_seconds =
+        request->margin_seconds > 0
+            ? g_random_int_range(0, (gint32)(request->margin_seconds / 10 + 1))
+            : 0;
+    refresher.backoff_seconds = BACKOFF_FIRST_SECONDS;
+    g_dbus_connection_set_exit_on_close(refresher.bus, FALSE);
+    g_signal_connect(refresher.bus, "closed", G_CALLBACK(on_bus_closed), &refresher);
+    g_unix_fd_add(refresher.listen_fd, G_IO_IN, on_client, &refresher);
+    schedule_tick(&refresher, (long long)time(NULL));
+    g_main_loop_run(refresher.loop);
+out:
+    if (refresher.listen_fd >= 0) {
+        char path[STATE_PATH_MAX];
+        if (user_state_path(request->names.service, ".sock", path, sizeof(path)) == 0)
+            unlink(path);
+        close(refresher.listen_fd);
+    }
+    if (refresher.loop != NULL)
+        g_main_loop_unref(refresher.loop);
+    g_clear_object(&refresher.bus);
+    keyring_close(refresher.keyring);
+}
+
+/* --- starting it ---------------------------------------------------------------------------- */
+
+static void detach_standard_streams(void)
+{
+    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+    if (null_fd >= 0) {
+        dup2(null_fd, STDIN_FILENO);
+        dup2(null_fd, STDOUT_FILENO);
+        dup2(null_fd, STDERR_FILENO);
+        close(null_fd);
+    }
+}
+
+void refresher_start(const struct refresh_request *request, const char *revoke_url)
+{
+    pid_t child, reaped;
+    int status;
+
+    /* Two forks: the grandchild is in a session of its own, not a child of the login. */
+    child = fork();
+    if (child == 0) {
+        detach_standard_streams();
+        if (setsid() < 0 || fork() != 0)
+            _exit(0);
+        if (chdir("/") == 0)
+            refresher_run(request, revoke_url);
+        _exit(0);
+    }
+    do
+        reaped = child > 0 ? waitpid(child, &status, 0) : child;
+    while (reaped < 0 && errno == EINTR);
+}
+
+int refresher_ask(const char *service, const char *line, char *reply, size_t reply_size,
+                  long timeout_ms)
+{
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    struct timeval limit = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    int fd = -1, rv = -1;
+
+    if (user_state_path(service, ".sock", address.sun_path, sizeof(address.sun_path)) != 0)
+        return -1;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit)) == 0 &&
+        connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0 &&
+        write(fd, line, strlen(line)) == (ssize_t)strlen(line) && write(fd, "\n", 1) == 1 &&
+        read_line(fd, reply, reply_size) == 0)
+        rv = 0;
+    if (fd >= 0)
+        close(fd);
+    return rv;
+}

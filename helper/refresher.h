@@ -1,0 +1,35 @@
+/* The refresher: one per user and service, living in the user's session.
+ *
+ * Started by the helper at session open (so it runs as the user, with the client secret it
+ * received over the module's socketpair and nothing else), it detaches, keeps at most one
+ * copy of itself per service (flock), refreshes once shortly before each expiry (margin plus
+ * up to 10% jitter), looks at the wall clock at least every 60 s (so a suspend is noticed),
+ * backs off after failures (60 s doubling to 15 min), and exits when the user's session bus
+ * goes away or the user must authorize again.
+ *
+ * `oauth-keyring` asks it for a fresh token or a logout over SERVICE.sock, one line each way:
+ *     refresh <min-valid-seconds>\n   |   logout\n
+ *     <outcome>\t<message>\n
+ * Only the same uid is served (SO_PEERCRED). */
+#ifndef POK_REFRESHER_H
+#define POK_REFRESHER_H
+
+#include "refresh.h"
+
+#define REFRESHER_LINE_MAX 512
+
+/* Forks the detached refresher and returns in the caller at once (the caller's stdin/stdout
+ * are not kept by it). revoke_url may be NULL. */
+void refresher_start(const struct refresh_request *request, const char *revoke_url);
+
+/* Sends one request line to the running refresher and reads its answer line (without the
+ * newline) into reply. 0 on an answer; -1 when no refresher answered within timeout_ms. */
+int refresher_ask(const char *service, const char *line, char *reply, size_t reply_size,
+                  long timeout_ms);
+
+/* Revokes the refresh token (if a revoke_url is given), deletes both items, records that the
+ * user must authorize again. message says what happened. 0 when the items are gone. */
+int logout_pair(struct keyring *keyring, const struct refresh_request *request,
+                const char *revoke_url, char *message, size_t message_size);
+
+#endif
