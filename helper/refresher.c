@@ -211,13 +211,23 @@ static int read_line(int fd, char *line, size_t size)
     return used + 1 < size ? 0 : -1;
 }
 
-static void answer_client(struct refresher *refresher, int client)
+/* "refresh <seconds>" with a whole, non-negative number of seconds. */
+static bool parse_refresh_line(const char *line, long *min_valid)
+{
+    char *end = NULL;
+
+    if (strncmp(line, "refresh ", 8) != 0 || line[8] < '0' || line[8] > '9')
+        return false;
+    *min_valid = strtol(line + 8, &end, 10);
+    return *end == '\0' && *min_valid >= 0 && *min_valid <= 86400;
+}
+
+struct refresher *refresher, int client)
 {
     char line[REFRESHER_LINE_MAX], reply[REFRESHER_LINE_MAX + 64];
     struct refresh_report report;
     struct timeval limit = {2, 0};
-    char *end = NULL;
-    long min_valid;
+    long min_valid = 0;
 
     memset(&report, 0, sizeof(report));
     setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
@@ -228,8 +238,7 @@ static void answer_client(struct refresher *refresher, int client)
         logout_pair(refresher->keyring, refresher->request, refresher->revoke_url, report.message,
                     sizeof(report.message));
         snprintf(reply, sizeof(reply), "logged-out\t%s\n", report.message);
-    } else if (strncmp(line, "refresh ", 8) == 0 && (min_valid = strtol(line + 8, &end, 10)) >= 0 &&
-               *end == '\0') {
+    } else if (parse_refresh_line(line, &min_valid)) {
         run_refresh(refresher, min_valid, &report);
         after_refresh(refresher, &report, (long long)time(NULL));
         snprintf(reply, sizeof(reply), "%s\t%s\n", refresh_outcome_name(report.outcome),
