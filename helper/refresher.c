@@ -222,7 +222,7 @@ static bool parse_refresh_line(const char *line, long *min_valid)
     return *end == '\0' && *min_valid >= 0 && *min_valid <= 86400;
 }
 
-struct refresher *refresher, int client)
+static void answer_client(struct refresher *refresher, int client)
 {
     char line[REFRESHER_LINE_MAX], reply[REFRESHER_LINE_MAX + 64];
     struct refresh_report report;
