@@ -20,9 +20,12 @@
 #include "authorize_url.h"
 #include "keyring.h"
 #include "pkce.h"
+#include "refresh.h"
+#include "refresher.h"
 #include "protocol.h"
 #include "secret_memory.h"
 #include "token_exchange.h"
+#include "user_state.h"
 
 /* An absolute bound on this process, beyond the longest configurable exchange. */
 #define HELPER_MAX_SECONDS 150
@@ -157,19 +160,74 @@ static long exchange_budget_ms(const struct helper_context *context)
     return seconds * 1000 - elapsed_ms(context) - STORE_RESERVE_MS;
 }
 
+/* The refresh settings the module sent (the same for "session" and "refresher"). */
+static void fill_refresh_request(const struct helper_context *context,
+                                 struct refresh_request *request)
+{
+    const char *margin = field(context, "refresh_margin");
+    const char *timeout = field(context, "timeout");
+
+    memset(request, 0, sizeof(*request));
+    request->names.service = field(context, "keyring_service");
+    request->names.username = field(context, "username");
+    request->names.display_name = field(context, "display_name");
+    request->names.preset = field(context, "preset");
+    request->token_url = field(context, "token_url");
+    request->client_id = field(context, "client_id");
+    request->client_secret = field(context, "client_secret");
+    request->ca_file = field(context, "ca_file");
+    request->login_state_file = field(context, "login_state_file");
+    request->timeout_ms = (timeout != NULL ? strtol(timeout, NULL, 10) : 10) * 1000;
+    request->margin_seconds = margin != NULL ? strtol(margin, NULL, 10) : REFRESH_DEFAULT_MARGIN;
+    if (request->timeout_ms < 1000 || request->timeout_ms > 120000)
+        request->timeout_ms = 10000;
+    if (request->margin_seconds < 0)
+        request->margin_seconds = REFRESH_DEFAULT_MARGIN;
+}
+
+static bool has_refresh_fields(const struct helper_context *context)
+{
+    return field(context, "keyring_service") != NULL && field(context, "username") != NULL &&
+           field(context, "display_name") != NULL && field(context, "token_url") != NULL &&
+           field(context, "client_id") != NULL;
+}
+
+/* The same request, as "refresher", to a detached copy of this program. */
+static void start_refresher(const struct helper_context *context)
+{
+    struct protocol_message request;
+    int rv;
+
+    if (field(context, "start_refresher") == NULL)
+        return;
+    rv = protocol_message_init(&request, "refresher");
+    for (size_t i = 0; rv == 0 && i < context->request.field_count; i++)
+        if (strcmp(context->request.fields[i].name, "code") != 0 &&
+            strcmp(context->request.fields[i].name, "verifier") != 0)
+            rv = protocol_message_add(&request, context->request.fields[i].name,
+                                      context->request.fields[i].value);
+    if (rv == 0)
+        refresher_spawn(&request);
+    protocol_message_clear(&request);
+}
+
 static int store_exchanged(struct helper_context *context, struct keyring *keyring,
                            struct exchange_result *result, const char *token_url)
 {
-    struct token_item_names names = {
-        .service = field(context, "keyring_service"),
-        .username = field(context, "username"),
-        .display_name = field(context, "display_name"),
-    };
+    struct refresh_request request;
     char why[512];
+    time_t now = time(NULL);
 
-    if (keyring_store_pair(keyring, &names, &result->tokens, token_url, time(NULL), why,
+    fill_refresh_request(context, &request);
+    if (keyring_store_pair(keyring, &request.names, &result->tokens, token_url, now, why,
                            sizeof(why)) != 0)
         return reply_error(context, "keyring-write", why);
+    login_state_write(request.login_state_file,
+                      result->tokens.refresh_expires_in > 0
+                          ? (long long)now + result->tokens.refresh_expires_in
+                          : 0,
+                      false);
+    start_refresher(context);
     protocol_message_init(&context->reply, "ok");
     protocol_message_add(&context->reply, "message", "tokens stored in the keyring");
     return HELPER_EXIT_OK;
@@ -216,6 +274,52 @@ out:
     return status;
 }
 
+/* "session": with tokens already in the keyring, refresh once if due; then the refresher. */
+static int refresh_for_session(struct helper_context *context)
+{
+    struct refresh_request request;
+    struct refresh_report report;
+    struct keyring *keyring = NULL;
+    enum keyring_status keyring_status;
+    char why[512];
+    int status;
+
+    if (!has_refresh_fields(context))
+        return reply_error(context, "bad-request", "incomplete session request");
+    keyring_status = keyring_open(&keyring, why, sizeof(why));
+    if (keyring_status != KEYRING_READY)
+        return reply_error(context, keyring_reason(keyring_status), why);
+    fill_refresh_request(context, &request);
+    /* A login waits at most a second for a refresh elsewhere; the refresher catches up. */
+    request.lock_wait_ms = 1000;
+    refresh_if_due(keyring, &request, &report);
+    keyring_close(keyring);
+    if (report.outcome != REFRESH_AUTHORIZATION_NEEDED)
+        start_refresher(context);
+    if (report.outcome != REFRESH_NOT_DUE && report.outcome != REFRESH_DONE)
+        return reply_error(context, refresh_outcome_name(report.outcome), report.message);
+    protocol_message_init(&context->reply, "ok");
+    status =
+        protocol_message_add(&context->reply, "outcome", refresh_outcome_name(report.outcome)) |
+                protocol_message_add(&context->reply, "message", report.message)
+            ? reply_error(context, "internal", "the reply does not fit")
+            : HELPER_EXIT_OK;
+    return status;
+}
+
+/* "refresher": this process becomes the long-lived refresher (see refresher.h). */
+static int run_refresher(struct helper_context *context)
+{
+    struct refresh_request request;
+
+    if (!has_refresh_fields(context))
+        return HELPER_EXIT_BAD_REQUEST;
+    alarm(0); /* the per-run bound does not apply to a session-long process */
+    fill_refresh_request(context, &request);
+    refresher_run(&request, field(context, "revoke_url"));
+    return reply_error(context, "exited", "the refresher has exited");
+}
+
 static int dispatch(struct helper_context *context)
 {
     const char *command = context->request.command;
@@ -226,6 +330,10 @@ static int dispatch(struct helper_context *context)
         return check_answer(context);
     if (strcmp(command, "exchange") == 0)
         return exchange_code(context);
+    if (strcmp(command, "session") == 0)
+        return refresh_for_session(context);
+    if (strcmp(command, "refresher") == 0)
+        return run_refresher(context);
     return reply_error(context, "bad-request", "unknown command");
 }
 

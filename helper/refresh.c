@@ -268,7 +268,9 @@ void refresh_if_due(struct keyring *keyring, const struct refresh_request *reque
 
     memset(report, 0, sizeof(*report));
     /* Whoever holds the lock finishes within one request timeout; wait a little longer. */
-    lock = refresh_lock_acquire(request->names.service, request->timeout_ms + 2000);
+    lock = refresh_lock_acquire(request->names.service, request->lock_wait_ms > 0
+                                                            ? request->lock_wait_ms
+                                                            : request->timeout_ms + 2000);
     if (lock < 0) {
         report_set(report, REFRESH_LOCK_TIMEOUT, "another refresh is still running");
         return;

@@ -292,7 +292,7 @@ static void on_bus_closed(GDBusConnection *connection, gboolean remote_peer_vani
     g_main_loop_quit(((struct refresher *)data)->loop);
 }
 
-static void refresher_run(const struct refresh_request *request, const char *revoke_url)
+void refresher_run(const struct refresh_request *request, const char *revoke_url)
 {
     struct refresher refresher = {.request = request, .revoke_url = revoke_url, .listen_fd = -1};
     char why[512];
@@ -330,36 +330,56 @@ out:
 
 /* --- starting it ---------------------------------------------------------------------------- */
 
-static void detach_standard_streams(void)
+static void exec_refresher_in_grandchild(int request_pipe)
 {
+    static char program_name[] = "pam_oauth_keyring_helper";
+    char *const arguments[] = {program_name, NULL};
     int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 
-    if (null_fd >= 0) {
-        dup2(null_fd, STDIN_FILENO);
-        dup2(null_fd, STDOUT_FILENO);
-        dup2(null_fd, STDERR_FILENO);
-        close(null_fd);
-    }
+    if (setsid() < 0 || fork() != 0)
+        _exit(0);
+    if (null_fd < 0 || dup2(request_pipe, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0 ||
+        dup2(null_fd, STDERR_FILENO) < 0 || chdir("/") != 0)
+        _exit(HELPER_EXIT_CHILD_SETUP);
+    close_range(3, ~0U, 0);
+    /* The same program, started afresh: its environment is the helper's minimal one. */
+    execv("/proc/self/exe", arguments);
+    _exit(HELPER_EXIT_EXEC);
 }
 
-void refresher_start(const struct refresh_request *request, const char *revoke_url)
+void refresher_spawn(const struct protocol_message *request)
 {
+    struct capped_buffer encoded = {0};
+    int request_pipe[2] = {-1, -1};
+    size_t written = 0;
     pid_t child, reaped;
     int status;
 
-    /* Two forks: the grandchild is in a session of its own, not a child of the login. */
+    if (capped_buffer_init(&encoded, PROTOCOL_MAX_MESSAGE) != 0 ||
+        protocol_encode(request, &encoded) != 0 || pipe2(request_pipe, O_CLOEXEC) != 0)
+        goto out;
     child = fork();
-    if (child == 0) {
-        detach_standard_streams();
-        if (setsid() < 0 || fork() != 0)
-            _exit(0);
-        if (chdir("/") == 0)
-            refresher_run(request, revoke_url);
-        _exit(0);
+    if (child == 0)
+        exec_refresher_in_grandchild(request_pipe[0]);
+    close(request_pipe[0]);
+    request_pipe[0] = -1;
+    while (child > 0 && written < encoded.length) {
+        ssize_t count = write(request_pipe[1], encoded.data + written, encoded.length - written);
+        if (count < 0 && errno == EINTR)
+            continue;
+        if (count <= 0)
+            break;
+        written += (size_t)count;
     }
     do
         reaped = child > 0 ? waitpid(child, &status, 0) : child;
     while (reaped < 0 && errno == EINTR);
+out:
+    for (int i = 0; i < 2; i++) {
+        if (request_pipe[i] >= 0)
+            close(request_pipe[i]);
+    }
+    capped_buffer_wipe(&encoded);
 }
 
 int refresher_ask(const char *service, const char *line, char *reply, size_t reply_size,

@@ -14,13 +14,19 @@
 #ifndef POK_REFRESHER_H
 #define POK_REFRESHER_H
 
+#include "protocol.h"
 #include "refresh.h"
 
 #define REFRESHER_LINE_MAX 512
 
-/* Forks the detached refresher and returns in the caller at once (the caller's stdin/stdout
- * are not kept by it). revoke_url may be NULL. */
-void refresher_start(const struct refresh_request *request, const char *revoke_url);
+/* Starts the detached refresher: forks twice (a session of its own, not a child of the
+ * login) and executes this same program afresh - no D-Bus or GLib state crosses a fork -
+ * with request (command "refresher") on a pipe as its stdin. Returns at once. */
+void refresher_spawn(const struct protocol_message *request);
+
+/* The refresher's life, in the process refresher_spawn started. Returns when it should exit:
+ * another refresher runs, the bus went away, or the user must authorize again. */
+void refresher_run(const struct refresh_request *request, const char *revoke_url);
 
 /* Sends one request line to the running refresher and reads its answer line (without the
  * newline) into reply. 0 on an answer; -1 when no refresher answered within timeout_ms. */

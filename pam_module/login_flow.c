@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "helper_process.h"
+#include "login_state.h"
 #include "module_options.h"
 #include "protocol.h"
 #include "provider_config.h"
@@ -40,6 +42,7 @@ struct login_context {
     struct helper_environment environment;
     struct protocol_message request;
     struct protocol_message reply;
+    char login_state[512]; /* this user's login state file for this provider */
     char why[512];
 };
 
@@ -105,6 +108,12 @@ static bool login_context_prepare(struct login_context *context, pam_handle_t *p
     if (config_error.world_readable)
         pam_syslog(pamh, LOG_WARNING, "%s is readable by others; it holds the client secret",
                    context->options.config_path);
+    if (login_state_path(context->options.state_dir, context->account.uid,
+                         context->config.keyring_service, context->login_state,
+                         sizeof(context->login_state)) != 0) {
+        pam_syslog(pamh, LOG_ERR, "state_dir is too long");
+        return false;
+    }
     if (helper_environment_build(pamh, &context->account, &context->environment) != 0) {
         pam_syslog(pamh, LOG_ERR, "user %s: unusable session environment", context->user_name);
         return false;
@@ -258,48 +267,79 @@ out:
     secret_free_string(&answer);
 }
 
+/* prompt=missing asks only when the user's own state file shows no usable refresh token. */
+static bool should_prompt(const struct login_context *context)
+{
+    switch (context->options.prompt) {
+    case PROMPT_NEVER:
+        return false;
+    case PROMPT_ALWAYS:
+        return true;
+    default:
+        return !login_state_has_refresh_token(context->login_state, context->account.uid,
+                                              time(NULL));
+    }
+}
+
 int login_collect_authorization(pam_handle_t *pamh, int argc, const char **argv)
 {
     struct login_context context;
 
-    if (login_context_prepare(&context, pamh, argc, argv))
+    if (!login_context_prepare(&context, pamh, argc, argv))
+        debug_log(&context, "nothing to do for this login");
+    else if (!should_prompt(&context))
+        debug_log(&context, "the user holds a usable refresh token, not asking (prompt=)");
+    else
         collect_authorization(&context);
     login_context_cleanup(&context);
     return PAM_IGNORE;
+}
+
+/* What the helper needs to store, refresh and keep refreshing for this provider and user. */
+static int add_provider_fields(struct login_context *context)
+{
+    const struct provider_config *config = &context->config;
+    struct protocol_message *request = &context->request;
+    char timeout[16], margin[16];
+    int rv = 0;
+
+    snprintf(timeout, sizeof(timeout), "%ld", config->timeout);
+    snprintf(margin, sizeof(margin), "%ld", config->refresh_margin);
+    rv |= protocol_message_add(request, "client_id", config->client_id);
+    rv |= protocol_message_add(request, "client_secret", config->client_secret);
+    rv |= protocol_message_add(request, "ca_file", config->ca_file);
+    rv |= protocol_message_add(request, "timeout", timeout);
+    rv |= protocol_message_add(request, "refresh_margin", margin);
+    rv |= protocol_message_add(request, "revoke_url", config->revoke_url);
+    rv |= protocol_message_add(request, "keyring_service", config->keyring_service);
+    rv |= protocol_message_add(request, "username", context->user_name);
+    rv |= protocol_message_add(request, "display_name", config->display_name);
+    rv |= protocol_message_add(request, "preset", config->preset);
+    rv |= protocol_message_add(request, "login_state_file", context->login_state);
+    rv |= protocol_message_add(request, "start_refresher", "1");
+    return rv;
 }
 
 static bool request_exchange(struct login_context *context,
                              const struct pending_authorization *pending)
 {
     const struct provider_config *config = &context->config;
-    char timeout[16];
     int rv = protocol_message_init(&context->request, "exchange");
 
-    snprintf(timeout, sizeof(timeout), "%ld", config->timeout);
     rv |= protocol_message_add(&context->request, "code", pending->code);
     rv |= protocol_message_add(&context->request, "verifier", pending->verifier);
     rv |= protocol_message_add(&context->request, "token_url", pending->token_url);
     rv |= protocol_message_add(&context->request, "redirect_uri", config->redirect_uri);
-    rv |= protocol_message_add(&context->request, "client_id", config->client_id);
-    rv |= protocol_message_add(&context->request, "client_secret", config->client_secret);
-    rv |= protocol_message_add(&context->request, "ca_file", config->ca_file);
-    rv |= protocol_message_add(&context->request, "timeout", timeout);
-    rv |= protocol_message_add(&context->request, "keyring_service", config->keyring_service);
-    rv |= protocol_message_add(&context->request, "username", context->user_name);
-    rv |= protocol_message_add(&context->request, "display_name", config->display_name);
+    rv |= add_provider_fields(context);
     return rv == 0 && ask_helper(context, (int)config->timeout * 1000 + HELPER_GRACE_MS);
 }
 
-static void store_tokens(struct login_context *context)
+static void exchange_code(struct login_context *context,
+                          const struct pending_authorization *pending)
 {
-    const void *data = NULL;
     const char *message;
 
-    if (pam_get_data(context->pamh, PENDING_DATA_NAME, &data) != PAM_SUCCESS || data == NULL) {
-        debug_log(context, "no authorization code from the auth phase, nothing to do");
-        return;
-    }
-    if (request_exchange(context, data)) {
+    if (request_exchange(context, pending)) {
         pam_syslog(context->pamh, LOG_INFO, "user %s: tokens stored in the keyring (service %s)",
                    context->user_name, context->config.keyring_service);
         pam_info(context->pamh, "Your %s token is now in your keyring.",
@@ -312,6 +352,46 @@ static void store_tokens(struct login_context *context)
     }
     /* A code is single-use: drop it (the cleanup wipes it) whatever happened. */
     pam_set_data(context->pamh, PENDING_DATA_NAME, NULL, NULL);
+}
+
+/* Tokens from an earlier login: refresh once if due, start the refresher. */
+static void refresh_existing(struct login_context *context)
+{
+    const struct provider_config *config = &context->config;
+    const char *reason;
+    int rv = protocol_message_init(&context->request, "session");
+
+    rv |= protocol_message_add(&context->request, "token_url", config->token_url);
+    rv |= add_provider_fields(context);
+    /* One request, plus up to a second waiting for another process's refresh. */
+    if (rv == 0 && ask_helper(context, (int)config->timeout * 1000 + 1000 + HELPER_GRACE_MS)) {
+        if (context->options.debug)
+            pam_syslog(context->pamh, LOG_DEBUG, "user %s: session refresh: %s", context->user_name,
+                       protocol_message_get(&context->reply, "outcome"));
+        return;
+    }
+    reason = protocol_message_get(&context->reply, "reason");
+    if (reason != NULL && strcmp(reason, "authorization-needed") == 0)
+        pam_info(context->pamh,
+                 "Your %s token needs a new sign-in; you will be asked at the next login.",
+                 config->display_name);
+    else if (reason != NULL && strcmp(reason, "keyring-failed") == 0)
+        pam_error(context->pamh, "Your %s token could not be renewed: %s", config->display_name,
+                  protocol_message_get(&context->reply, "message"));
+}
+
+static void store_tokens(struct login_context *context)
+{
+    const void *data = NULL;
+
+    if (login_state_prepare(context->options.state_dir, context->login_state, &context->account) !=
+        0)
+        pam_syslog(context->pamh, LOG_WARNING, "cannot create %s: prompt=missing will ask",
+                   context->login_state);
+    if (pam_get_data(context->pamh, PENDING_DATA_NAME, &data) == PAM_SUCCESS && data != NULL)
+        exchange_code(context, data);
+    else
+        refresh_existing(context);
 }
 
 int login_store_tokens(pam_handle_t *pamh, int argc, const char **argv)

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <syslog.h>
 
-#ifndef POK_DEFAULT_CONFIG
-#error "POK_DEFAULT_CONFIG must be defined by the build"
+#if !defined(POK_DEFAULT_CONFIG) || !defined(POK_STATE_DIR)
+#error "POK_DEFAULT_CONFIG and POK_STATE_DIR must be defined by the build"
 #endif
 
 /* When argument is "prefix...", points *target at the rest and says so. */
@@ -45,25 +45,44 @@ static void parse_minimum_uid(pam_handle_t *pamh, const char *text, struct modul
         options->minimum_uid = (uid_t)value;
 }
 
+static void parse_prompt(pam_handle_t *pamh, const char *text, struct module_options *options)
+{
+    if (strcmp(text, "missing") == 0)
+        options->prompt = PROMPT_MISSING;
+    else if (strcmp(text, "always") == 0)
+        options->prompt = PROMPT_ALWAYS;
+    else if (strcmp(text, "never") == 0)
+        options->prompt = PROMPT_NEVER;
+    else
+        pam_syslog(pamh, LOG_ERR, "invalid prompt=%s (missing, always or never), keeping missing",
+                   text);
+}
+
 void module_options_parse(pam_handle_t *pamh, int argc, const char **argv,
                           struct module_options *options)
 {
     options->config_path = POK_DEFAULT_CONFIG;
     options->provider = NULL;
     options->only_if = NULL;
+    options->state_dir = POK_STATE_DIR;
+    options->prompt = PROMPT_MISSING;
     options->minimum_uid = OPTIONS_DEFAULT_MINIMUM_UID;
     options->debug = false;
     for (int i = 0; i < argc; i++) {
-        const char *minimum_uid = NULL;
+        const char *minimum_uid = NULL, *prompt = NULL;
         bool known = take_flag(argv[i], "debug", &options->debug) ||
                      take_value(argv[i], "config=", &options->config_path) ||
                      take_value(argv[i], "provider=", &options->provider) ||
                      take_value(argv[i], "only_if=", &options->only_if) ||
-                     take_value(argv[i], "minimum_uid=", &minimum_uid);
+                     take_value(argv[i], "minimum_uid=", &minimum_uid) ||
+                     take_value(argv[i], "prompt=", &prompt) ||
+                     take_value(argv[i], "state_dir=", &options->state_dir);
         if (!known)
             pam_syslog(pamh, LOG_ERR, "unknown module argument: %s", argv[i]);
         if (minimum_uid != NULL)
             parse_minimum_uid(pamh, minimum_uid, options);
+        if (prompt != NULL)
+            parse_prompt(pamh, prompt, options);
     }
 }
 

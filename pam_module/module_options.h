@@ -8,11 +8,19 @@
 
 #define OPTIONS_DEFAULT_MINIMUM_UID 1000
 
+enum prompt_policy {
+    PROMPT_MISSING, /* ask only when the user holds no usable refresh token */
+    PROMPT_ALWAYS,
+    PROMPT_NEVER,
+};
+
 struct module_options {
     const char *config_path; /* points into argv or at the compiled-in default */
     const char *provider;    /* NULL: the only group of the file */
     const char *only_if;     /* comma-separated service names, NULL: every service */
+    const char *state_dir;   /* where the per-user login state files are */
     uid_t minimum_uid;
+    enum prompt_policy prompt;
     bool debug;
 };
 

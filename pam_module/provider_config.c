@@ -49,7 +49,7 @@ static const struct snyk_region snyk_regions[] = {
     {"SNYK-GOV-01", "app.snykgov.io", "api.snykgov.io"},
 };
 
-enum value_kind { VALUE_TEXT, VALUE_HTTPS_URL, VALUE_TIMEOUT };
+enum value_kind { VALUE_TEXT, VALUE_HTTPS_URL, VALUE_SECONDS };
 
 struct key_spec {
     const char *key;
@@ -71,7 +71,8 @@ static const struct key_spec key_specs[] = {
     {"issuer", FIELD(issuer), VALUE_TEXT},
     {"ca_file", FIELD(ca_file), VALUE_TEXT},
     {"keyring_service", FIELD(keyring_service), VALUE_TEXT},
-    {"timeout", 0, VALUE_TIMEOUT},
+    {"timeout", FIELD(timeout), VALUE_SECONDS},
+    {"refresh_margin", FIELD(refresh_margin), VALUE_SECONDS},
 };
 
 static int fail(struct config_error *error, const char *format, ...)
@@ -270,19 +271,22 @@ bool provider_url_is_https(const char *url)
            strcspn(host, "@") >= strcspn(host, "/?#");
 }
 
-static int apply_timeout(const struct config_entry *entry, const char *path,
-                         struct provider_config *config, struct config_error *error)
+/* Whole seconds within the key's range: timeout 1..120, refresh_margin 0..86400. */
+static int apply_seconds(const struct config_entry *entry, const char *path, long *target,
+                         struct config_error *error)
 {
+    bool is_timeout = strcmp(entry->key, "timeout") == 0;
+    long minimum = is_timeout ? 1 : 0;
+    long maximum = is_timeout ? CONFIG_MAX_TIMEOUT : CONFIG_MAX_REFRESH_MARGIN;
     char *end = NULL;
     long value;
 
     errno = 0;
     value = strtol(entry->value, &end, 10);
-    if (errno != 0 || end == entry->value || *end != '\0' || value < 1 ||
-        value > CONFIG_MAX_TIMEOUT)
-        return fail(error, "%s:%u: key 'timeout': expected whole seconds from 1 to %d", path,
-                    entry->line, CONFIG_MAX_TIMEOUT);
-    config->timeout = value;
+    if (errno != 0 || end == entry->value || *end != '\0' || value < minimum || value > maximum)
+        return fail(error, "%s:%u: key '%s': expected whole seconds from %ld to %ld", path,
+                    entry->line, entry->key, minimum, maximum);
+    *target = value;
     return 0;
 }
 
@@ -304,8 +308,8 @@ static int apply_entry(const struct config_entry *entry, const char *path,
     if (seen[index])
         return fail(error, "%s:%u: key '%s' appears twice", path, entry->line, entry->key);
     seen[index] = true;
-    if (spec->kind == VALUE_TIMEOUT)
-        return apply_timeout(entry, path, config, error);
+    if (spec->kind == VALUE_SECONDS)
+        return apply_seconds(entry, path, (long *)(void *)((char *)config + spec->offset), error);
     if (spec->kind == VALUE_HTTPS_URL && !provider_url_is_https(entry->value))
         return fail(error, "%s:%u: key '%s': only https:// URLs are allowed", path, entry->line,
                     entry->key);
@@ -377,6 +381,8 @@ static int check_required(const char *path, struct provider_config *config,
         secret_strndup(config->preset != NULL ? "Snyk" : config->name, CONFIG_MAX_VALUE);
     if (config->timeout == 0)
         config->timeout = CONFIG_DEFAULT_TIMEOUT;
+    if (config->refresh_margin < 0)
+        config->refresh_margin = CONFIG_DEFAULT_REFRESH_MARGIN;
     if (config->keyring_service == NULL || config->display_name == NULL)
         return fail(error, "%s: out of memory", path);
     return 0;
@@ -388,6 +394,7 @@ static int build_provider(const struct parsed_file *file, const char *group,
     bool seen[sizeof(key_specs) / sizeof(key_specs[0])] = {false};
     int rv = 0;
 
+    config->refresh_margin = -1; /* not set yet: the default applies */
     config->name = secret_strndup(group, CONFIG_MAX_VALUE);
     if (config->name == NULL)
         return fail(error, "%s: out of memory", file->path);
@@ -516,4 +523,5 @@ void provider_config_clear(struct provider_config *config)
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
         secret_free_string(strings[i]);
     config->timeout = 0;
+    config->refresh_margin = 0;
 }

@@ -12,6 +12,8 @@
 #define CONFIG_MAX_FILE_SIZE (64 * 1024)
 #define CONFIG_DEFAULT_TIMEOUT 10
 #define CONFIG_MAX_TIMEOUT 120
+#define CONFIG_DEFAULT_REFRESH_MARGIN 300
+#define CONFIG_MAX_REFRESH_MARGIN 86400
 
 struct provider_config {
     char *name;         /* the group's name */
@@ -29,6 +31,7 @@ struct provider_config {
     char *ca_file;
     char *keyring_service; /* default: the group's name */
     long timeout;          /* seconds for one exchange */
+    long refresh_margin;   /* refresh when less than this many seconds are left */
 };
 
 struct config_error {

@@ -3,7 +3,8 @@
 # hangs, one that is killed by a signal, one that writes garbage, one that floods its
 # stdout, one that does not exist. Each time the login goes on within the bounded wait,
 # the reason is logged, no child and no fd is left behind, and the application's SIGCHLD
-# handler is still in place. (As root the module drops to "nobody" to run them.)
+# handler is still in place. Both phases run the helper (auth: for the URL; session: to
+# refresh earlier tokens). (As root the module drops to "nobody" to run them.)
 set -u
 . "${top_srcdir:-.}/tests/lib.sh"
 
@@ -16,6 +17,7 @@ authorize_url = https://127.0.0.1:1/authorize
 token_url = https://127.0.0.1:1/token
 client_id = test
 redirect_uri = http://127.0.0.1/cb
+timeout = 1
 CONF
 chmod 600 "$WORK/pam.conf"
 mkdir -p "$WORK/pam.d"
@@ -51,8 +53,9 @@ run_with() { # run_with HELPER EXPECTED-LOG-TEXT MAX-SECONDS
     note "$1: login went on after $elapsed_ms ms; logged: $(grep -o "$2.*" "$log" | head -1)"
 }
 
-# The auth phase's helper calls are local work, bounded at 5 s.
-run_with hangs "did not answer in time" 6
+# The auth phase's helper calls are local work, bounded at 5 s; the session's at the timeout
+# (1 s here) + 1 s for another process's refresh + 0.8 s grace.
+run_with hangs "did not answer in time" 9
 run_with killed "killed by signal 9" 3
 run_with garbage "without a valid reply" 3
 run_with floods "larger than 65536 bytes" 3
