@@ -354,3 +354,32 @@ void stored_pair_clear(struct stored_pair *pair)
     pair->access_expires_at = 0;
     pair->refresh_expires_at = 0;
 }
+
+char **keyring_list_services(struct keyring *keyring, const char *username)
+{
+    GHashTable *attributes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    GPtrArray *services = g_ptr_array_new();
+    GError *error = NULL;
+    GList *items;
+
+    g_hash_table_insert(attributes, g_strdup("xdg:schema"), g_strdup(token_item_schema()->name));
+    g_hash_table_insert(attributes, g_strdup("username"), g_strdup(username));
+    items = secret_collection_search_sync(keyring->collection, NULL, attributes, SECRET_SEARCH_ALL,
+                                          NULL, &error);
+    for (GList *node = items; node != NULL; node = node->next) {
+        GHashTable *found = secret_item_get_attributes(node->data);
+        const char *service = g_hash_table_lookup(found, "service");
+        if (service != NULL && !g_str_has_suffix(service, "/refresh"))
+            g_ptr_array_add(services, g_strdup(service));
+        g_hash_table_unref(found);
+    }
+    g_ptr_array_add(services, NULL);
+    g_list_free_full(items, g_object_unref);
+    g_hash_table_unref(attributes);
+    if (error != NULL) {
+        g_error_free(error);
+        g_strfreev((char **)g_ptr_array_free(services, FALSE));
+        return NULL;
+    }
+    return (char **)g_ptr_array_free(services, FALSE);
+}

@@ -62,6 +62,10 @@ int keyring_probe_writable(struct keyring *keyring, char *why, size_t why_size);
 
 void stored_pair_clear(struct stored_pair *pair);
 
+/* The services for which username has an access item of ours; a new NULL-terminated array
+ * (g_strfreev), NULL on error. */
+char **keyring_list_services(struct keyring *keyring, const char *username);
+
 void keyring_close(struct keyring *keyring);
 
 #endif

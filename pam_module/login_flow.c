@@ -316,7 +316,8 @@ static int add_provider_fields(struct login_context *context)
     rv |= protocol_message_add(request, "display_name", config->display_name);
     rv |= protocol_message_add(request, "preset", config->preset);
     rv |= protocol_message_add(request, "login_state_file", context->login_state);
-    rv |= protocol_message_add(request, "start_refresher", "1");
+    if (context->options.start_refresher)
+        rv |= protocol_message_add(request, "start_refresher", "1");
     return rv;
 }
 

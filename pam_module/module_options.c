@@ -66,23 +66,27 @@ void module_options_parse(pam_handle_t *pamh, int argc, const char **argv,
     options->only_if = NULL;
     options->state_dir = POK_STATE_DIR;
     options->prompt = PROMPT_MISSING;
+    options->start_refresher = true;
     options->minimum_uid = OPTIONS_DEFAULT_MINIMUM_UID;
     options->debug = false;
     for (int i = 0; i < argc; i++) {
-        const char *minimum_uid = NULL, *prompt = NULL;
+        const char *minimum_uid = NULL, *prompt = NULL, *refresher = NULL;
         bool known = take_flag(argv[i], "debug", &options->debug) ||
                      take_value(argv[i], "config=", &options->config_path) ||
                      take_value(argv[i], "provider=", &options->provider) ||
                      take_value(argv[i], "only_if=", &options->only_if) ||
                      take_value(argv[i], "minimum_uid=", &minimum_uid) ||
                      take_value(argv[i], "prompt=", &prompt) ||
-                     take_value(argv[i], "state_dir=", &options->state_dir);
+                     take_value(argv[i], "state_dir=", &options->state_dir) ||
+                     take_value(argv[i], "refresher=", &refresher);
         if (!known)
             pam_syslog(pamh, LOG_ERR, "unknown module argument: %s", argv[i]);
         if (minimum_uid != NULL)
             parse_minimum_uid(pamh, minimum_uid, options);
         if (prompt != NULL)
             parse_prompt(pamh, prompt, options);
+        if (refresher != NULL)
+            options->start_refresher = strcmp(refresher, "no") != 0;
     }
 }
 

@@ -21,6 +21,7 @@ struct module_options {
     const char *state_dir;   /* where the per-user login state files are */
     uid_t minimum_uid;
     enum prompt_policy prompt;
+    bool start_refresher; /* refresher=no leaves refreshing to the next login */
     bool debug;
 };
 

@@ -1,0 +1,393 @@
+/* oauth-keyring: the token for developer tools, from the user's keyring.
+ *
+ * Runs as the user, never as root and never setuid. It reads the items pam_oauth_keyring
+ * stored; when the access token is due it asks the user's refresher (which holds the client
+ * secret) for a fresh one, under the same once-only lock as every other refresh. */
+#include "config.h"
+
+#include <getopt.h>
+#include <glib.h>
+#include <json-c/json.h>
+#include <pwd.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keyring.h"
+#include "refresh.h"
+#include "refresher.h"
+#include "secret_memory.h"
+#include "user_state.h"
+
+/* Documented in oauth-keyring --help and the README; scripts rely on them. */
+enum exit_code {
+    EXIT_OK = 0,
+    EXIT_USAGE = 1,                /* bad arguments or an internal error */
+    EXIT_AUTHORIZATION_NEEDED = 2, /* no usable tokens: sign in at the next login */
+    EXIT_KEYRING = 3,              /* the keyring is locked or unreachable */
+    EXIT_PROVIDER_UNREACHABLE = 4, /* no fresh token now: provider or refresher unavailable */
+};
+
+#define DEFAULT_MIN_VALID 60
+#define REFRESHER_WAIT_MS 35000
+
+struct cli {
+    const char *command;
+    const char *subcommand; /* git-credential's get|store|erase */
+    const char *service;
+    const char *git_username;
+    long min_valid;
+    bool json;
+    char *username;
+    struct keyring *keyring;
+    struct stored_pair pair;
+    struct token_item_names names;
+};
+
+static const char usage_text[] =
+    "usage: oauth-keyring COMMAND [--service NAME] [options]\n"
+    "  token [--min-valid SECONDS]   print the access token (fresh for at least SECONDS, 60)\n"
+    "  status [--json]               what is stored and when it expires; never a secret\n"
+    "  env                           export SNYK_OAUTH_TOKEN=... (Snyk) or OAUTH_ACCESS_TOKEN=...\n"
+    "  logout                        revoke the refresh token and delete both items\n"
+    "  git-credential get|store|erase [--username NAME]\n"
+    "                                git's credential-helper protocol (username: oauth2)\n"
+    "The service defaults to $OAUTH_KEYRING_SERVICE, else the only one in the keyring.\n"
+    "Exit status: 0 success, 1 usage or internal error, 2 authorization needed (sign in at the\n"
+    "next login), 3 keyring locked or unreachable, 4 provider or refresher unreachable.\n";
+
+static void cli_cleanup(struct cli *cli)
+{
+    stored_pair_clear(&cli->pair);
+    keyring_close(cli->keyring);
+    g_free(cli->username);
+}
+
+static int parse_arguments(int argc, char **argv, struct cli *cli)
+{
+    static const struct option options[] = {
+        {"service", required_argument, NULL, 's'}, {"min-valid", required_argument, NULL, 'm'},
+        {"json", no_argument, NULL, 'j'},          {"username", required_argument, NULL, 'u'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    int option;
+    char *end = NULL;
+
+    cli->min_valid = DEFAULT_MIN_VALID;
+    cli->git_username = "oauth2";
+    while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (option == 's')
+            cli->service = optarg;
+        else if (option == 'j')
+            cli->json = true;
+        else if (option == 'u')
+            cli->git_username = optarg;
+        else if (option == 'm')
+            cli->min_valid = strtol(optarg, &end, 10);
+        else
+            return -1;
+        if (option == 'm' && (*end != '\0' || cli->min_valid < 0 || cli->min_valid > 86400))
+            return -1;
+    }
+    if (optind >= argc)
+        return -1;
+    cli->command = argv[optind++];
+    if (strcmp(cli->command, "git-credential") == 0 && optind < argc)
+        cli->subcommand = argv[optind++];
+    return optind == argc ? 0 : -1;
+}
+
+static int open_keyring(struct cli *cli)
+{
+    char why[512];
+
+    if (keyring_open(&cli->keyring, why, sizeof(why)) != KEYRING_READY) {
+        fprintf(stderr, "oauth-keyring: %s\n", why);
+        return EXIT_KEYRING;
+    }
+    return EXIT_OK;
+}
+
+/* --service, else $OAUTH_KEYRING_SERVICE, else the one service the keyring holds for us. */
+static int choose_service(struct cli *cli)
+{
+    char **services;
+    int rv = EXIT_OK;
+
+    if (cli->service == NULL)
+        cli->service = getenv("OAUTH_KEYRING_SERVICE");
+    if (cli->service != NULL)
+        return EXIT_OK;
+    services = keyring_list_services(cli->keyring, cli->username);
+    if (services == NULL || services[0] == NULL) {
+        fprintf(stderr, "oauth-keyring: no tokens in the keyring; sign in at the next login\n");
+        rv = EXIT_AUTHORIZATION_NEEDED;
+    } else if (services[1] != NULL) {
+        fprintf(stderr,
+                "oauth-keyring: several services in the keyring; name one with --service\n");
+        rv = EXIT_USAGE;
+    } else {
+        cli->service = g_intern_string(services[0]);
+    }
+    g_strfreev(services);
+    return rv;
+}
+
+static int read_pair(struct cli *cli)
+{
+    char why[512];
+
+    stored_pair_clear(&cli->pair);
+    if (keyring_read_pair(cli->keyring, &cli->names, &cli->pair, why, sizeof(why)) != 0) {
+        fprintf(stderr, "oauth-keyring: %s\n", why);
+        return EXIT_KEYRING;
+    }
+    return EXIT_OK;
+}
+
+static bool access_token_usable(const struct cli *cli, long long now)
+{
+    return cli->pair.access_token != NULL && (cli->pair.access_expires_at == 0 ||
+                                              cli->pair.access_expires_at - now >= cli->min_valid);
+}
+
+static int exit_for_outcome(const char *outcome)
+{
+    if (strcmp(outcome, "refreshed") == 0 || strcmp(outcome, "not-due") == 0)
+        return EXIT_OK;
+    if (strcmp(outcome, "authorization-needed") == 0)
+        return EXIT_AUTHORIZATION_NEEDED;
+    if (strcmp(outcome, "keyring-failed") == 0)
+        return EXIT_KEYRING;
+    return EXIT_PROVIDER_UNREACHABLE;
+}
+
+/* Asks the refresher for a token valid for min_valid seconds; re-reads the keyring after. */
+static int refresh_through_refresher(struct cli *cli)
+{
+    char line[64], reply[REFRESHER_LINE_MAX];
+    char *tab;
+    int rv;
+
+    snprintf(line, sizeof(line), "refresh %ld", cli->min_valid);
+    if (refresher_ask(cli->service, line, reply, sizeof(reply), REFRESHER_WAIT_MS) != 0) {
+        fprintf(stderr,
+                "oauth-keyring: the token is due and no refresher is running for %s; "
+                "it starts at login\n",
+                cli->service);
+        return EXIT_PROVIDER_UNREACHABLE;
+    }
+    tab = strchr(reply, '\t');
+    if (tab != NULL)
+        *tab = '\0';
+    rv = exit_for_outcome(reply);
+    if (rv != EXIT_OK)
+        fprintf(stderr, "oauth-keyring: %s: %s\n", reply, tab != NULL ? tab + 1 : "");
+    return rv == EXIT_OK ? read_pair(cli) : rv;
+}
+
+/* A token valid for at least min_valid seconds in cli->pair, or why not. */
+static int fresh_token(struct cli *cli)
+{
+    int rv = read_pair(cli);
+
+    if (rv != EXIT_OK || access_token_usable(cli, (long long)time(NULL)))
+        return rv;
+    if (cli->pair.access_token == NULL && cli->pair.refresh_token == NULL) {
+        fprintf(stderr, "oauth-keyring: no tokens for %s; sign in at the next login\n",
+                cli->service);
+        return EXIT_AUTHORIZATION_NEEDED;
+    }
+    rv = refresh_through_refresher(cli);
+    if (rv == EXIT_OK && !access_token_usable(cli, (long long)time(NULL))) {
+        /* Never print a token that will not last as long as asked. */
+        fprintf(stderr, "oauth-keyring: the provider's token does not last %ld s\n",
+                cli->min_valid);
+        rv = EXIT_PROVIDER_UNREACHABLE;
+    }
+    return rv;
+}
+
+static int command_token(struct cli *cli)
+{
+    int rv = fresh_token(cli);
+
+    if (rv == EXIT_OK)
+        printf("%s\n", cli->pair.access_token);
+    return rv;
+}
+
+static void print_shell_quoted(const char *text)
+{
+    putchar('\'');
+    for (; *text != '\0'; text++) {
+        if (*text == '\'')
+            fputs("'\\''", stdout);
+        else
+            putchar(*text);
+    }
+    putchar('\'');
+}
+
+static int command_env(struct cli *cli)
+{
+    int rv = fresh_token(cli);
+    bool snyk = cli->pair.preset != NULL && strcmp(cli->pair.preset, "snyk") == 0;
+
+    if (rv == EXIT_OK) {
+        /* Snyk's CLI takes a raw OAuth access token from SNYK_OAUTH_TOKEN. */
+        printf("export %s=", snyk ? "SNYK_OAUTH_TOKEN" : "OAUTH_ACCESS_TOKEN");
+        print_shell_quoted(cli->pair.access_token);
+        putchar('\n');
+    }
+    return rv;
+}
+
+static void format_time(long long when, char *out, size_t size)
+{
+    time_t seconds = (time_t)when;
+    struct tm utc;
+
+    if (when <= 0 || gmtime_r(&seconds, &utc) == NULL)
+        snprintf(out, size, "unknown");
+    else
+        strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &utc);
+}
+
+static void add_string(struct json_object *object, const char *name, const char *value)
+{
+    json_object_object_add(object, name, value != NULL ? json_object_new_string(value) : NULL);
+}
+
+static int command_status(struct cli *cli)
+{
+    struct refresh_status status;
+    struct json_object *object = json_object_new_object();
+    char access[32], refresh[32], last[32];
+    int rv = read_pair(cli);
+    bool running = refresher_is_running(cli->service);
+
+    refresh_status_read(cli->service, &status);
+    format_time(cli->pair.access_expires_at, access, sizeof(access));
+    format_time(cli->pair.refresh_expires_at, refresh, sizeof(refresh));
+    format_time(status.time, last, sizeof(last));
+    add_string(object, "service", cli->service);
+    add_string(object, "user", cli->username);
+    json_object_object_add(object, "access_token",
+                           json_object_new_boolean(cli->pair.access_token != NULL));
+    json_object_object_add(object, "access_expires_at",
+                           json_object_new_int64(cli->pair.access_expires_at));
+    json_object_object_add(object, "refresh_token",
+                           json_object_new_boolean(cli->pair.refresh_token != NULL));
+    json_object_object_add(object, "refresh_expires_at",
+                           json_object_new_int64(cli->pair.refresh_expires_at));
+    json_object_object_add(object, "refresher_running", json_object_new_boolean(running));
+    add_string(object, "last_refresh_outcome", status.outcome[0] != '\0' ? status.outcome : NULL);
+    json_object_object_add(object, "last_refresh_at", json_object_new_int64(status.time));
+    add_string(object, "last_refresh_message", status.message[0] != '\0' ? status.message : NULL);
+    if (rv == EXIT_OK && cli->json)
+        printf("%s\n", json_object_to_json_string_ext(object, JSON_C_TO_STRING_PRETTY));
+    else if (rv == EXIT_OK)
+        printf("service:        %s\nuser:           %s\naccess token:   %s, expires %s\n"
+               "refresh token:  %s, expires %s\nrefresher:      %s\nlast refresh:   %s %s%s%s\n",
+               cli->service, cli->username, cli->pair.access_token != NULL ? "present" : "absent",
+               access, cli->pair.refresh_token != NULL ? "present" : "absent", refresh,
+               running ? "running" : "not running",
+               status.outcome[0] != '\0' ? status.outcome : "none", last,
+               status.message[0] != '\0' ? ": " : "", status.message);
+    json_object_put(object);
+    return rv;
+}
+
+static int command_logout(struct cli *cli)
+{
+    struct refresh_request request = {.names = cli->names, .timeout_ms = 10000};
+    struct refresh_status status;
+    char reply[REFRESHER_LINE_MAX], message[512];
+    char *tab;
+
+    if (refresher_ask(cli->service, "logout", reply, sizeof(reply), REFRESHER_WAIT_MS) == 0) {
+        tab = strchr(reply, '\t');
+        printf("%s\n", tab != NULL ? tab + 1 : reply);
+        return EXIT_OK;
+    }
+    /* No refresher (and so no client secret): delete here; the provider is not told. */
+    refresh_status_read(cli->service, &status);
+    request.login_state_file = status.login_state_file;
+    if (logout_pair(cli->keyring, &request, NULL, message, sizeof(message)) != 0) {
+        fprintf(stderr, "oauth-keyring: %s\n", message);
+        return EXIT_KEYRING;
+    }
+    printf("%s (no refresher was running to revoke it)\n", message);
+    return EXIT_OK;
+}
+
+/* git credential-helper protocol: attributes on stdin up to a blank line or EOF. */
+static int command_git_credential(struct cli *cli)
+{
+    char line[4096];
+    int rv;
+
+    for (int count = 0; count < 64 && fgets(line, sizeof(line), stdin) != NULL; count++) {
+        if (line[0] == '\n')
+            break;
+    }
+    secret_wipe(line, sizeof(line));
+    if (cli->subcommand == NULL || strcmp(cli->subcommand, "get") != 0)
+        return EXIT_OK; /* store and erase: the keyring's items are ours, not git's */
+    rv = fresh_token(cli);
+    if (rv == EXIT_OK)
+        printf("username=%s\npassword=%s\n", cli->git_username, cli->pair.access_token);
+    /* Nothing printed lets git try its next helper or ask; the reason went to stderr. */
+    return EXIT_OK;
+}
+
+static int dispatch(struct cli *cli)
+{
+    if (strcmp(cli->command, "token") == 0)
+        return command_token(cli);
+    if (strcmp(cli->command, "env") == 0)
+        return command_env(cli);
+    if (strcmp(cli->command, "status") == 0)
+        return command_status(cli);
+    if (strcmp(cli->command, "logout") == 0)
+        return command_logout(cli);
+    if (strcmp(cli->command, "git-credential") == 0)
+        return command_git_credential(cli);
+    fputs(usage_text, stderr);
+    return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    struct cli cli;
+    struct passwd *account;
+    int rv;
+
+    memset(&cli, 0, sizeof(cli));
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    if (parse_arguments(argc, argv, &cli) != 0) {
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    account = getpwuid(getuid());
+    if (account == NULL || getuid() == 0) {
+        fprintf(stderr, "oauth-keyring: run it as the user whose tokens these are, not root\n");
+        return EXIT_USAGE;
+    }
+    cli.username = g_strdup(account->pw_name);
+    rv = open_keyring(&cli);
+    if (rv == EXIT_OK)
+        rv = choose_service(&cli);
+    if (rv == EXIT_OK) {
+        cli.names.service = cli.service;
+        cli.names.username = cli.username;
+        rv = dispatch(&cli);
+    }
+    cli_cleanup(&cli);
+    return rv;
+}
