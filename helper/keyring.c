@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "secret_memory.h"
+#include "test_hooks.h"
 
 #define REFRESH_ITEM_FORMAT_VERSION 1
 
@@ -183,8 +184,10 @@ int keyring_store_pair(struct keyring *keyring, const struct token_item_names *n
     }
     /* Refresh first: if the access write then fails, the pair can still be renewed. */
     if (write_item(keyring, refresh_service, names->username, refresh_label, document,
-                   "application/json", why, why_size) != 0 ||
-        write_item(keyring, names->service, names->username, access_label, tokens->access_token,
+                   "application/json", why, why_size) != 0)
+        goto out;
+    test_pause_point("between-writes");
+    if (write_item(keyring, names->service, names->username, access_label, tokens->access_token,
                    "text/plain", why, why_size) != 0)
         goto out;
     rv = 0;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "secret_memory.h"
+#include "test_hooks.h"
 #include "token_exchange.h"
 #include "user_state.h"
 
@@ -71,8 +72,8 @@ static bool is_due(const struct refresh_request *request, const struct stored_pa
     /* A tool may ask for more than the provider ever gives; capping its wish at half the
      * lifetime, as the margin is, keeps a fresh token from being refreshed again and again. */
     if (request->min_valid_seconds > 0 && pair->access_expires_at > 0)
-        due_at = refresh_due_at(pair->obtained_at, pair->access_expires_at,
-                                request->min_valid_seconds);
+        due_at =
+            refresh_due_at(pair->obtained_at, pair->access_expires_at, request->min_valid_seconds);
     return due_at > 0 && now >= due_at;
 }
 
@@ -211,7 +212,10 @@ static void spend_refresh_token(struct keyring *keyring, const struct refresh_re
     } else if (build_refresh_form(request, pair->refresh_token, &form) != 0) {
         report_set(report, REFRESH_KEYRING_FAILED, "cannot build the refresh request");
     } else {
+        test_pause_point("before-request");
         token_exchange(token_url, request->ca_file, request->timeout_ms, &form, &result);
+        if (result.outcome == EXCHANGE_OK)
+            test_pause_point("after-response");
         judge_refresh(keyring, request, pair, &result, token_url, status, report);
     }
     exchange_result_clear(&result);

@@ -34,12 +34,15 @@ stage_artifacts() {
     cp "$top_builddir/helper/pam_oauth_keyring_helper" "$WORK/bin/" || fail "helper not built"
     cp "$top_builddir/tests/.libs/pam_oauth_keyring_test.so" "$WORK/bin/" ||
         fail "test module not built (make check builds it)"
+    cp "$top_builddir/tests/pam_oauth_keyring_helper_test" "$top_builddir/cli/oauth-keyring" \
+        "$WORK/bin/" || fail "test helper or oauth-keyring not built"
     cp "$top_builddir/tests/pam_driver" "$top_srcdir/tests/browser.py" \
         "$top_srcdir/tests/keyring_tool.py" "$WORK/bin/" || fail "test tools missing"
     chmod -R a+rX "$WORK/bin"
     MODULE="$WORK/bin/pam_oauth_keyring_test.so"
     HELPER="$WORK/bin/pam_oauth_keyring_helper"
     DRIVER="$WORK/bin/pam_driver"
+    CLI="$WORK/bin/oauth-keyring"
 }
 
 # Starts the test identity provider over TLS with a fresh CA; sets IDP_URL and CA_FILE.
@@ -123,53 +126,80 @@ print("\n".join(v for v in values if v))')
     fi
 }
 
-# One login through the real libpam as an unprivileged user (the caller, or "nobody" when run
-# as root) into a private, unlocked gnome-keyring on a private session bus, as a screen locker
-# or the demo would. Needs make_workdir, stage_artifacts and start_idp first; sets RUN_AS and
-# leaves the driver's output, the captured log and keyring read-backs in $WORK/out/.
-private_login() {
+# Prepares sessions of an unprivileged user - the caller, or "nobody" when run as root - with a
+# private keyring: sets RUN_AS, makes $WORK/{home,runtime,state,out}, writes $WORK/pam.conf
+# (extra config lines on stdin) and the PAM service "pok-private" with the module arguments
+# given. Needs make_workdir, stage_artifacts and start_idp first.
+prepare_private_user() {
     if [ "$(id -u)" = 0 ]; then
         RUN_AS=nobody
     else
         RUN_AS=$(id -un)
     fi
-    mkdir -p "$WORK/home" "$WORK/runtime" "$WORK/pam.d" "$WORK/out"
-    write_config "$WORK/pam.conf" </dev/null
+    mkdir -p "$WORK/home" "$WORK/runtime" "$WORK/pam.d" "$WORK/out" "$WORK/state"
+    write_config "$WORK/pam.conf"
     cat >"$WORK/pam.d/pok-private" <<PAM
 auth     required pam_permit.so
-auth     optional $MODULE config=$WORK/pam.conf minimum_uid=1 debug
+auth     optional $MODULE config=$WORK/pam.conf minimum_uid=1 state_dir=$WORK/state debug $*
 account  required pam_permit.so
-session  optional $MODULE config=$WORK/pam.conf minimum_uid=1 debug
+session  optional $MODULE config=$WORK/pam.conf minimum_uid=1 state_dir=$WORK/state debug $*
 PAM
     if [ "$RUN_AS" = nobody ]; then
-        chown -R nobody "$WORK/home" "$WORK/runtime" "$WORK/out" "$WORK/pam.conf"
+        chown -R nobody "$WORK/home" "$WORK/runtime" "$WORK/out" "$WORK/state" "$WORK/pam.conf"
     fi
     chmod 700 "$WORK/runtime"
+    cp "$top_srcdir/tests/lib.sh" "$WORK/bin/lib.sh"
+    chmod a+r "$WORK/bin/lib.sh"
+}
 
-    # What runs as the user, inside its own session bus (the password unlocks only this
-    # throwaway keyring).
+# Runs the bash script $1 as RUN_AS inside its own session bus with an unlocked throwaway
+# gnome-keyring, at most $2 seconds (default 60). The script finds every variable it needs
+# exported, and lib.sh's functions loaded.
+run_private_session() {
+    local script=$1 limit=${2:-60}
     KEYRING_PASSWORD="keyring-$RANDOM"
-    declare -p WORK MODULE HELPER DRIVER SERVICE RUN_AS KEYRING_PASSWORD PYTHON CA_FILE >"$WORK/vars.sh"
-    cat >"$WORK/session.sh" <<'INNER'
-set -eu
+    declare -p WORK MODULE HELPER DRIVER CLI SERVICE RUN_AS KEYRING_PASSWORD PYTHON CA_FILE \
+        IDP_URL CLIENT_ID CLIENT_SECRET | sed 's/^declare -- /declare -x /' >"$WORK/vars.sh"
+    cat >"$WORK/session-wrapper.sh" <<'WRAP'
 . "$WORK/vars.sh"
+. "$WORK/bin/lib.sh"
+trap - EXIT
 export XDG_RUNTIME_DIR="$WORK/runtime"
 eval "$(printf '%s' "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets)"
-PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" \
-    --service pok-private --user "$RUN_AS" --log "$WORK/out/module.log" \
-    --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url" \
-    --setenv "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS" \
-    --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/driver.out" 2>&1 || true
+. "$1"
+WRAP
+    chmod a+r "$WORK/vars.sh" "$WORK/session-wrapper.sh" "$script"
+    if [ "$RUN_AS" = nobody ]; then
+        runuser -u nobody -- env -i HOME="$WORK/home" PATH=/usr/bin:/bin WORK="$WORK" \
+            timeout "$limit" dbus-run-session -- bash "$WORK/session-wrapper.sh" "$script"
+    else
+        env -i HOME="$WORK/home" PATH=/usr/bin:/bin WORK="$WORK" \
+            timeout "$limit" dbus-run-session -- bash "$WORK/session-wrapper.sh" "$script"
+    fi
+}
+
+# Inside a private session: one login through the real libpam as RUN_AS, the browser played
+# by browser.py in MODE ($1, default url). Output in $WORK/out/$2.out, the log in .log.
+session_login() {
+    local mode=${1:-url} name=${2:-login}
+    PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" \
+        --service pok-private --user "$RUN_AS" --log "$WORK/out/$name.log" \
+        --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode $mode" \
+        --setenv "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS" \
+        --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/$name.out" 2>&1
+}
+
+# One login as an unprivileged user into a private keyring, as a screen locker or the demo
+# would; leaves the driver's output, the captured log and keyring read-backs in $WORK/out/.
+private_login() {
+    prepare_private_user </dev/null
+    cat >"$WORK/login-session.sh" <<'INNER'
+session_login url login || true
+cp "$WORK/out/login.out" "$WORK/out/driver.out"
+cp "$WORK/out/login.log" "$WORK/out/module.log"
 secret-tool lookup service "$SERVICE" username "$RUN_AS" >"$WORK/out/secret-tool.out" || true
 "$PYTHON" "$WORK/bin/keyring_tool.py" keyring "$SERVICE" "$RUN_AS" >"$WORK/out/keyring.out" || true
 "$PYTHON" "$WORK/bin/keyring_tool.py" dump >"$WORK/out/dump.json" || true
 INNER
-
-    if [ "$RUN_AS" = nobody ]; then
-        runuser -u nobody -- env -i HOME="$WORK/home" PATH=/usr/bin:/bin WORK="$WORK" \
-            timeout 60 dbus-run-session -- bash "$WORK/session.sh"
-    else
-        env -i HOME="$WORK/home" PATH=/usr/bin:/bin WORK="$WORK" \
-            timeout 60 dbus-run-session -- bash "$WORK/session.sh"
-    fi
+    run_private_session "$WORK/login-session.sh"
 }

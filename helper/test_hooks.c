@@ -1,0 +1,37 @@
+/* Built into the test helper only (see test_hooks.h). */
+#include "config.h"
+
+#include "test_hooks.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "user_state.h"
+
+void test_pause_point(const char *step)
+{
+    char path[STATE_PATH_MAX], wanted[64] = "";
+    FILE *file;
+
+    if (user_state_path("test-pause-at", "", path, sizeof(path)) != 0)
+        return;
+    file = fopen(path, "re");
+    if (file == NULL)
+        return;
+    if (fgets(wanted, sizeof(wanted), file) != NULL)
+        wanted[strcspn(wanted, "\n")] = '\0';
+    fclose(file);
+    if (strcmp(wanted, step) != 0)
+        return;
+    /* Tell the test who stopped where, then stop until it kills us. */
+    if (user_state_path("test-paused", "", path, sizeof(path)) == 0) {
+        file = fopen(path, "we");
+        if (file != NULL) {
+            fprintf(file, "%ld %s\n", (long)getpid(), step);
+            fclose(file);
+        }
+    }
+    raise(SIGSTOP);
+}
