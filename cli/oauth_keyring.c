@@ -149,10 +149,14 @@ static int read_pair(struct cli *cli)
     return EXIT_OK;
 }
 
+/* Valid for min_valid more seconds - or, for a provider whose tokens live shorter than twice
+ * that, for the first half of the lifetime: the same rule the refresh follows. */
 static bool access_token_usable(const struct cli *cli, long long now)
 {
-    return cli->pair.access_token != NULL && (cli->pair.access_expires_at == 0 ||
-                                              cli->pair.access_expires_at - now >= cli->min_valid);
+    return cli->pair.access_token != NULL &&
+           (cli->pair.access_expires_at == 0 ||
+            now <
+                refresh_due_at(cli->pair.obtained_at, cli->pair.access_expires_at, cli->min_valid));
 }
 
 static int exit_for_outcome(const char *outcome)
@@ -205,8 +209,7 @@ static int fresh_token(struct cli *cli)
     rv = refresh_through_refresher(cli);
     if (rv == EXIT_OK && !access_token_usable(cli, (long long)time(NULL))) {
         /* Never print a token that will not last as long as asked. */
-        fprintf(stderr, "oauth-keyring: the provider's token does not last %ld s\n",
-                cli->min_valid);
+        fprintf(stderr, "oauth-keyring: no token valid for %ld s could be had\n", cli->min_valid);
         rv = EXIT_PROVIDER_UNREACHABLE;
     }
     return rv;

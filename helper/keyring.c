@@ -11,6 +11,7 @@
 
 #include "secret_memory.h"
 #include "test_hooks.h"
+#include "user_state.h"
 
 #define REFRESH_ITEM_FORMAT_VERSION 1
 
@@ -141,6 +142,7 @@ static char *refresh_document(const struct token_set *tokens, const char *token_
                               const char *preset, time_t now)
 {
     struct json_object *object = json_object_new_object();
+    char fingerprint[24];
     const char *text;
     size_t length = 0;
     char *copy = NULL;
@@ -153,6 +155,9 @@ static char *refresh_document(const struct token_set *tokens, const char *token_
     json_object_object_add(object, "preset",
                            preset != NULL ? json_object_new_string(preset) : NULL);
     json_object_object_add(object, "obtained_at", json_object_new_int64((int64_t)now));
+    /* Ties the expiry times to the access token they belong to (see keyring_read_pair). */
+    token_fingerprint(tokens->access_token, fingerprint, sizeof(fingerprint));
+    json_object_object_add(object, "access_fingerprint", json_object_new_string(fingerprint));
     add_time(object, "access_expires_at", now, tokens->expires_in);
     add_time(object, "refresh_expires_at", now, tokens->refresh_expires_in);
     json_object_object_add(object, "scope",
@@ -245,6 +250,22 @@ static char *document_string(struct json_object *document, const char *name)
     return secret_strndup(json_object_get_string(value), TOKEN_MAX_BYTES);
 }
 
+/* A crash between the two writes leaves a new refresh item beside the old access token: the
+ * expiry times are then not the access token's, so it is treated as absent (and refreshed)
+ * rather than printed as valid. */
+static void drop_unmatched_access_token(struct json_object *document, struct stored_pair *pair)
+{
+    char *expected = document_string(document, "access_fingerprint");
+    char actual[24];
+
+    if (pair->access_token != NULL) {
+        token_fingerprint(pair->access_token, actual, sizeof(actual));
+        if (expected == NULL || strcmp(expected, actual) != 0)
+            secret_free_string(&pair->access_token);
+    }
+    secret_free_string(&expected);
+}
+
 static int parse_refresh_document(const char *text, struct stored_pair *pair)
 {
     struct json_object *document = json_tokener_parse(text);
@@ -260,6 +281,7 @@ static int parse_refresh_document(const char *text, struct stored_pair *pair)
         pair->obtained_at = document_time(document, "obtained_at");
         pair->access_expires_at = document_time(document, "access_expires_at");
         pair->refresh_expires_at = document_time(document, "refresh_expires_at");
+        drop_unmatched_access_token(document, pair);
         rv = 0;
     }
     json_wipe_and_put(document);

@@ -10,7 +10,7 @@ PACKAGES=(
     libcmocka-dev clang-format
     # the real components the tests and the demo run
     gnome-keyring libpam-gnome-keyring libpam-modules libsecret-tools dbus dbus-daemon
-    python3 python3-keyring python3-secretstorage openssl curl ca-certificates
+    python3 python3-keyring python3-secretstorage openssl curl ca-certificates git
     passwd util-linux procps
 )
 

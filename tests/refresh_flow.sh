@@ -1,0 +1,245 @@
+#!/bin/bash
+# Keeping the token fresh, against the test IdP with access tokens of a few seconds, in a
+# private session of an unprivileged user (nobody when run as root):
+#   1. a session with a valid token makes no token request; a due one exactly one refresh;
+#   2. oauth-keyring token's exit codes (0, 1, 4 here; 2 and 3 below);
+#   3. 20 processes (session opens and oauth-keyring calls) race on one due token: one refresh;
+#   4. the refresher keeps 5-second tokens valid through 30 s, one refresh per token;
+#   5. SIGKILL of the refresher before the request, after the response, between the writes;
+#   6. invalid_grant removes the items and the next login asks again (prompt=missing);
+#   7. git credential fill; logout revokes at the IdP and removes the items;
+#   8. a locked keyring: no refresh token spent, oauth-keyring token exits 3;
+# and finally the refresher is gone once the session bus is.
+set -u
+. "${top_srcdir:-.}/tests/lib.sh"
+for tool in dbus-run-session gnome-keyring-daemon secret-tool git curl; do
+    command -v "$tool" >/dev/null || fail "$tool is missing (see README: dependencies)"
+done
+
+make_workdir
+stage_artifacts
+HELPER="$WORK/bin/pam_oauth_keyring_helper_test" # with pause points for step 5
+start_idp "client-secret-$RANDOM$RANDOM" --access-ttl 10
+SERVICE=pok-refresh-test
+prepare_private_user refresher=no < <(echo "refresh_margin = 8")
+sed 's/refresher=no/refresher=yes/' "$WORK/pam.d/pok-private" >"$WORK/pam.d/pok-refresher"
+chmod a+r "$WORK/pam.d/pok-refresher"
+
+cat >"$WORK/scenario.sh" <<'SCENARIO'
+set -u
+step() { echo "--- $*"; }
+keyring_token() { secret-tool lookup service "$SERVICE" username "$RUN_AS"; }
+refresh_requests() { idp_stat 's["requests"]["token_refresh_token"]'; }
+prompted() { grep -q '^\[prompt\]' "$WORK/out/$1.out"; }
+login() { # login NAME [SERVICE] [MODE]
+    PAM_SERVICE_NAME=${2:-pok-private}
+    PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" \
+        --service "$PAM_SERVICE_NAME" --user "$RUN_AS" --log "$WORK/out/$1.log" \
+        --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode ${3:-url}" \
+        --setenv "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS" \
+        --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/$1.out" 2>&1
+    grep -q "pam_open_session: Success" "$WORK/out/$1.out" || fail "$1: no session: $(cat "$WORK/out/$1.out")"
+}
+# Seconds until the keyring's access token is due (margin: half of its lifetime at most).
+obtained_at() {
+    "$PYTHON" "$WORK/bin/keyring_tool.py" dump | "$PYTHON" -c '
+import json, sys
+for item in json.load(sys.stdin):
+    if item["attributes"].get("service") == sys.argv[1] + "/refresh":
+        print(json.loads(item["secret"])["obtained_at"])' "$SERVICE"
+}
+sleep_until() { # sleep_until UNIX-SECONDS (fractional ok)
+    "$PYTHON" -c 'import sys, time; time.sleep(max(0, float(sys.argv[1]) - time.time()))' "$1"
+}
+cli_token() { # cli_token NAME [args]: exit status in $WORK/out/NAME.status
+    local name=$1
+    shift
+    "$CLI" token --service "$SERVICE" "$@" >"$WORK/out/$name.token" 2>"$WORK/out/$name.err"
+    echo $? >"$WORK/out/$name.status"
+}
+works_at_idp() { [ "$(idp_userinfo_status "$1")" = 200 ]; }
+
+# --- 1 -----------------------------------------------------------------------------------------
+login first
+prompted first || fail "the first login did not ask"
+first=$(keyring_token)
+[ -n "$first" ] || fail "the first login stored nothing: $(cat "$WORK/out/first.log")"
+login second
+prompted second && fail "a user with a good refresh token was asked (prompt=missing)"
+[ "$(refresh_requests)" = 0 ] || fail "a session with a valid token refreshed"
+[ "$(keyring_token)" = "$first" ] || fail "the token changed without a refresh"
+step "1. valid token: second login not asked, 0 token requests"
+sleep_until "$(($(obtained_at) + 5)).3" # lifetime 10 s: due after 5 s
+login third
+prompted third && fail "a due token made the login ask"
+[ "$(refresh_requests)" = 1 ] || fail "a due token: $(refresh_requests) refresh requests, want 1"
+third=$(keyring_token)
+[ "$third" != "$first" ] || fail "the refresh did not store a new token"
+works_at_idp "$third" || fail "the refreshed token does not work at the IdP"
+works_at_idp "$first" && fail "the old access token still works after rotation"
+[ "$(idp_stat 's["live_refresh_tokens"]')" = 1 ] || fail "the old refresh token is still live"
+step "1. due token: exactly 1 refresh, new token works, old pair dead"
+
+# --- 2 -----------------------------------------------------------------------------------------
+cli_token valid --min-valid 1
+[ "$(cat "$WORK/out/valid.status")" = 0 ] && [ "$(cat "$WORK/out/valid.token")" = "$third" ] ||
+    fail "oauth-keyring token: $(cat "$WORK/out/valid.status") $(cat "$WORK/out/valid.err")"
+"$CLI" frobnicate >/dev/null 2>&1
+[ $? = 1 ] || fail "oauth-keyring with a bad command does not exit 1"
+sleep_until "$(($(obtained_at) + 5)).3"
+cli_token norefresher
+[ "$(cat "$WORK/out/norefresher.status")" = 4 ] || fail "due token, no refresher: exit $(cat "$WORK/out/norefresher.status")"
+[ ! -s "$WORK/out/norefresher.token" ] || fail "a due token was printed although nobody could refresh it"
+[ "$(refresh_requests)" = 1 ] || fail "oauth-keyring refreshed by itself"
+step "2. exit 0 with a valid token, 1 on bad usage, 4 when due and no refresher (nothing printed)"
+
+# --- 3 -----------------------------------------------------------------------------------------
+login with-refresher pok-refresher # due now: this session refreshes and starts the refresher
+[ "$(refresh_requests)" = 2 ] || fail "the session before the race: $(refresh_requests) refreshes"
+"$CLI" status --service "$SERVICE" --json | grep -Eq '"refresher_running": ?true' ||
+    fail "no refresher after a session with refresher=yes"
+refresher_pid=$(pgrep -u "$(id -u)" -f pam_oauth_keyring_helper | head -1)
+kill -STOP "$refresher_pid" # held back until the token is due, then set loose with the rest
+sleep_until "$(($(obtained_at) + 5)).2"
+before=$(refresh_requests)
+for i in $(seq 10); do
+    login "race-session-$i" pok-refresher &
+    cli_token "race-cli-$i" &
+done
+kill -CONT "$refresher_pid"
+wait
+[ "$(refresh_requests)" = $((before + 1)) ] ||
+    fail "20 racing processes sent $(($(refresh_requests) - before)) refresh requests, want 1"
+raced=$(keyring_token)
+works_at_idp "$raced" || fail "the token after the race does not work"
+for i in $(seq 10); do
+    [ "$(cat "$WORK/out/race-cli-$i.status")" = 0 ] || fail "race cli $i: $(cat "$WORK/out/race-cli-$i.err")"
+    [ "$(cat "$WORK/out/race-cli-$i.token")" = "$raced" ] || fail "race cli $i printed another token"
+done
+! grep -l invalid_grant "$WORK"/out/race-* || fail "invalid_grant during the race"
+[ "$(idp_stat 's["refresh_reuse"]')" = 0 ] || fail "a refresh token was used twice"
+[ "$(pgrep -c -u "$(id -u)" -f pam_oauth_keyring_helper)" = 1 ] || fail "not exactly one refresher"
+step "3. 10 session opens + 10 oauth-keyring token on one due token: 1 refresh, 1 token, 1 refresher"
+
+# --- 4 -----------------------------------------------------------------------------------------
+idp_control '{"access_ttl": 5}'
+login short-tokens pok-refresher # not due: no refresh; the refresher runs on
+before=$(refresh_requests)
+sleep_until "$(($(obtained_at) + 3))" # the 10 s token's last refresh gives a 5 s token
+failures=0
+for second in $(seq 30); do
+    token=$(keyring_token)
+    if ! works_at_idp "$token"; then
+        sleep 0.3 # a read between the two writes of a refresh: read again
+        works_at_idp "$(keyring_token)" || failures=$((failures + 1))
+    fi
+    sleep 1
+done
+refreshes=$(($(refresh_requests) - before))
+[ "$failures" = 0 ] || fail "the token was invalid at $failures of 30 checks"
+[ "$refreshes" -ge 6 ] && [ "$refreshes" -le 16 ] || fail "$refreshes refreshes in 30 s of 5 s tokens"
+[ "$(idp_stat 's["refresh_reuse"]')" = 0 ] || fail "a refresh token was used twice"
+step "4. 30 s of 5 s tokens: valid at every check, $refreshes refreshes, no reuse"
+
+# --- 5 -----------------------------------------------------------------------------------------
+for point in before-request after-response between-writes; do
+    rm -f "$XDG_RUNTIME_DIR/pam_oauth_keyring/test-paused"
+    echo "$point" >"$XDG_RUNTIME_DIR/pam_oauth_keyring/test-pause-at"
+    for _ in $(seq 100); do
+        [ -s "$XDG_RUNTIME_DIR/pam_oauth_keyring/test-paused" ] && break
+        sleep 0.1
+    done
+    read -r paused_pid paused_at <"$XDG_RUNTIME_DIR/pam_oauth_keyring/test-paused" ||
+        fail "the refresher never reached $point"
+    [ "$paused_at" = "$point" ] || fail "paused at $paused_at, not $point"
+    kill -KILL "$paused_pid"
+    rm -f "$XDG_RUNTIME_DIR/pam_oauth_keyring/test-pause-at"
+    before=$(refresh_requests)
+    timeout 20 "$CLI" token --service "$SERVICE" >"$WORK/out/crash-$point.token" 2>"$WORK/out/crash-$point.err"
+    status=$?
+    case "$status" in
+    0) works_at_idp "$(cat "$WORK/out/crash-$point.token")" || fail "$point: printed a dead token" ;;
+    2 | 4) [ ! -s "$WORK/out/crash-$point.token" ] || fail "$point: printed a token with exit $status" ;;
+    *) fail "$point: oauth-keyring token exited $status: $(cat "$WORK/out/crash-$point.err")" ;;
+    esac
+    login "after-$point" pok-refresher
+    prompted "after-$point" && fail "$point: the login right after was asked (the state said ok)"
+    cli_token "then-$point"
+    case "$(cat "$WORK/out/then-$point.status")" in
+    0) works_at_idp "$(cat "$WORK/out/then-$point.token")" || fail "$point: then a dead token"
+       outcome=${outcome:-"recovered, token works"} ;;
+    2) [ "$point" = after-response ] || fail "$point: authorization needed"
+       login "again-$point" pok-refresher # the login after that asks, and all is well again
+       prompted "again-$point" || fail "$point: the next login did not ask"
+       works_at_idp "$(keyring_token)" || fail "$point: no working token after signing in"
+       outcome="authorization needed, the next login asked, token works" ;;
+    *) fail "$point: then oauth-keyring token: $(cat "$WORK/out/then-$point.err")" ;;
+    esac
+    [ $(($(refresh_requests) - before)) -le 3 ] || fail "$point: a retry storm"
+    step "5. SIGKILL $point: $outcome; oauth-keyring token exited $status right after"
+    unset outcome
+done
+[ "$(pgrep -c -u "$(id -u)" -f pam_oauth_keyring_helper)" = 1 ] || fail "not one refresher after the crashes"
+
+# --- 6 -----------------------------------------------------------------------------------------
+refresh_token=$("$PYTHON" "$WORK/bin/keyring_tool.py" dump | "$PYTHON" -c '
+import json, sys
+for item in json.load(sys.stdin):
+    if item["attributes"].get("service") == sys.argv[1] + "/refresh":
+        print(json.loads(item["secret"])["refresh_token"])' "$SERVICE")
+curl -sS --cacert "$CA_FILE" -o /dev/null -d "token=$refresh_token" -d "client_id=$CLIENT_ID" \
+    -d "client_secret=$CLIENT_SECRET" "$IDP_URL/revoke" || fail "cannot revoke at the IdP"
+unset refresh_token
+sleep_until "$(($(obtained_at) + 3)).2"
+login revoked # due, and the refresh token is dead: invalid_grant
+grep -q "invalid_grant" "$WORK/out/revoked.log" || fail "no invalid_grant after revocation: $(cat "$WORK/out/revoked.log")"
+[ -z "$(keyring_token)" ] || fail "the dead items were not removed"
+cli_token gone
+[ "$(cat "$WORK/out/gone.status")" = 2 ] || fail "no tokens: oauth-keyring token exited $(cat "$WORK/out/gone.status")"
+login asks-again
+prompted asks-again || fail "after invalid_grant the next login did not ask"
+[ -n "$(keyring_token)" ] || fail "the new sign-in stored nothing"
+step "6. invalid_grant: items removed, oauth-keyring token exits 2, the next login asks"
+
+# --- 7 -----------------------------------------------------------------------------------------
+login refresher-again pok-refresher
+printf 'protocol=https\nhost=git.example.com\n\n' |
+    git -c credential.helper= -c "credential.helper=!$CLI git-credential --service $SERVICE" \
+        credential fill >"$WORK/out/git.out" 2>"$WORK/out/git.err" </dev/stdin || true
+grep -qx "password=$(keyring_token)" "$WORK/out/git.out" || fail "git credential fill: $(cat "$WORK/out/git.err")"
+revokes=$(idp_stat 's["requests"]["revoke"]')
+"$CLI" logout --service "$SERVICE" >"$WORK/out/logout.out" 2>&1 || fail "logout: $(cat "$WORK/out/logout.out")"
+[ "$(idp_stat 's["requests"]["revoke"]')" = $((revokes + 1)) ] || fail "logout did not revoke at the IdP"
+[ "$(idp_stat 's["live_refresh_tokens"]')" = 0 ] || fail "the refresh token is still live after logout"
+[ -z "$(keyring_token)" ] || fail "logout left the access item"
+"$PYTHON" "$WORK/bin/keyring_tool.py" dump | grep -q "$SERVICE/refresh" && fail "logout left the refresh item"
+login after-logout
+prompted after-logout || fail "after logout the next login did not ask"
+step "7. git credential fill gives the token; logout revoked at the IdP, removed both items"
+
+# --- 8 -----------------------------------------------------------------------------------------
+"$PYTHON" "$WORK/bin/keyring_tool.py" lock || fail "cannot lock the keyring"
+sleep_until "$(($(date +%s) + 4))"
+before=$(refresh_requests)
+login locked
+[ "$(refresh_requests)" = "$before" ] || fail "a refresh token was spent with the keyring locked"
+grep -q "keyring is locked" "$WORK/out/locked.log" || fail "locked keyring not logged"
+cli_token locked
+[ "$(cat "$WORK/out/locked.status")" = 3 ] || fail "locked keyring: oauth-keyring token exited $(cat "$WORK/out/locked.status")"
+step "8. locked keyring: no refresh request, oauth-keyring token exits 3"
+echo done >"$WORK/out/scenario.done"
+SCENARIO
+
+run_private_session "$WORK/scenario.sh" 240
+[ -f "$WORK/out/scenario.done" ] || fail "the scenario did not finish"
+# The bus is gone with the session: so must the refresher be.
+for _ in $(seq 50); do
+    pgrep -u "$RUN_AS" -f pam_oauth_keyring_helper >/dev/null || break
+    sleep 0.1
+done
+pgrep -u "$RUN_AS" -f pam_oauth_keyring_helper && fail "the refresher outlived the session bus"
+# Every log line, every driver transcript and every error message; not git.out, whose job is
+# to carry the token to git.
+rm -f "$WORK/out/git.out"
+assert_no_secret_in "$WORK"/out/*.log "$WORK"/out/*.out "$WORK"/out/*.err
+pass "refresh once, race, refresher, crashes, invalid_grant, git, logout, locked keyring"
