@@ -4,11 +4,13 @@
 #   1. a session with a valid token makes no token request; a due one exactly one refresh;
 #   2. oauth-keyring token's exit codes (0, 1, 4 here; 2 and 3 below);
 #   3. 20 processes (session opens and oauth-keyring calls) race on one due token: one refresh;
-#   4. the refresher keeps 5-second tokens valid through 30 s, one refresh per token;
+#   4. the refresher keeps 5-second tokens valid through 30 s, one refresh per token; a 500
+#      from the provider leaves the pair untouched and is retried no sooner than a minute;
 #   5. SIGKILL of the refresher before the request, after the response, between the writes;
 #   6. invalid_grant removes the items and the next login asks again (prompt=missing);
 #   7. git credential fill; logout revokes at the IdP and removes the items;
-#   8. a locked keyring: no refresh token spent, oauth-keyring token exits 3;
+#   8. a refresh whose answer is lost is not re-sent: one attempt, then waiting;
+#   9. a locked keyring: no refresh token spent, oauth-keyring token exits 3;
 # and finally the refresher is gone once the session bus is.
 set -u
 . "${top_srcdir:-.}/tests/lib.sh"
@@ -96,7 +98,8 @@ step "2. exit 0 with a valid token, 1 on bad usage, 4 when due and no refresher 
 # --- 3 -----------------------------------------------------------------------------------------
 login with-refresher pok-refresher # due now: this session refreshes and starts the refresher
 [ "$(refresh_requests)" = 2 ] || fail "the session before the race: $(refresh_requests) refreshes"
-"$CLI" status --service "$SERVICE" --json | grep -Eq '"refresher_running": ?true' ||
+"$CLI" status --service "$SERVICE" --json >"$WORK/out/status-race.out"
+grep -Eq '"refresher_running": ?true' "$WORK/out/status-race.out" ||
     fail "no refresher after a session with refresher=yes"
 refresher_pid=$(pgrep -u "$(id -u)" -f pam_oauth_keyring_helper | head -1)
 kill -STOP "$refresher_pid" # held back until the token is due, then set loose with the rest
@@ -140,6 +143,21 @@ refreshes=$(($(refresh_requests) - before))
 [ "$refreshes" -ge 6 ] && [ "$refreshes" -le 16 ] || fail "$refreshes refreshes in 30 s of 5 s tokens"
 [ "$(idp_stat 's["refresh_reuse"]')" = 0 ] || fail "a refresh token was used twice"
 step "4. 30 s of 5 s tokens: valid at every check, $refreshes refreshes, no reuse"
+snapshot=$("$PYTHON" "$WORK/bin/keyring_tool.py" dump)
+idp_control '{"fault": "http500"}'
+before=$(refresh_requests)
+sleep 8 # past at least one due time of a 5 s token
+[ "$(refresh_requests)" = $((before + 1)) ] ||
+    fail "a 500 led to $(($(refresh_requests) - before)) attempts in 8 s, want 1 (then back off)"
+[ "$("$PYTHON" "$WORK/bin/keyring_tool.py" dump)" = "$snapshot" ] || fail "a 500 changed the keyring"
+"$CLI" status --service "$SERVICE" >"$WORK/out/status-500.out"
+grep -q "provider-unreachable" "$WORK/out/status-500.out" || fail "status: $(cat "$WORK/out/status-500.out")"
+idp_control '{"fault": null}'
+# The refresher now waits a minute; a new session does not wait.
+kill "$(pgrep -u "$(id -u)" -f pam_oauth_keyring_helper)"
+login after-500 pok-refresher
+works_at_idp "$(keyring_token)" || fail "no working token after the provider came back"
+step "4. HTTP 500: 1 attempt in 8 s, keyring untouched, status says so; the next login refreshed"
 
 # --- 5 -----------------------------------------------------------------------------------------
 for point in before-request after-response between-writes; do
@@ -207,6 +225,9 @@ printf 'protocol=https\nhost=git.example.com\n\n' |
     git -c credential.helper= -c "credential.helper=!$CLI git-credential --service $SERVICE" \
         credential fill >"$WORK/out/git.out" 2>"$WORK/out/git.err" </dev/stdin || true
 grep -qx "password=$(keyring_token)" "$WORK/out/git.out" || fail "git credential fill: $(cat "$WORK/out/git.err")"
+eval "$("$CLI" env --service "$SERVICE")"
+[ "${OAUTH_ACCESS_TOKEN:-}" = "$(keyring_token)" ] || fail "oauth-keyring env did not export the token"
+unset OAUTH_ACCESS_TOKEN
 revokes=$(idp_stat 's["requests"]["revoke"]')
 "$CLI" logout --service "$SERVICE" >"$WORK/out/logout.out" 2>&1 || fail "logout: $(cat "$WORK/out/logout.out")"
 [ "$(idp_stat 's["requests"]["revoke"]')" = $((revokes + 1)) ] || fail "logout did not revoke at the IdP"
@@ -215,9 +236,23 @@ revokes=$(idp_stat 's["requests"]["revoke"]')
 "$PYTHON" "$WORK/bin/keyring_tool.py" dump | grep -q "$SERVICE/refresh" && fail "logout left the refresh item"
 login after-logout
 prompted after-logout || fail "after logout the next login did not ask"
-step "7. git credential fill gives the token; logout revoked at the IdP, removed both items"
+step "7. git credential fill and oauth-keyring env give the token; logout revoked, removed both items"
 
 # --- 8 -----------------------------------------------------------------------------------------
+login for-unknown pok-refresher
+idp_control '{"fault": "truncated", "fault_count": 1}' # the IdP rotates, the answer is cut
+before=$(refresh_requests)
+sleep_until "$(($(obtained_at) + 6))"
+[ "$(refresh_requests)" = $((before + 1)) ] || fail "lost answer: $(($(refresh_requests) - before)) attempts, want 1"
+login after-unknown
+[ "$(refresh_requests)" = $((before + 1)) ] || fail "a session re-sent a refresh token whose answer was lost"
+cli_token unknown
+[ "$(cat "$WORK/out/unknown.status")" = 4 ] || fail "lost answer: oauth-keyring token exited $(cat "$WORK/out/unknown.status")"
+"$CLI" status --service "$SERVICE" --json >"$WORK/out/status-unknown.out"
+grep -q "outcome-unknown" "$WORK/out/status-unknown.out" || fail "status: $(cat "$WORK/out/status-unknown.out")"
+step "8. lost answer: 1 request, not re-sent by the refresher, a session or oauth-keyring"
+
+# --- 9 -----------------------------------------------------------------------------------------
 "$PYTHON" "$WORK/bin/keyring_tool.py" lock || fail "cannot lock the keyring"
 sleep_until "$(($(date +%s) + 4))"
 before=$(refresh_requests)
@@ -226,7 +261,7 @@ login locked
 grep -q "keyring is locked" "$WORK/out/locked.log" || fail "locked keyring not logged"
 cli_token locked
 [ "$(cat "$WORK/out/locked.status")" = 3 ] || fail "locked keyring: oauth-keyring token exited $(cat "$WORK/out/locked.status")"
-step "8. locked keyring: no refresh request, oauth-keyring token exits 3"
+step "9. locked keyring: no refresh request, oauth-keyring token exits 3"
 echo done >"$WORK/out/scenario.done"
 SCENARIO
 
