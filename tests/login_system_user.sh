@@ -59,16 +59,16 @@ REC
 chmod 755 "$WORK/bin/helper-recorder"
 
 # --- PAM service files, in the documented order ---------------------------------------------
-mkdir -p "$WORK/pam.d"
+mkdir -p "$WORK/pam.d" "$WORK/state"
 write_config "$WORK/good.conf" </dev/null
 chown root:root "$WORK/good.conf"
 cat >"$WORK/pam.d/pok-login" <<PAM
 auth     required pam_unix.so
 auth     optional pam_gnome_keyring.so
-auth     optional $MODULE config=$WORK/good.conf debug
+auth     optional $MODULE config=$WORK/good.conf state_dir=$WORK/state prompt=always debug
 account  required pam_permit.so
 session  optional pam_gnome_keyring.so auto_start
-session  optional $MODULE config=$WORK/good.conf debug
+session  optional $MODULE config=$WORK/good.conf state_dir=$WORK/state prompt=always debug
 PAM
 # A login that does not unlock the keyring (think of a key-based ssh login).
 sed '/pam_gnome_keyring/d' "$WORK/pam.d/pok-login" >"$WORK/pam.d/pok-nokeyring"
@@ -111,6 +111,11 @@ issued=$(idp_stat 's["issued"]["access_tokens"][-1]')
 [ "$(idp_stat '",".join(s["last_token_request_fields"])')" = \
     "client_id,client_secret,code,code_verifier,grant_type,redirect_uri" ] ||
     fail "the code exchange did not send exactly the reference's fields"
+# prompt=missing's knowledge: created by the module as root, owned and kept by the user.
+state_file="$WORK/state/$USER_UID-$SERVICE"
+[ "$(stat -c %U:%a "$state_file")" = "$USER_NAME:600" ] || fail "login state: $(stat -c %U:%a "$state_file")"
+grep -q "^authorization_needed=0$" "$state_file" && grep -Eq "^refresh_expires_at=[1-9][0-9]+$" "$state_file" ||
+    fail "the helper did not record the refresh token's expiry: $(cat "$state_file")"
 note "1. login stored the issued token; secret-tool and Python keyring read it as the user"
 
 # The helper ran as the user: uid, gid, groups exactly; no new privileges; nothing secret
