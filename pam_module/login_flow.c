@@ -121,7 +121,17 @@ static bool login_context_prepare(struct login_context *context, pam_handle_t *p
     return true;
 }
 
-/* Runs one request through the helper; true when it answered "ok". Failures are logged. */
+/* States a login meets every day - a locked keyring (a key-based ssh login), no tokens yet -
+ * are notices, not errors. */
+static bool is_expected_state(const char *reason)
+{
+    return reason != NULL &&
+           (strcmp(reason, "keyring-locked") == 0 || strcmp(reason, "keyring-unreachable") == 0 ||
+            strcmp(reason, "authorization-needed") == 0);
+}
+
+/* Runs one request through the helper; true when it answered "ok". A failed run is logged as
+ * an error; an "error" reply at the priority its reason deserves. */
 static bool ask_helper(struct login_context *context, int timeout_ms)
 {
     const char *message, *reason;
@@ -136,8 +146,8 @@ static bool ask_helper(struct login_context *context, int timeout_ms)
         return true;
     message = protocol_message_get(&context->reply, "message");
     reason = protocol_message_get(&context->reply, "reason");
-    pam_syslog(context->pamh, LOG_ERR, "user %s: %s (%s)", context->user_name, message,
-               reason != NULL ? reason : "no reason given");
+    pam_syslog(context->pamh, is_expected_state(reason) ? LOG_NOTICE : LOG_ERR, "user %s: %s (%s)",
+               context->user_name, message, reason != NULL ? reason : "no reason given");
     return false;
 }
 
