@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "secret_memory.h"
+#include "text_checks.h"
 
 #define CODE_MAX_BYTES 2048
 
@@ -37,36 +38,12 @@ static int refuse(struct parsed_answer *parsed, const char *format, ...)
     return -1;
 }
 
-static bool is_visible_ascii(const char *text, size_t max)
+/* A code: visible ASCII, 1 to max bytes. */
+static bool is_code_text(const char *text, size_t max)
 {
     size_t length = strnlen(text, max + 1);
 
-    if (length == 0 || length > max)
-        return false;
-    for (size_t i = 0; i < length; i++) {
-        if ((unsigned char)text[i] <= 0x20 || (unsigned char)text[i] >= 0x7f)
-            return false;
-    }
-    return true;
-}
-
-static bool has_control_byte(const char *text)
-{
-    for (; *text != '\0'; text++) {
-        if ((unsigned char)*text < 0x20 || *text == 0x7f)
-            return true;
-    }
-    return false;
-}
-
-/* Provider text for the user: printable ASCII only, bounded. */
-static void sanitize_into(char *out, size_t size, const char *text)
-{
-    size_t used = 0;
-
-    for (; text != NULL && *text != '\0' && used + 1 < size; text++)
-        out[used++] = ((unsigned char)*text >= 0x20 && (unsigned char)*text < 0x7f) ? *text : '?';
-    out[used] = '\0';
+    return length > 0 && length <= max && text_is_visible(text, length);
 }
 
 static bool host_label_chars_ok(const char *host)
@@ -147,7 +124,8 @@ static int collect_parameters(const char *query, size_t length, char **values,
                 continue;
             if (values[i] != NULL)
                 rv = refuse(parsed, "The address holds '%s' twice; it was not accepted.", name);
-            else if (strlen(value) > ANSWER_MAX_BYTES || has_control_byte(value))
+            else if (strlen(value) > ANSWER_MAX_BYTES ||
+                     text_has_control_byte(value, strlen(value)))
                 rv = refuse(parsed, "The address holds a malformed '%s'.", name);
             else
                 values[i] = strdup(value);
@@ -168,8 +146,8 @@ static int check_parameters(char **values, const struct answer_expectations *exp
     char error_text[64], description[160];
 
     if (values[PARAM_ERROR] != NULL) {
-        sanitize_into(error_text, sizeof(error_text), values[PARAM_ERROR]);
-        sanitize_into(description, sizeof(description), values[PARAM_ERROR_DESCRIPTION]);
+        text_copy_printable(error_text, sizeof(error_text), values[PARAM_ERROR]);
+        text_copy_printable(description, sizeof(description), values[PARAM_ERROR_DESCRIPTION]);
         return refuse(parsed, "The provider did not authorize the sign-in: %s%s%s", error_text,
                       description[0] != '\0' ? ": " : "", description);
     }
@@ -178,7 +156,7 @@ static int check_parameters(char **values, const struct answer_expectations *exp
     if (expect->issuer != NULL && values[PARAM_ISS] != NULL &&
         strcmp(expect->issuer, values[PARAM_ISS]) != 0)
         return refuse(parsed, "That address comes from another issuer than the one configured.");
-    if (values[PARAM_CODE] == NULL || !is_visible_ascii(values[PARAM_CODE], CODE_MAX_BYTES))
+    if (values[PARAM_CODE] == NULL || !is_code_text(values[PARAM_CODE], CODE_MAX_BYTES))
         return refuse(parsed, "That address holds no usable code.");
     if (expect->snyk_instances && values[PARAM_INSTANCE] != NULL) {
         parsed->token_url = snyk_instance_token_url(values[PARAM_INSTANCE]);
@@ -212,7 +190,8 @@ int answer_parse(const char *answer, const struct answer_expectations *expect,
 
     memset(parsed, 0, sizeof(*parsed));
     if (answer == NULL || expect->state == NULL || expect->token_url == NULL ||
-        strnlen(answer, ANSWER_MAX_BYTES + 1) > ANSWER_MAX_BYTES || has_control_byte(answer)) {
+        strnlen(answer, ANSWER_MAX_BYTES + 1) > ANSWER_MAX_BYTES ||
+        text_has_control_byte(answer, strlen(answer))) {
         refuse(parsed, "That answer is too long or holds control characters.");
         goto out;
     }
@@ -222,7 +201,7 @@ int answer_parse(const char *answer, const struct answer_expectations *expect,
         rv = parse_redirect(query, query_length, expect, parsed);
     } else if (strstr(trimmed, "://") != NULL) {
         rv = refuse(parsed, "That address holds no code.");
-    } else if (is_visible_ascii(trimmed, CODE_MAX_BYTES)) {
+    } else if (is_code_text(trimmed, CODE_MAX_BYTES)) {
         parsed->code = strdup(trimmed);
         rv = parsed->code != NULL ? 0 : refuse(parsed, "Out of memory.");
     } else {

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "secret_memory.h"
+#include "text_checks.h"
 
 #define JSON_MAX_DEPTH 8
 /* Ten years: longer lifetimes are nonsense and would overflow nothing but trust. */
@@ -60,13 +61,8 @@ out:
 
 static bool is_token_text(const char *text, size_t length)
 {
-    if (length == 0 || length > TOKEN_MAX_BYTES || strlen(text) != length)
-        return false;
-    for (size_t i = 0; i < length; i++) {
-        if ((unsigned char)text[i] <= 0x20 || (unsigned char)text[i] >= 0x7f)
-            return false;
-    }
-    return true;
+    return length > 0 && length <= TOKEN_MAX_BYTES && strlen(text) == length &&
+           text_is_visible(text, length);
 }
 
 /* Copies a string member; absent is fine unless required, any other type is not. */
@@ -106,13 +102,7 @@ static int take_lifetime(struct json_object *root, const char *name, long long *
 
 static bool is_scope_text(const char *text, size_t length)
 {
-    if (length > 4096 || strlen(text) != length)
-        return false;
-    for (size_t i = 0; i < length; i++) {
-        if ((unsigned char)text[i] < 0x20 || (unsigned char)text[i] >= 0x7f)
-            return false;
-    }
-    return true;
+    return length <= 4096 && strlen(text) == length && text_is_printable(text, length);
 }
 
 static int check_bearer(struct json_object *root)
@@ -159,15 +149,6 @@ int token_response_parse(const char *body, size_t length, struct token_set *toke
     return 0;
 }
 
-static void copy_printable(char *out, size_t size, const char *text)
-{
-    size_t used = 0;
-
-    for (; *text != '\0' && used + 1 < size; text++)
-        out[used++] = ((unsigned char)*text >= 0x20 && (unsigned char)*text < 0x7f) ? *text : '?';
-    out[used] = '\0';
-}
-
 int token_error_parse(const char *body, size_t length, char *code, size_t code_size, char *message,
                       size_t message_size)
 {
@@ -178,11 +159,11 @@ int token_error_parse(const char *body, size_t length, char *code, size_t code_s
 
     if (root != NULL && json_object_object_get_ex(root, "error", &error) &&
         json_object_is_type(error, json_type_string)) {
-        copy_printable(code, code_size, json_object_get_string(error));
+        text_copy_printable(code, code_size, json_object_get_string(error));
         if (json_object_object_get_ex(root, "error_description", &description) &&
             json_object_is_type(description, json_type_string))
-            copy_printable(description_text, sizeof(description_text),
-                           json_object_get_string(description));
+            text_copy_printable(description_text, sizeof(description_text),
+                                json_object_get_string(description));
         snprintf(message, message_size, "%s%s%s", code, description_text[0] != '\0' ? ": " : "",
                  description_text);
         rv = 0;

@@ -15,6 +15,7 @@
 #include "module_options.h"
 #include "protocol.h"
 #include "provider_config.h"
+#include "text_checks.h"
 #include "user_account.h"
 
 #define PENDING_DATA_NAME "pam_oauth_keyring/pending-authorization"
@@ -183,13 +184,7 @@ static bool answer_is_acceptable(const char *answer)
 {
     size_t length = strnlen(answer, ANSWER_MAX_BYTES + 1);
 
-    if (length > ANSWER_MAX_BYTES)
-        return false;
-    for (size_t i = 0; i < length; i++) {
-        if ((unsigned char)answer[i] < 0x20 || answer[i] == 0x7f)
-            return false;
-    }
-    return true;
+    return length <= ANSWER_MAX_BYTES && !text_has_control_byte(answer, length);
 }
 
 static bool request_answer_check(struct login_context *context, const char *answer,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "secret_memory.h"
+#include "text_checks.h"
 
 #define CONFIG_MAX_ENTRIES 256
 #define CONFIG_MAX_VALUE 4096
@@ -100,16 +101,6 @@ static void parsed_file_clear(struct parsed_file *file)
     file->group_count = 0;
 }
 
-static bool has_control_byte(const char *text, size_t length)
-{
-    for (size_t i = 0; i < length; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c < 0x20 || c == 0x7f)
-            return true;
-    }
-    return false;
-}
-
 static void trim(const char **start, const char **end)
 {
     while (*start < *end && (**start == ' ' || **start == '\t'))
@@ -163,7 +154,7 @@ static int add_group(struct parsed_file *file, unsigned line, const char *start,
 {
     size_t length = (size_t)(end - start);
 
-    if (length == 0 || length > 64 || has_control_byte(start, length) ||
+    if (length == 0 || length > 64 || text_has_control_byte(start, length) ||
         memchr(start, '[', length) != NULL || memchr(start, '/', length) != NULL)
         return fail(error, "%s:%u: invalid group name", file->path, line);
     for (size_t i = 0; i < file->group_count; i++) {
@@ -207,7 +198,7 @@ static int add_entry(struct parsed_file *file, unsigned line, const char *start,
     file->entry_count++;
     if (entry->key == NULL || entry->value == NULL)
         return fail(error, "%s:%u: invalid escape sequence or out of memory", file->path, line);
-    if (has_control_byte(entry->value, strlen(entry->value)))
+    if (text_has_control_byte(entry->value, strlen(entry->value)))
         return fail(error, "%s:%u: key '%s': control characters are not allowed", file->path, line,
                     entry->key);
     return 0;
@@ -263,7 +254,7 @@ bool provider_url_is_https(const char *url)
     size_t length = strlen(url);
     const char *host = url + 8;
 
-    if (length <= 8 || strncasecmp(url, "https://", 8) != 0 || has_control_byte(url, length) ||
+    if (length <= 8 || strncasecmp(url, "https://", 8) != 0 || text_has_control_byte(url, length) ||
         strchr(url, ' ') != NULL)
         return false;
     /* A host must follow the scheme: not empty, not userinfo. */

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "text_checks.h"
+
 #define ENVIRONMENT_VALUE_MAX 1024
 
 static int list_groups(struct user_account *account)
@@ -74,13 +76,7 @@ static bool is_safe_value(const char *value)
 {
     size_t length = strnlen(value, ENVIRONMENT_VALUE_MAX + 1);
 
-    if (length > ENVIRONMENT_VALUE_MAX)
-        return false;
-    for (size_t i = 0; i < length; i++) {
-        if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
-            return false;
-    }
-    return true;
+    return length <= ENVIRONMENT_VALUE_MAX && !text_has_control_byte(value, length);
 }
 
 static int add_variable(struct helper_environment *environment, const char *name, const char *value)
