@@ -25,6 +25,7 @@ cat >"$WORK/pam.d/pok-stand-in" <<PAM
 auth     required pam_permit.so
 auth     optional $MODULE config=$WORK/pam.conf minimum_uid=1
 account  required pam_permit.so
+session  required pam_permit.so
 session  optional $MODULE config=$WORK/pam.conf minimum_uid=1
 PAM
 

@@ -88,21 +88,28 @@ idp_userinfo_status() {
         -H "Authorization: Bearer $1" "$IDP_URL/userinfo"
 }
 
-# Writes a provider configuration for the test IdP to $1 (more key=value lines on stdin).
+# Writes a provider configuration for the test IdP to $1; "key = value" lines on stdin add
+# keys or replace the defaults.
 write_config() {
+    local overrides
+    overrides=$(cat)
     {
         echo "[testidp]"
-        echo "authorize_url = $IDP_URL/authorize"
-        echo "token_url = $IDP_URL/token"
-        echo "revoke_url = $IDP_URL/revoke"
-        echo "client_id = $CLIENT_ID"
-        echo "client_secret = $CLIENT_SECRET"
-        echo "redirect_uri = $REDIRECT_URI"
-        echo "issuer = $IDP_URL"
-        echo "ca_file = $CA_FILE"
-        echo "keyring_service = $SERVICE"
-        echo "timeout = 5"
-        cat
+        while read -r key value; do
+            grep -q "^$key *=" <<<"$overrides" || echo "$key = $value"
+        done <<DEFAULTS
+authorize_url $IDP_URL/authorize
+token_url $IDP_URL/token
+revoke_url $IDP_URL/revoke
+client_id $CLIENT_ID
+client_secret $CLIENT_SECRET
+redirect_uri $REDIRECT_URI
+issuer $IDP_URL
+ca_file $CA_FILE
+keyring_service $SERVICE
+timeout 5
+DEFAULTS
+        [ -z "$overrides" ] || echo "$overrides"
     } >"$1"
     chmod 600 "$1"
 }
@@ -142,6 +149,7 @@ prepare_private_user() {
 auth     required pam_permit.so
 auth     optional $MODULE config=$WORK/pam.conf minimum_uid=1 state_dir=$WORK/state debug $*
 account  required pam_permit.so
+session  required pam_permit.so
 session  optional $MODULE config=$WORK/pam.conf minimum_uid=1 state_dir=$WORK/state debug $*
 PAM
     if [ "$RUN_AS" = nobody ]; then

@@ -24,6 +24,7 @@
 #include <dirent.h>
 #include <sys/wait.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 struct driver {
@@ -238,6 +239,14 @@ static void report_hygiene(int fds_before)
            current.sa_handler == count_sigchld ? "preserved" : "changed");
 }
 
+static long long now_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
 /* --- main ----------------------------------------------------------------------------------- */
 
 static int parse_arguments(int argc, char **argv, struct driver *driver)
@@ -269,6 +278,7 @@ int main(int argc, char **argv)
     pam_handle_t *pamh = NULL;
     struct sigaction on_sigchld;
     int auth, session, rv, fds_before;
+    long long started;
 
     if (parse_arguments(argc, argv, &driver) != 0) {
         fprintf(stderr,
@@ -290,12 +300,16 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < driver.environment_count; i++)
         pam_putenv(pamh, driver.environment[i]);
+    started = now_ms();
     auth = pam_authenticate(pamh, 0);
     printf("pam_authenticate: %s\n", pam_strerror(pamh, auth));
+    printf("timing: pam_authenticate %lld ms\n", now_ms() - started);
     if (auth == PAM_SUCCESS)
         pam_setcred(pamh, PAM_ESTABLISH_CRED);
+    started = now_ms();
     session = auth == PAM_SUCCESS ? pam_open_session(pamh, 0) : auth;
     printf("pam_open_session: %s\n", pam_strerror(pamh, session));
+    printf("timing: pam_open_session %lld ms\n", now_ms() - started);
     if (session == PAM_SUCCESS) {
         pam_close_session(pamh, 0);
         pam_setcred(pamh, PAM_DELETE_CRED);
