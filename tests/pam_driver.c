@@ -139,6 +139,7 @@ static int converse(int count, const struct pam_message **messages, struct pam_r
 {
     struct driver *driver = data;
     struct pam_response *replies = calloc((size_t)count, sizeof(*replies));
+    const char *password = getenv("TEST_PASSWORD");
 
     if (replies == NULL)
         return PAM_BUF_ERR;
@@ -152,8 +153,7 @@ static int converse(int count, const struct pam_message **messages, struct pam_r
             break;
         case PAM_PROMPT_ECHO_OFF:
             printf("[password prompt] %s\n", text);
-            replies[i].resp =
-                strdup(getenv("TEST_PASSWORD") != NULL ? getenv("TEST_PASSWORD") : "");
+            replies[i].resp = strdup(password != NULL ? password : "");
             break;
         case PAM_PROMPT_ECHO_ON:
             printf("[prompt] %s\n", text);

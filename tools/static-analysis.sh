@@ -1,0 +1,23 @@
+#!/bin/bash
+# cppcheck and the clang static analyzer (scan-build) over the module, the helper, the
+# command and the test programs, in a scratch clone of HEAD. Exit 0 only when both are clean.
+set -u
+cd "$(dirname "$0")/.."
+scratch=$(mktemp -d /tmp/pok-analysis.XXXXXX)
+trap 'rm -rf --one-file-system "$scratch"' EXIT
+status=0
+
+echo "== cppcheck"
+cppcheck --enable=warning,performance,portability --inline-suppr --error-exitcode=1 --quiet \
+    --suppress=missingIncludeSystem -I common -I pam_module -I helper \
+    -DPOK_HELPER_PATH='"/helper"' -DPOK_DEFAULT_CONFIG='"/config"' -DPOK_STATE_DIR='"/state"' \
+    common pam_module helper cli tests/pam_driver.c || status=1
+
+echo "== scan-build"
+git clone -q . "$scratch/tree" && cd "$scratch/tree" || exit 1
+./autogen.sh >/dev/null 2>&1 && scan-build ./configure --enable-werror >/dev/null 2>&1 || exit 1
+scan-build -o "$scratch/report" --status-bugs make -j"$(nproc)" all >"$scratch/build.log" 2>&1 &&
+    scan-build -o "$scratch/report" --status-bugs make -j"$(nproc)" check TESTS= \
+        >>"$scratch/build.log" 2>&1 || { grep -E "warning:" "$scratch/build.log"; status=1; }
+grep -E "^scan-build: (No bugs found|[0-9]+ bugs? found)" "$scratch/build.log" | tail -1
+exit $status
