@@ -333,15 +333,23 @@ static int command_logout(struct cli *cli)
 static int command_git_credential(struct cli *cli)
 {
     char line[4096];
+    bool https = false;
     int rv;
 
     for (int count = 0; count < 64 && fgets(line, sizeof(line), stdin) != NULL; count++) {
         if (line[0] == '\n')
             break;
+        if (strcmp(line, "protocol=https\n") == 0)
+            https = true;
     }
     secret_wipe(line, sizeof(line));
     if (cli->subcommand == NULL || strcmp(cli->subcommand, "get") != 0)
         return EXIT_OK; /* store and erase: the keyring's items are ours, not git's */
+    if (!https) {
+        /* Configured too broadly, git could ask for plain http: never send a token there. */
+        fprintf(stderr, "oauth-keyring: git-credential answers for https only\n");
+        return EXIT_OK;
+    }
     rv = fresh_token(cli);
     if (rv == EXIT_OK)
         printf("username=%s\npassword=%s\n", cli->git_username, cli->pair.access_token);

@@ -18,6 +18,7 @@
 
 #include "answer.h"
 #include "authorize_url.h"
+#include "deadline.h"
 #include "keyring.h"
 #include "pkce.h"
 #include "refresh.h"
@@ -150,14 +151,27 @@ static int build_code_form(const struct helper_context *context, struct capped_b
     return rv == 0 ? 0 : -1;
 }
 
+/* The module's deadline (CLOCK_MONOTONIC ms, see deadline.h), 0 when it sent none. */
+static long long request_deadline(const struct helper_context *context)
+{
+    const char *text = field(context, "deadline");
+
+    return text != NULL ? strtoll(text, NULL, 10) : 0;
+}
+
+/* What the exchange may take: up to the module's deadline, less time to store the pair. */
 static long exchange_budget_ms(const struct helper_context *context)
 {
     const char *text = field(context, "timeout");
     long seconds = text != NULL ? strtol(text, NULL, 10) : 0;
+    long long deadline = request_deadline(context);
+    long long budget = seconds * 1000 - elapsed_ms(context);
 
     if (seconds < 1 || seconds > 120)
         return -1;
-    return seconds * 1000 - elapsed_ms(context) - STORE_RESERVE_MS;
+    if (deadline > 0 && deadline_remaining_ms(deadline) < budget)
+        budget = deadline_remaining_ms(deadline);
+    return (long)(budget - STORE_RESERVE_MS);
 }
 
 /* The refresh settings the module sent (the same for "session" and "refresher"). */
@@ -176,6 +190,7 @@ static void fill_refresh_request(const struct helper_context *context,
     request->client_id = field(context, "client_id");
     request->client_secret = field(context, "client_secret");
     request->ca_file = field(context, "ca_file");
+    request->deadline_ms = request_deadline(context);
     request->login_state_file = field(context, "login_state_file");
     request->timeout_ms = (timeout != NULL ? strtol(timeout, NULL, 10) : 10) * 1000;
     request->margin_seconds = margin != NULL ? strtol(margin, NULL, 10) : REFRESH_DEFAULT_MARGIN;
@@ -201,11 +216,14 @@ static void start_refresher(const struct helper_context *context)
     if (field(context, "start_refresher") == NULL)
         return;
     rv = protocol_message_init(&request, "refresher");
-    for (size_t i = 0; rv == 0 && i < context->request.field_count; i++)
-        if (strcmp(context->request.fields[i].name, "code") != 0 &&
-            strcmp(context->request.fields[i].name, "verifier") != 0)
-            rv = protocol_message_add(&request, context->request.fields[i].name,
-                                      context->request.fields[i].value);
+    for (size_t i = 0; rv == 0 && i < context->request.field_count; i++) {
+        const char *name = context->request.fields[i].name;
+        /* Not the code and verifier (spent), nor this login's deadline (the refresher has
+         * none: nobody waits for it). */
+        if (strcmp(name, "code") != 0 && strcmp(name, "verifier") != 0 &&
+            strcmp(name, "deadline") != 0)
+            rv = protocol_message_add(&request, name, context->request.fields[i].value);
+    }
     if (rv == 0)
         refresher_spawn(&request);
     protocol_message_clear(&request);

@@ -2,12 +2,16 @@
 
 #include "refresh.h"
 
+#include <glib.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "answer.h"
+#include "deadline.h"
 #include "secret_memory.h"
 #include "test_hooks.h"
 #include "token_exchange.h"
@@ -18,6 +22,8 @@
 #define UNKNOWN_RETRY_AFTER_SECONDS 60
 #define UNKNOWN_MAX_ATTEMPTS 2
 #define STORE_ATTEMPTS 3
+/* Kept back from a deadline for writing the new pair. */
+#define STORE_RESERVE_MS 300
 
 static void report_set(struct refresh_report *report, enum refresh_outcome outcome,
                        const char *format, ...) __attribute__((format(printf, 3, 4)));
@@ -197,29 +203,69 @@ static bool unknown_outcome_blocks(const struct stored_pair *pair,
     return false;
 }
 
+/* The pair's own token URL is believed only when the configuration would have chosen it
+ * too: the configured one, or (Snyk) an allowed regional one. The keyring is the user's to
+ * edit; a URL taken from it unchecked would carry the client secret anywhere. */
+static char *choose_token_url(const struct refresh_request *request, const struct stored_pair *pair)
+{
+    bool snyk = request->names.preset != NULL && strcmp(request->names.preset, "snyk") == 0;
+    char *host = NULL, *allowed = NULL, *chosen;
+
+    if (pair->token_url != NULL && snyk && g_str_has_prefix(pair->token_url, "https://")) {
+        host = g_strndup(pair->token_url + 8, strcspn(pair->token_url + 8, "/"));
+        allowed = snyk_instance_token_url(host);
+    }
+    if (pair->token_url != NULL && (strcmp(pair->token_url, request->token_url) == 0 ||
+                                    (allowed != NULL && strcmp(pair->token_url, allowed) == 0)))
+        chosen = g_strdup(pair->token_url);
+    else
+        chosen = g_strdup(request->token_url);
+    g_free(host);
+    g_free(allowed);
+    return chosen;
+}
+
+/* With a deadline (a login waiting), the request must leave time to store its answer: a
+ * refresh cut off after the provider rotated would lose the grant. */
+static long request_timeout_ms(const struct refresh_request *request)
+{
+    long long left;
+
+    if (request->deadline_ms <= 0)
+        return request->timeout_ms;
+    left = deadline_remaining_ms(request->deadline_ms) - STORE_RESERVE_MS;
+    return left < request->timeout_ms ? (long)left : request->timeout_ms;
+}
+
 static void spend_refresh_token(struct keyring *keyring, const struct refresh_request *request,
                                 const struct stored_pair *pair, struct refresh_status *status,
                                 struct refresh_report *report)
 {
-    const char *token_url = pair->token_url != NULL ? pair->token_url : request->token_url;
+    char *token_url = choose_token_url(request, pair);
     struct capped_buffer form = {0};
     struct exchange_result result;
+    long timeout_ms;
     char why[512];
 
     memset(&result, 0, sizeof(result));
     if (keyring_probe_writable(keyring, why, sizeof(why)) != 0) {
         report_set(report, REFRESH_KEYRING_FAILED, "%s; the refresh token was not spent", why);
-    } else if (build_refresh_form(request, pair->refresh_token, &form) != 0) {
-        report_set(report, REFRESH_KEYRING_FAILED, "cannot build the refresh request");
-    } else {
-        test_pause_point("before-request");
-        token_exchange(token_url, request->ca_file, request->timeout_ms, &form, &result);
-        if (result.outcome == EXCHANGE_OK)
-            test_pause_point("after-response");
-        judge_refresh(keyring, request, pair, &result, token_url, status, report);
+        goto out;
     }
+    timeout_ms = request_timeout_ms(request);
+    if (timeout_ms < 500 || build_refresh_form(request, pair->refresh_token, &form) != 0) {
+        report_set(report, REFRESH_LOCK_TIMEOUT, "no time left for a refresh; nothing spent");
+        goto out;
+    }
+    test_pause_point("before-request");
+    token_exchange(token_url, request->ca_file, timeout_ms, &form, &result);
+    if (result.outcome == EXCHANGE_OK)
+        test_pause_point("after-response");
+    judge_refresh(keyring, request, pair, &result, token_url, status, report);
+out:
     exchange_result_clear(&result);
     capped_buffer_wipe(&form);
+    g_free(token_url);
 }
 
 static void refresh_locked(struct keyring *keyring, const struct refresh_request *request,

@@ -10,6 +10,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "deadline.h"
 #include "helper_process.h"
 #include "login_state.h"
 #include "module_options.h"
@@ -133,6 +134,21 @@ static bool is_expected_state(const char *reason)
 
 /* Runs one request through the helper; true when it answered "ok". A failed run is logged as
  * an error; an "error" reply at the priority its reason deserves. */
+/* The reply's words come from the provider or from the user's own session bus (any program
+ * can answer there): only printable ASCII of them reaches root's log and the user's screen. */
+static void make_reply_printable(struct protocol_message *reply)
+{
+    static const char *const shown[] = {"message", "reason", "url"};
+
+    for (size_t i = 0; i < reply->field_count; i++) {
+        for (size_t j = 0; j < sizeof(shown) / sizeof(shown[0]); j++) {
+            if (strcmp(reply->fields[i].name, shown[j]) == 0)
+                text_copy_printable(reply->fields[i].value, reply->fields[i].length + 1,
+                                    reply->fields[i].value);
+        }
+    }
+}
+
 static bool ask_helper(struct login_context *context, int timeout_ms)
 {
     const char *message, *reason;
@@ -143,6 +159,7 @@ static bool ask_helper(struct login_context *context, int timeout_ms)
         pam_syslog(context->pamh, LOG_ERR, "user %s: %s", context->user_name, context->why);
         return false;
     }
+    make_reply_printable(&context->reply);
     if (strcmp(context->reply.command, "ok") == 0)
         return true;
     message = protocol_message_get(&context->reply, "message");
@@ -326,10 +343,21 @@ static int add_provider_fields(struct login_context *context)
     return rv;
 }
 
+/* When the helper must have answered (it plans its network time by it); the module kills it
+ * HELPER_GRACE_MS later. */
+static int add_deadline(struct protocol_message *request, long long budget_ms)
+{
+    char deadline[32];
+
+    snprintf(deadline, sizeof(deadline), "%lld", monotonic_now_ms() + budget_ms);
+    return protocol_message_add(request, "deadline", deadline);
+}
+
 static bool request_exchange(struct login_context *context,
                              const struct pending_authorization *pending)
 {
     const struct provider_config *config = &context->config;
+    int budget_ms = (int)config->timeout * 1000;
     int rv = protocol_message_init(&context->request, "exchange");
 
     rv |= protocol_message_add(&context->request, "code", pending->code);
@@ -337,7 +365,8 @@ static bool request_exchange(struct login_context *context,
     rv |= protocol_message_add(&context->request, "token_url", pending->token_url);
     rv |= protocol_message_add(&context->request, "redirect_uri", config->redirect_uri);
     rv |= add_provider_fields(context);
-    return rv == 0 && ask_helper(context, (int)config->timeout * 1000 + HELPER_GRACE_MS);
+    rv |= add_deadline(&context->request, budget_ms);
+    return rv == 0 && ask_helper(context, budget_ms + HELPER_GRACE_MS);
 }
 
 static void exchange_code(struct login_context *context,
@@ -365,12 +394,14 @@ static void refresh_existing(struct login_context *context)
 {
     const struct provider_config *config = &context->config;
     const char *reason;
+    /* One request, plus up to a second waiting for another process's refresh. */
+    int budget_ms = (int)config->timeout * 1000 + 1000;
     int rv = protocol_message_init(&context->request, "session");
 
     rv |= protocol_message_add(&context->request, "token_url", config->token_url);
     rv |= add_provider_fields(context);
-    /* One request, plus up to a second waiting for another process's refresh. */
-    if (rv == 0 && ask_helper(context, (int)config->timeout * 1000 + 1000 + HELPER_GRACE_MS)) {
+    rv |= add_deadline(&context->request, budget_ms);
+    if (rv == 0 && ask_helper(context, budget_ms + HELPER_GRACE_MS)) {
         if (context->options.debug)
             pam_syslog(context->pamh, LOG_DEBUG, "user %s: session refresh: %s", context->user_name,
                        protocol_message_get(&context->reply, "outcome"));

@@ -16,7 +16,7 @@ prepare_private_user prompt=always refresher=no < <(echo "timeout = 2")
 # A second provider whose certificate names another host (signed by the trusted CA).
 "$PYTHON" "$top_srcdir/tests/idp/idp.py" --cert "$WORK/ca/wrong-host.pem" \
     --key "$WORK/ca/wrong-host.key" --port-file "$WORK/wrong-host.port" --client-id "$CLIENT_ID" \
-    --client-secret "$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" 2>"$WORK/wrong-host.log" &
+    --client-secret="$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" 2>"$WORK/wrong-host.log" &
 on_exit "kill $!"
 for _ in $(seq 100); do [ -s "$WORK/wrong-host.port" ] && break; sleep 0.1; done
 [ -s "$WORK/wrong-host.port" ] || fail "the wrong-host IdP did not start"

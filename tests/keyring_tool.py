@@ -6,6 +6,8 @@
   keyring_tool.py lock     locks the default collection (no prompt is involved in locking)
   keyring_tool.py keyring SERVICE USER
                            what Python's keyring library returns for (SERVICE, USER)
+  keyring_tool.py edit-refresh SERVICE KEY VALUE
+                           rewrites one member of SERVICE's refresh item, as the user could
 """
 import json
 import sys
@@ -53,11 +55,27 @@ def keyring_lookup(service, user):
     return 0 if value is not None else 1
 
 
+def edit_refresh(service, key, value):
+    import json
+
+    connection, collection = default_collection()
+    items = list(collection.search_items({"service": service + "/refresh"}))
+    if len(items) != 1:
+        return 1
+    document = json.loads(items[0].get_secret().decode())
+    document[key] = value
+    items[0].set_secret(json.dumps(document).encode(), "application/json")
+    connection.close()
+    return 0
+
+
 def main(argv):
     if argv[1:] == ["dump"]:
         return dump()
     if argv[1:] == ["lock"]:
         return lock()
+    if len(argv) == 5 and argv[1] == "edit-refresh":
+        return edit_refresh(argv[2], argv[3], argv[4])
     if len(argv) == 4 and argv[1] == "keyring":
         return keyring_lookup(argv[2], argv[3])
     print(__doc__, file=sys.stderr)

@@ -60,7 +60,7 @@ start_idp() {
     REDIRECT_URI=http://127.0.0.1:8765/callback
     "$PYTHON" "$top_srcdir/tests/idp/idp.py" --cert "$WORK/ca/server.pem" \
         --key "$WORK/ca/server.key" --port-file "$WORK/idp.port" --client-id "$CLIENT_ID" \
-        --client-secret "$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" "$@" \
+        --client-secret="$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" "$@" \
         2>"$WORK/idp.log" &
     IDP_PID=$!
     on_exit "kill $IDP_PID; wait $IDP_PID"

@@ -13,7 +13,8 @@ exports=$(nm -D --defined-only "$module" | awk '{print $3}' | sort | tr '\n' ' '
 
 needed=$(readelf -d "$module" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
 if [ "${sanitizers:-no}" = yes ]; then # the sanitizer runtimes come along, nothing else
-    needed=$(echo "$needed" | tr ' ' '\n' | grep -Ev '^lib(asan|ubsan)\.so' | tr '\n' ' ')
+    needed=$(for library in $needed; do echo "$library"; done | grep -Ev '^lib(asan|ubsan)\.so' |
+        tr '\n' ' ')
 fi
 [ "$needed" = "libc.so.6 libpam.so.0 " ] || fail "unexpected libraries: $needed"
 

@@ -81,6 +81,16 @@ works_at_idp "$third" || fail "the refreshed token does not work at the IdP"
 works_at_idp "$first" && fail "the old access token still works after rotation"
 [ "$(idp_stat 's["live_refresh_tokens"]')" = 1 ] || fail "the old refresh token is still live"
 step "1. due token: exactly 1 refresh, new token works, old pair dead"
+# The keyring is the user's to edit: a token URL planted there must not receive the refresh
+# (and the client secret with it); the configured endpoint does.
+"$PYTHON" "$WORK/bin/keyring_tool.py" edit-refresh "$SERVICE" token_url \
+    "https://127.0.0.1:1/planted" || fail "cannot edit the refresh item"
+sleep_until "$(($(obtained_at) + 5)).3"
+login planted
+[ "$(refresh_requests)" = 2 ] || fail "the refresh did not go to the configured endpoint: $(cat "$WORK/out/planted.log")"
+third=$(keyring_token)
+works_at_idp "$third" || fail "no working token after the planted URL was ignored"
+step "1. a token URL planted in the keyring is ignored; the configured endpoint refreshed"
 
 # --- 2 -----------------------------------------------------------------------------------------
 cli_token valid --min-valid 1
@@ -92,12 +102,12 @@ sleep_until "$(($(obtained_at) + 5)).3"
 cli_token norefresher
 [ "$(cat "$WORK/out/norefresher.status")" = 4 ] || fail "due token, no refresher: exit $(cat "$WORK/out/norefresher.status")"
 [ ! -s "$WORK/out/norefresher.token" ] || fail "a due token was printed although nobody could refresh it"
-[ "$(refresh_requests)" = 1 ] || fail "oauth-keyring refreshed by itself"
+[ "$(refresh_requests)" = 2 ] || fail "oauth-keyring refreshed by itself"
 step "2. exit 0 with a valid token, 1 on bad usage, 4 when due and no refresher (nothing printed)"
 
 # --- 3 -----------------------------------------------------------------------------------------
 login with-refresher pok-refresher # due now: this session refreshes and starts the refresher
-[ "$(refresh_requests)" = 2 ] || fail "the session before the race: $(refresh_requests) refreshes"
+[ "$(refresh_requests)" = 3 ] || fail "the session before the race: $(refresh_requests) refreshes"
 "$CLI" status --service "$SERVICE" --json >"$WORK/out/status-race.out"
 grep -Eq '"refresher_running": ?true' "$WORK/out/status-race.out" ||
     fail "no refresher after a session with refresher=yes"
@@ -225,6 +235,9 @@ printf 'protocol=https\nhost=git.example.com\n\n' |
     git -c credential.helper= -c "credential.helper=!$CLI git-credential --service $SERVICE" \
         credential fill >"$WORK/out/git.out" 2>"$WORK/out/git.err" </dev/stdin || true
 grep -qx "password=$(keyring_token)" "$WORK/out/git.out" || fail "git credential fill: $(cat "$WORK/out/git.err")"
+printf 'protocol=http\nhost=git.example.com\n\n' | "$CLI" git-credential get --service "$SERVICE" \
+    >"$WORK/out/git-http.txt" 2>&1
+grep -q "password=" "$WORK/out/git-http.txt" && fail "git-credential gave the token for plain http"
 eval "$("$CLI" env --service "$SERVICE")"
 [ "${OAUTH_ACCESS_TOKEN:-}" = "$(keyring_token)" ] || fail "oauth-keyring env did not export the token"
 unset OAUTH_ACCESS_TOKEN

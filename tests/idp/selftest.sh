@@ -181,7 +181,7 @@ scope="org.read offline"
 
 "$py" "$here/idp.py" --cert "$pki/server.pem" --key "$pki/server.key" \
     --port-file "$tmp/port" --client-id "$client_id" \
-    --redirect-uri "$redirect_uri" --client-secret "$secret" \
+    --redirect-uri "$redirect_uri" --client-secret="$secret" \
     2>"$tmp/idp.log" &
 idp_pid=$!
 
