@@ -23,7 +23,7 @@ struct refresh_request {
     long margin_seconds;    /* refresh when less than this is left (at most half the lifetime) */
     long min_valid_seconds; /* > 0: refresh when less than this is left, whatever the margin */
     const char *login_state_file; /* NULL: none to keep up to date */
-    long lock_wait_ms; /* how long to wait for another process's refresh; 0: timeout + 2 s */
+    long lock_wait_ms;     /* how long to wait for another process's refresh; 0: timeout + 2 s */
     long long deadline_ms; /* CLOCK_MONOTONIC ms by which all must be done; 0: none */
 };
 
