@@ -7,7 +7,7 @@ PACKAGES=(
     # build
     build-essential autoconf automake libtool pkg-config binutils
     libpam0g-dev libcurl4-openssl-dev libjson-c-dev libsecret-1-dev libglib2.0-dev
-    libcmocka-dev clang-format
+    libcmocka-dev clang-format clang clang-tools cppcheck libclang-rt-14-dev
     # the real components the tests and the demo run
     gnome-keyring libpam-gnome-keyring libpam-modules libsecret-tools dbus dbus-daemon
     python3 python3-keyring python3-secretstorage openssl curl ca-certificates git
