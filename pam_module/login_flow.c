@@ -169,10 +169,17 @@ static bool ask_helper(struct login_context *context, int timeout_ms)
     return false;
 }
 
+/* A new request in the context; the previous one (one phase may send two) is wiped first. */
+static int start_request(struct login_context *context, const char *command)
+{
+    protocol_message_clear(&context->request);
+    return protocol_message_init(&context->request, command);
+}
+
 static bool request_authorize_url(struct login_context *context)
 {
     const struct provider_config *config = &context->config;
-    int rv = protocol_message_init(&context->request, "authorize");
+    int rv = start_request(context, "authorize");
 
     rv |= protocol_message_add(&context->request, "authorize_url", config->authorize_url);
     rv |= protocol_message_add(&context->request, "client_id", config->client_id);
@@ -208,7 +215,7 @@ static bool request_answer_check(struct login_context *context, const char *answ
                                  const char *state)
 {
     const struct provider_config *config = &context->config;
-    int rv = protocol_message_init(&context->request, "answer");
+    int rv = start_request(context, "answer");
 
     rv |= protocol_message_add(&context->request, "answer", answer);
     rv |= protocol_message_add(&context->request, "state", state);
@@ -358,7 +365,7 @@ static bool request_exchange(struct login_context *context,
 {
     const struct provider_config *config = &context->config;
     int budget_ms = (int)config->timeout * 1000;
-    int rv = protocol_message_init(&context->request, "exchange");
+    int rv = start_request(context, "exchange");
 
     rv |= protocol_message_add(&context->request, "code", pending->code);
     rv |= protocol_message_add(&context->request, "verifier", pending->verifier);
@@ -396,7 +403,7 @@ static void refresh_existing(struct login_context *context)
     const char *reason;
     /* One request, plus up to a second waiting for another process's refresh. */
     int budget_ms = (int)config->timeout * 1000 + 1000;
-    int rv = protocol_message_init(&context->request, "session");
+    int rv = start_request(context, "session");
 
     rv |= protocol_message_add(&context->request, "token_url", config->token_url);
     rv |= add_provider_fields(context);

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <security/pam_appl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ struct driver {
     int environment_count;
     char transcript[65536];
     size_t transcript_length;
+    long cycles; /* --cycles N: N whole logins in this one process */
 };
 
 static FILE *log_file;
@@ -263,6 +265,8 @@ static int parse_arguments(int argc, char **argv, struct driver *driver)
             driver->answer_command = value;
         else if (strcmp(name, "--log") == 0)
             driver->log_path = value;
+        else if (strcmp(name, "--cycles") == 0)
+            driver->cycles = strtol(value, NULL, 10);
         else if (strcmp(name, "--setenv") == 0 && driver->environment_count < 16)
             driver->environment[driver->environment_count++] = value;
         else
@@ -271,19 +275,84 @@ static int parse_arguments(int argc, char **argv, struct driver *driver)
     return (argc % 2 == 1 && driver->confdir && driver->service && driver->user) ? 0 : -1;
 }
 
+/* One whole login: pam_start ... pam_end. 0 when auth and session succeeded. */
+static int one_login(struct driver *driver, struct pam_conv *conversation, bool verbose)
+{
+    pam_handle_t *pamh = NULL;
+    int auth, session, rv;
+    long long started;
+
+    rv = pam_start_confdir(driver->service, driver->user, conversation, driver->confdir, &pamh);
+    if (rv != PAM_SUCCESS) {
+        fprintf(stderr, "pam_start_confdir: %s\n", pam_strerror(pamh, rv));
+        return 1;
+    }
+    for (int i = 0; i < driver->environment_count; i++)
+        pam_putenv(pamh, driver->environment[i]);
+    started = now_ms();
+    auth = pam_authenticate(pamh, 0);
+    if (verbose) {
+        printf("pam_authenticate: %s\n", pam_strerror(pamh, auth));
+        printf("timing: pam_authenticate %lld ms\n", now_ms() - started);
+    }
+    if (auth == PAM_SUCCESS)
+        pam_setcred(pamh, PAM_ESTABLISH_CRED);
+    started = now_ms();
+    session = auth == PAM_SUCCESS ? pam_open_session(pamh, 0) : auth;
+    if (verbose) {
+        printf("pam_open_session: %s\n", pam_strerror(pamh, session));
+        printf("timing: pam_open_session %lld ms\n", now_ms() - started);
+    }
+    if (session == PAM_SUCCESS) {
+        pam_close_session(pamh, 0);
+        pam_setcred(pamh, PAM_DELETE_CRED);
+    }
+    pam_end(pamh, session);
+    driver->transcript_length = 0;
+    return auth == PAM_SUCCESS && session == PAM_SUCCESS ? 0 : 1;
+}
+
+static long resident_kib(void)
+{
+    char line[256];
+    long kib = -1;
+    FILE *status = fopen("/proc/self/status", "re");
+
+    while (status != NULL && fgets(line, sizeof(line), status) != NULL) {
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kib = strtol(line + 6, NULL, 10);
+    }
+    if (status != NULL)
+        fclose(status);
+    return kib;
+}
+
+/* Many logins in one process, as gdm does over months: fds and RSS after cycles 1, 10, 100
+ * and then every 100, and how many logins failed. */
+static int many_logins(struct driver *driver, struct pam_conv *conversation)
+{
+    int failures = 0;
+
+    for (long cycle = 1; cycle <= driver->cycles; cycle++) {
+        failures += one_login(driver, conversation, false) != 0;
+        if (cycle == 1 || cycle == 10 || cycle % 100 == 0 || cycle == driver->cycles)
+            printf("cycle %ld: fds %d, rss_kib %ld, failed logins %d\n", cycle,
+                   count_entries("/proc/self/fd"), resident_kib(), failures);
+    }
+    return failures == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     static struct driver driver;
     struct pam_conv conversation = {converse, &driver};
-    pam_handle_t *pamh = NULL;
     struct sigaction on_sigchld;
-    int auth, session, rv, fds_before;
-    long long started;
+    int rv, fds_before;
 
     if (parse_arguments(argc, argv, &driver) != 0) {
         fprintf(stderr,
-                "usage: %s --confdir DIR --service NAME --user USER "
-                "[--answer-command CMD] [--setenv NAME=VALUE]... [--log FILE]\n",
+                "usage: %s --confdir DIR --service NAME --user USER [--answer-command CMD] "
+                "[--setenv NAME=VALUE]... [--log FILE] [--cycles N]\n",
                 argv[0]);
         return 2;
     }
@@ -293,30 +362,12 @@ int main(int argc, char **argv)
     on_sigchld.sa_handler = count_sigchld;
     sigaction(SIGCHLD, &on_sigchld, NULL);
     fds_before = count_entries("/proc/self/fd");
-    rv = pam_start_confdir(driver.service, driver.user, &conversation, driver.confdir, &pamh);
-    if (rv != PAM_SUCCESS) {
-        fprintf(stderr, "pam_start_confdir: %s\n", pam_strerror(pamh, rv));
-        return 1;
-    }
-    for (int i = 0; i < driver.environment_count; i++)
-        pam_putenv(pamh, driver.environment[i]);
-    started = now_ms();
-    auth = pam_authenticate(pamh, 0);
-    printf("pam_authenticate: %s\n", pam_strerror(pamh, auth));
-    printf("timing: pam_authenticate %lld ms\n", now_ms() - started);
-    if (auth == PAM_SUCCESS)
-        pam_setcred(pamh, PAM_ESTABLISH_CRED);
-    started = now_ms();
-    session = auth == PAM_SUCCESS ? pam_open_session(pamh, 0) : auth;
-    printf("pam_open_session: %s\n", pam_strerror(pamh, session));
-    printf("timing: pam_open_session %lld ms\n", now_ms() - started);
-    if (session == PAM_SUCCESS) {
-        pam_close_session(pamh, 0);
-        pam_setcred(pamh, PAM_DELETE_CRED);
-    }
-    pam_end(pamh, session);
+    if (driver.cycles > 0)
+        rv = many_logins(&driver, &conversation);
+    else
+        rv = one_login(&driver, &conversation, true);
     report_hygiene(fds_before);
     if (log_file != NULL)
         fclose(log_file);
-    return auth == PAM_SUCCESS && session == PAM_SUCCESS ? 0 : 1;
+    return rv;
 }
