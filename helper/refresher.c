@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "secret_memory.h"
 #include "token_exchange.h"
 #include "user_state.h"
@@ -24,6 +25,8 @@
 #define TICK_MAX_SECONDS 60
 #define BACKOFF_FIRST_SECONDS 60
 #define BACKOFF_MAX_SECONDS 900
+/* How long a client has to send its one request line. */
+#define CLIENT_LINE_WAIT_MS 2000
 
 struct refresher {
     const struct refresh_request *request;
@@ -195,12 +198,19 @@ static bool peer_is_us(int fd)
            credentials.uid == getuid();
 }
 
-static int read_line(int fd, char *line, size_t size)
+/* One line, whole by deadline_ms (CLOCK_MONOTONIC): a peer that trickles bytes cannot hold
+ * the refresher longer than that. */
+static int read_line(int fd, char *line, size_t size, long long deadline_ms)
 {
     size_t used = 0;
 
     while (used + 1 < size) {
-        ssize_t got = read(fd, line + used, 1);
+        struct pollfd readable = {fd, POLLIN, 0};
+        long long wait_ms = deadline_remaining_ms(deadline_ms);
+        ssize_t got;
+        if (wait_ms == 0 || poll(&readable, 1, (int)wait_ms) <= 0)
+            return -1;
+        got = read(fd, line + used, 1);
         if (got <= 0)
             return -1;
         if (line[used] == '\n')
@@ -226,12 +236,11 @@ static void answer_client(struct refresher *refresher, int client)
 {
     char line[REFRESHER_LINE_MAX], reply[REFRESHER_LINE_MAX + 64];
     struct refresh_report report;
-    struct timeval limit = {2, 0};
     long min_valid = 0;
 
     memset(&report, 0, sizeof(report));
-    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
-    if (!peer_is_us(client) || read_line(client, line, sizeof(line)) != 0)
+    if (!peer_is_us(client) ||
+        read_line(client, line, sizeof(line), monotonic_now_ms() + CLIENT_LINE_WAIT_MS) != 0)
         return;
     if (strcmp(line, "logout") == 0) {
         report.outcome = REFRESH_AUTHORIZATION_NEEDED;
@@ -386,16 +395,14 @@ int refresher_ask(const char *service, const char *line, char *reply, size_t rep
                   long timeout_ms)
 {
     struct sockaddr_un address = {.sun_family = AF_UNIX};
-    struct timeval limit = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     int fd = -1, rv = -1;
 
     if (user_state_path(service, ".sock", address.sun_path, sizeof(address.sun_path)) != 0)
         return -1;
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit)) == 0 &&
-        connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0 &&
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0 &&
         write(fd, line, strlen(line)) == (ssize_t)strlen(line) && write(fd, "\n", 1) == 1 &&
-        read_line(fd, reply, reply_size) == 0)
+        read_line(fd, reply, reply_size, monotonic_now_ms() + timeout_ms) == 0)
         rv = 0;
     if (fd >= 0)
         close(fd);
