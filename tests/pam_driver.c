@@ -97,11 +97,13 @@ static void remember(struct driver *driver, const char *text)
     }
 }
 
+#define ANSWER_MAX_BYTES (2 * 1024 * 1024) /* room for the 1 MB hostile answer */
+
 /* Runs the answer command with the transcript on stdin; its first line is the answer. */
 static char *run_answer_command(struct driver *driver)
 {
     int to_child[2], from_child[2];
-    char buffer[8192];
+    char *buffer;
     size_t used = 0;
     ssize_t got;
     pid_t pid;
@@ -109,8 +111,11 @@ static char *run_answer_command(struct driver *driver)
 
     if (driver->answer_command == NULL)
         return strdup("");
-    if (pipe(to_child) != 0 || pipe(from_child) != 0)
+    buffer = malloc(ANSWER_MAX_BYTES + 1);
+    if (buffer == NULL || pipe(to_child) != 0 || pipe(from_child) != 0) {
+        free(buffer);
         return NULL;
+    }
     pid = fork();
     if (pid == 0) {
         dup2(to_child[0], 0);
@@ -125,15 +130,20 @@ static char *run_answer_command(struct driver *driver)
     if (write(to_child[1], driver->transcript, driver->transcript_length) < 0)
         perror("pam_driver: write to answer command");
     close(to_child[1]);
-    while (used + 1 < sizeof(buffer) &&
-           (got = read(from_child[0], buffer + used, sizeof(buffer) - 1 - used)) > 0)
+    while (used < ANSWER_MAX_BYTES) {
+        got = read(from_child[0], buffer + used, ANSWER_MAX_BYTES - used);
+        if (got <= 0)
+            break;
         used += (size_t)got;
+    }
     close(from_child[0]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     buffer[used] = '\0';
+    /* The answer is the first line; bytes after a NUL are cut off, as any PAM application's
+     * conversation would cut them. */
     buffer[strcspn(buffer, "\n")] = '\0';
-    return strdup(buffer);
+    return buffer;
 }
 
 static int converse(int count, const struct pam_message **messages, struct pam_response **responses,
