@@ -25,6 +25,7 @@
 #include "refresher.h"
 #include "protocol.h"
 #include "secret_memory.h"
+#include "test_hooks.h"
 #include "token_exchange.h"
 #include "user_state.h"
 
@@ -280,6 +281,7 @@ static int exchange_code(struct helper_context *context)
         status = reply_error(context, "timeout", "no time left for the exchange; code not spent");
         goto out;
     }
+    test_pause_point("exchange-before-request");
     token_exchange(token_url, field(context, "ca_file"), budget_ms, &form, &result);
     if (result.outcome != EXCHANGE_OK)
         status = reply_error(context, result.reason, result.message);

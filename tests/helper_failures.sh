@@ -38,6 +38,8 @@ stand_in killed 'kill -9 $$'
 stand_in garbage 'cat >/dev/null; echo "this is not the protocol"; exit 0'
 stand_in floods 'cat >/dev/null; exec yes POK'
 stand_in lies 'cat >/dev/null; printf "POK/1 ok\nend\n"; exit 1'
+stand_in not-executable 'exit 0'
+chmod 644 "$WORK/bin/not-executable"
 
 run_with() { # run_with HELPER EXPECTED-LOG-TEXT MAX-SECONDS
     local start end out="$WORK/$1.out" log="$WORK/$1.log"
@@ -62,6 +64,7 @@ run_with garbage "without a valid reply" 3
 run_with floods "larger than 65536 bytes" 3
 run_with lies "does not agree with its exit" 3
 run_with missing "could not be executed" 3
+run_with not-executable "could not be executed" 3
 
 # A module that runs as neither root nor the target user (here: as nobody, for daemon) must
 # not start the helper at all.

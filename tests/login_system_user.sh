@@ -121,11 +121,11 @@ note "1. login stored the issued token; secret-tool and Python keyring read it a
 # The helper ran as the user: uid, gid, groups exactly; no new privileges; nothing secret
 # in its argv or environment.
 expected_groups=$(id -G "$USER_NAME" | tr ' ' '\n' | sort -n | tr '\n' ' ')
+gid=$(id -g "$USER_NAME")
 runs=0
 for status in "$WORK"/audit/*.status; do
     runs=$((runs + 1))
     grep -Eq "^Uid:\s+$USER_UID\s+$USER_UID\s+$USER_UID\s+$USER_UID$" "$status" || fail "helper uid: $(grep Uid "$status")"
-    gid=$(id -g "$USER_NAME")
     grep -Eq "^Gid:\s+$gid\s+$gid\s+$gid\s+$gid$" "$status" || fail "helper gid: $(grep Gid "$status")"
     groups=$(sed -n 's/^Groups:\s*//p' "$status" | tr ' ' '\n' | grep . | sort -n | tr '\n' ' ')
     [ "$groups" = "$expected_groups" ] || fail "helper groups '$groups', want '$expected_groups'"
@@ -138,6 +138,43 @@ env_names=$(cut -d= -f1 "$WORK"/audit/*.environ | sort -u | tr '\n' ' ')
     fail "helper environment has: $env_names"
 assert_no_secret_in "$WORK"/audit/*.environ "$WORK"/audit/*.cmdline
 note "1. helper ran $runs times as uid $USER_UID with groups $expected_groups, NoNewPrivs, minimal env"
+
+# The same, read from /proc of the processes while they run: the refresher the first login
+# left, and a helper stopped (test build) just before it sends the code.
+proc_check() { # proc_check PID WHAT
+    local status="/proc/$1/status"
+    grep -Eq "^Uid:\s+$USER_UID\s+$USER_UID\s+$USER_UID\s+$USER_UID$" "$status" || fail "$2 uid: $(grep Uid "$status")"
+    grep -Eq "^Gid:\s+$gid\s+$gid\s+$gid\s+$gid$" "$status" || fail "$2 gid: $(grep Gid "$status")"
+    groups=$(sed -n 's/^Groups:\s*//p' "$status" | tr ' ' '\n' | grep . | sort -n | tr '\n' ' ')
+    [ "$groups" = "$expected_groups" ] || fail "$2 groups '$groups'"
+    grep -Eq "^CapEff:\s+0+$" "$status" || fail "$2 has effective capabilities"
+    grep -Eq "^NoNewPrivs:\s+1$" "$status" || fail "$2 runs without NoNewPrivs"
+    # A non-dumpable process's /proc files belong to root, not to the user.
+    [ "$(stat -c %U "/proc/$1/environ")" = root ] || fail "$2 is dumpable"
+    tr '\0' '\n' <"/proc/$1/environ" >"$WORK/audit/$2.environ"
+    tr '\0' ' ' <"/proc/$1/cmdline" >"$WORK/audit/$2.cmdline"
+}
+refresher_pid=$(pgrep -u "$USER_NAME" -f pam_oauth_keyring_helper | head -1)
+[ -n "$refresher_pid" ] || fail "no refresher after the first login"
+proc_check "$refresher_pid" refresher
+install -d -m 700 -o "$USER_NAME" "$RUNTIME/pam_oauth_keyring"
+echo exchange-before-request >"$RUNTIME/pam_oauth_keyring/test-pause-at"
+chown "$USER_NAME" "$RUNTIME/pam_oauth_keyring/test-pause-at"
+TEST_PASSWORD="$PASSWORD" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/pam_oauth_keyring_helper_test" \
+    timeout 60 "$DRIVER" --confdir "$WORK/pam.d" --service pok-login --user "$USER_NAME" \
+    --answer-command "$(browser_command url)" --log "$WORK/paused.log" \
+    --setenv "XDG_RUNTIME_DIR=$RUNTIME" --setenv "DBUS_SESSION_BUS_ADDRESS=$BUS" \
+    >"$WORK/paused.out" 2>&1 &
+login_pid=$!
+for _ in $(seq 100); do [ -s "$RUNTIME/pam_oauth_keyring/test-paused" ] && break; sleep 0.1; done
+read -r helper_pid _ <"$RUNTIME/pam_oauth_keyring/test-paused" || fail "the helper never paused"
+proc_check "$helper_pid" helper
+rm -f "$RUNTIME/pam_oauth_keyring/test-pause-at"
+kill -CONT "$helper_pid"
+wait "$login_pid"
+grep -q "is now in your keyring" "$WORK/paused.out" || fail "the paused login did not finish: $(cat "$WORK/paused.log")"
+assert_no_secret_in "$WORK"/audit/refresher.* "$WORK"/audit/helper.*
+note "1. /proc of the running refresher and helper: the user's ids and groups, CapEff 0, NoNewPrivs, not dumpable, no secret in environ or cmdline"
 
 before=$(keyring_dump) || fail "cannot read the keyring"
 requests=$(token_requests)
