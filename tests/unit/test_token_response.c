@@ -240,6 +240,43 @@ static char *nested_body(int depth)
     return g_string_free(body, FALSE);
 }
 
+/* Values of the wrong JSON type: objects, arrays, booleans and null where strings or
+ * numbers belong. */
+static void test_refuses_wrong_types(void **state)
+{
+    (void)state;
+    refuses("{\"access_token\":{\"value\":\"at\"},\"token_type\":\"bearer\"}");
+    refuses("{\"access_token\":[\"at\"],\"token_type\":\"bearer\"}");
+    refuses("{\"access_token\":\"at\",\"token_type\":[\"bearer\"]}");
+    refuses("{\"access_token\":true,\"token_type\":\"bearer\"}");
+    refuses("{\"access_token\":null,\"token_type\":\"bearer\"}");
+    refuses("{\"access_token\":\"at\",\"token_type\":\"bearer\",\"expires_in\":true}");
+    refuses("{\"access_token\":\"at\",\"token_type\":\"bearer\",\"expires_in\":{}}");
+    refuses("{\"access_token\":\"at\",\"token_type\":\"bearer\",\"refresh_token\":7}");
+    refuses("{\"access_token\":\"at\",\"token_type\":\"bearer\",\"scope\":[\"a\"]}");
+}
+
+/* json-c keeps the last of repeated keys; that last value is what gets checked, so a bad
+ * value cannot hide behind a good one. */
+static void test_repeated_keys_last_one_checked(void **state)
+{
+    struct token_set tokens;
+    char why[128];
+
+    (void)state;
+    refuses("{\"access_token\":\"ok\",\"access_token\":\"a b\",\"token_type\":\"bearer\"}");
+    refuses("{\"access_token\":\"at\",\"token_type\":\"bearer\",\"token_type\":\"mac\"}");
+    assert_int_equal(
+        token_response_parse("{\"access_token\":\"a b\",\"access_token\":\"ok\","
+                             "\"token_type\":\"bearer\"}",
+                             strlen("{\"access_token\":\"a b\",\"access_token\":\"ok\","
+                                    "\"token_type\":\"bearer\"}"),
+                             &tokens, why, sizeof(why)),
+        0);
+    assert_string_equal(tokens.access_token, "ok");
+    token_set_clear(&tokens);
+}
+
 static void test_nesting_limit(void **state)
 {
     struct token_set tokens;
@@ -395,6 +432,8 @@ int main(void)
         cmocka_unit_test(test_refuses_token_type_with_nul),
         cmocka_unit_test(test_refuses_bad_lifetimes),
         cmocka_unit_test(test_refuses_bad_refresh_token_and_scope),
+        cmocka_unit_test(test_refuses_wrong_types),
+        cmocka_unit_test(test_repeated_keys_last_one_checked),
         cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_token_size_limit),
         cmocka_unit_test(test_why_is_bounded),
