@@ -339,10 +339,10 @@ out:
 
 /* --- starting it ---------------------------------------------------------------------------- */
 
-static void exec_refresher_in_grandchild(int request_pipe)
+/* arguments: "pam_oauth_keyring_helper refresher SERVICE", so `ps` tells which service a
+ * refresher serves (the helper itself reads no arguments). */
+static void exec_refresher_in_grandchild(int request_pipe, char *const arguments[])
 {
-    static char program_name[] = "pam_oauth_keyring_helper";
-    char *const arguments[] = {program_name, NULL};
     int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 
     if (setsid() < 0 || fork() != 0)
@@ -360,16 +360,19 @@ void refresher_spawn(const struct protocol_message *request)
 {
     struct capped_buffer encoded = {0};
     int request_pipe[2] = {-1, -1};
+    char *service = g_strdup(protocol_message_get(request, "keyring_service"));
+    char program_name[] = "pam_oauth_keyring_helper", role[] = "refresher";
+    char *const arguments[] = {program_name, role, service, NULL};
     size_t written = 0;
     pid_t child, reaped;
     int status;
 
-    if (capped_buffer_init(&encoded, PROTOCOL_MAX_MESSAGE) != 0 ||
+    if (service == NULL || capped_buffer_init(&encoded, PROTOCOL_MAX_MESSAGE) != 0 ||
         protocol_encode(request, &encoded) != 0 || pipe2(request_pipe, O_CLOEXEC) != 0)
         goto out;
     child = fork();
     if (child == 0)
-        exec_refresher_in_grandchild(request_pipe[0]);
+        exec_refresher_in_grandchild(request_pipe[0], arguments);
     close(request_pipe[0]);
     request_pipe[0] = -1;
     while (child > 0 && written < encoded.length) {
@@ -389,6 +392,7 @@ out:
             close(request_pipe[i]);
     }
     capped_buffer_wipe(&encoded);
+    g_free(service);
 }
 
 int refresher_ask(const char *service, const char *line, char *reply, size_t reply_size,
