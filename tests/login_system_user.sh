@@ -122,15 +122,18 @@ note "1. login stored the issued token; secret-tool and Python keyring read it a
 # in its argv or environment.
 expected_groups=$(id -G "$USER_NAME" | tr ' ' '\n' | sort -n | tr '\n' ' ')
 gid=$(id -g "$USER_NAME")
+check_credentials() { # check_credentials STATUS-FILE WHAT: /proc/PID/status of a helper
+    grep -Eq "^Uid:\s+$USER_UID\s+$USER_UID\s+$USER_UID\s+$USER_UID$" "$1" || fail "$2 uid: $(grep Uid "$1")"
+    grep -Eq "^Gid:\s+$gid\s+$gid\s+$gid\s+$gid$" "$1" || fail "$2 gid: $(grep Gid "$1")"
+    groups=$(sed -n 's/^Groups:\s*//p' "$1" | tr ' ' '\n' | grep . | sort -n | tr '\n' ' ')
+    [ "$groups" = "$expected_groups" ] || fail "$2 groups '$groups', want '$expected_groups'"
+    grep -Eq "^NoNewPrivs:\s+1$" "$1" || fail "$2 runs without NoNewPrivs"
+    grep -Eq "^CapEff:\s+0+$" "$1" || fail "$2 has effective capabilities"
+}
 runs=0
 for status in "$WORK"/audit/*.status; do
     runs=$((runs + 1))
-    grep -Eq "^Uid:\s+$USER_UID\s+$USER_UID\s+$USER_UID\s+$USER_UID$" "$status" || fail "helper uid: $(grep Uid "$status")"
-    grep -Eq "^Gid:\s+$gid\s+$gid\s+$gid\s+$gid$" "$status" || fail "helper gid: $(grep Gid "$status")"
-    groups=$(sed -n 's/^Groups:\s*//p' "$status" | tr ' ' '\n' | grep . | sort -n | tr '\n' ' ')
-    [ "$groups" = "$expected_groups" ] || fail "helper groups '$groups', want '$expected_groups'"
-    grep -Eq "^NoNewPrivs:\s+1$" "$status" || fail "helper runs without NoNewPrivs"
-    grep -Eq "^CapEff:\s+0+$" "$status" || fail "helper has effective capabilities"
+    check_credentials "$status" helper
 done
 [ "$runs" -ge 3 ] || fail "expected 3 helper runs (authorize, answer, exchange), saw $runs"
 env_names=$(cut -d= -f1 "$WORK"/audit/*.environ | sort -u | tr '\n' ' ')
@@ -142,13 +145,7 @@ note "1. helper ran $runs times as uid $USER_UID with groups $expected_groups, N
 # The same, read from /proc of the processes while they run: the refresher the first login
 # left, and a helper stopped (test build) just before it sends the code.
 proc_check() { # proc_check PID WHAT
-    local status="/proc/$1/status"
-    grep -Eq "^Uid:\s+$USER_UID\s+$USER_UID\s+$USER_UID\s+$USER_UID$" "$status" || fail "$2 uid: $(grep Uid "$status")"
-    grep -Eq "^Gid:\s+$gid\s+$gid\s+$gid\s+$gid$" "$status" || fail "$2 gid: $(grep Gid "$status")"
-    groups=$(sed -n 's/^Groups:\s*//p' "$status" | tr ' ' '\n' | grep . | sort -n | tr '\n' ' ')
-    [ "$groups" = "$expected_groups" ] || fail "$2 groups '$groups'"
-    grep -Eq "^CapEff:\s+0+$" "$status" || fail "$2 has effective capabilities"
-    grep -Eq "^NoNewPrivs:\s+1$" "$status" || fail "$2 runs without NoNewPrivs"
+    check_credentials "/proc/$1/status" "$2"
     # A non-dumpable process's /proc files belong to root, not to the user.
     [ "$(stat -c %U "/proc/$1/environ")" = root ] || fail "$2 is dumpable"
     tr '\0' '\n' <"/proc/$1/environ" >"$WORK/audit/$2.environ"
