@@ -172,6 +172,7 @@ run_private_session() {
 . "$WORK/vars.sh"
 . "$WORK/bin/lib.sh"
 trap - EXIT
+cd "$WORK" # the build tree may be out of the user's reach (git, for one, wants its cwd)
 export XDG_RUNTIME_DIR="$WORK/runtime"
 eval "$(printf '%s' "$KEYRING_PASSWORD" | gnome-keyring-daemon --unlock --components=secrets)"
 . "$1"
