@@ -31,13 +31,10 @@
 
 /* An absolute bound on this process, beyond the longest configurable exchange. */
 #define HELPER_MAX_SECONDS 150
-/* Time kept back from the exchange's budget for writing the keyring afterwards. */
-#define STORE_RESERVE_MS 300
 
 struct helper_context {
     struct protocol_message request;
     struct protocol_message reply;
-    struct timespec started;
 };
 
 static int reply_error(struct helper_context *context, const char *reason, const char *message)
@@ -52,15 +49,6 @@ static int reply_error(struct helper_context *context, const char *reason, const
 static const char *field(const struct helper_context *context, const char *name)
 {
     return protocol_message_get(&context->request, name);
-}
-
-static long elapsed_ms(const struct helper_context *context)
-{
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long)(now.tv_sec - context->started.tv_sec) * 1000 +
-           (now.tv_nsec - context->started.tv_nsec) / 1000000;
 }
 
 /* "authorize": a fresh PKCE verifier and state, and the URL the user opens. */
@@ -160,19 +148,15 @@ static long long request_deadline(const struct helper_context *context)
     return text != NULL ? strtoll(text, NULL, 10) : 0;
 }
 
-/* What the exchange may take: up to the module's deadline, less time to store the pair. */
+/* What the exchange may take: the configured timeout, ending in time for the store. */
 static long exchange_budget_ms(const struct helper_context *context)
 {
     const char *text = field(context, "timeout");
     long seconds = text != NULL ? strtol(text, NULL, 10) : 0;
-    long long deadline = request_deadline(context);
-    long long budget = seconds * 1000 - elapsed_ms(context);
 
     if (seconds < 1 || seconds > 120)
         return -1;
-    if (deadline > 0 && deadline_remaining_ms(deadline) < budget)
-        budget = deadline_remaining_ms(deadline);
-    return (long)(budget - STORE_RESERVE_MS);
+    return request_time_budget_ms(seconds * 1000, request_deadline(context));
 }
 
 /* The refresh settings the module sent (the same for "session" and "refresher"). */
@@ -431,7 +415,6 @@ int main(void)
         return HELPER_EXIT_REFUSED;
     alarm(HELPER_MAX_SECONDS);
     signal(SIGPIPE, SIG_IGN);
-    clock_gettime(CLOCK_MONOTONIC, &context.started);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         goto out;
     if (read_request(&context.request) != 0)

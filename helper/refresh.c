@@ -225,16 +225,14 @@ static char *choose_token_url(const struct refresh_request *request, const struc
     return chosen;
 }
 
-/* With a deadline (a login waiting), the request must leave time to store its answer: a
- * refresh cut off after the provider rotated would lose the grant. */
-static long request_timeout_ms(const struct refresh_request *request)
+long request_time_budget_ms(long timeout_ms, long long deadline_ms)
 {
     long long left;
 
-    if (request->deadline_ms <= 0)
-        return request->timeout_ms;
-    left = deadline_remaining_ms(request->deadline_ms) - STORE_RESERVE_MS;
-    return left < request->timeout_ms ? (long)left : request->timeout_ms;
+    if (deadline_ms <= 0)
+        return timeout_ms;
+    left = deadline_remaining_ms(deadline_ms) - STORE_RESERVE_MS;
+    return left < timeout_ms ? (long)left : timeout_ms;
 }
 
 static void spend_refresh_token(struct keyring *keyring, const struct refresh_request *request,
@@ -252,7 +250,7 @@ static void spend_refresh_token(struct keyring *keyring, const struct refresh_re
         report_set(report, REFRESH_KEYRING_FAILED, "%s; the refresh token was not spent", why);
         goto out;
     }
-    timeout_ms = request_timeout_ms(request);
+    timeout_ms = request_time_budget_ms(request->timeout_ms, request->deadline_ms);
     if (timeout_ms < 500 || build_refresh_form(request, pair->refresh_token, &form) != 0) {
         report_set(report, REFRESH_LOCK_TIMEOUT, "no time left for a refresh; nothing spent");
         goto out;

@@ -54,6 +54,11 @@ void refresh_if_due(struct keyring *keyring, const struct refresh_request *reque
 /* When a pair with these times is next due (Unix seconds); 0 when it never is (no expiry). */
 long long refresh_due_at(long long obtained_at, long long access_expires_at, long margin_seconds);
 
+/* How long one token request may take: timeout_ms, but with a deadline (CLOCK_MONOTONIC ms,
+ * a login waiting) ending early enough to store the answer - a request cut off after the
+ * provider rotated would lose the grant. Below 500, do not send at all. */
+long request_time_budget_ms(long timeout_ms, long long deadline_ms);
+
 /* A short name for logs and status files. */
 const char *refresh_outcome_name(enum refresh_outcome outcome);
 
