@@ -31,6 +31,8 @@
 
 /* An absolute bound on this process, beyond the longest configurable exchange. */
 #define HELPER_MAX_SECONDS 150
+/* How long a login's exchange waits for a refresh of the previous grant to finish. */
+#define EXCHANGE_LOCK_WAIT_MS 1000
 
 struct helper_context {
     struct protocol_message request;
@@ -246,7 +248,7 @@ static int exchange_code(struct helper_context *context)
     enum keyring_status keyring_status;
     char why[512];
     long budget_ms;
-    int status;
+    int lock = -1, status;
 
     memset(&result, 0, sizeof(result));
     if (token_url == NULL || field(context, "keyring_service") == NULL ||
@@ -260,6 +262,9 @@ static int exchange_code(struct helper_context *context)
         status = reply_error(context, keyring_reason(keyring_status), why);
         goto out;
     }
+    /* A refresh of the previous grant may be running: wait for it (a little) so that its
+     * answer cannot land on top of this new pair. */
+    lock = refresh_lock_acquire(field(context, "keyring_service"), EXCHANGE_LOCK_WAIT_MS);
     budget_ms = exchange_budget_ms(context);
     if (budget_ms < 500) {
         status = reply_error(context, "timeout", "no time left for the exchange; code not spent");
@@ -272,6 +277,7 @@ static int exchange_code(struct helper_context *context)
     else
         status = store_exchanged(context, keyring, &result, token_url);
 out:
+    refresh_lock_release(lock);
     exchange_result_clear(&result);
     capped_buffer_wipe(&form);
     keyring_close(keyring);

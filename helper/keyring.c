@@ -53,8 +53,7 @@ enum keyring_status keyring_open(struct keyring **keyring_out, char *why, size_t
 
     *keyring_out = NULL;
     /* Neither call prompts: opening a session and reading the alias need no unlock. */
-    keyring->service = secret_service_get_sync(
-        SECRET_SERVICE_OPEN_SESSION | SECRET_SERVICE_LOAD_COLLECTIONS, NULL, &error);
+    keyring->service = secret_service_get_sync(SECRET_SERVICE_OPEN_SESSION, NULL, &error);
     if (keyring->service == NULL)
         return fail_open(keyring, KEYRING_UNREACHABLE, why, why_size,
                          "the keyring is not reachable on the session bus", error);
@@ -88,20 +87,50 @@ static GHashTable *item_attributes(const char *service, const char *username)
     return attributes;
 }
 
+#define SEARCH_ATTEMPTS 5
+
+/* Another process may replace an item between a search and the loading of the item's
+ * properties ("No such secret item"): such a search is simply run again. */
+static GList *search_items(struct keyring *keyring, GHashTable *attributes, SecretSearchFlags flags,
+                           GError **error)
+{
+    GList *items = NULL;
+
+    for (int attempt = 0; attempt < SEARCH_ATTEMPTS; attempt++) {
+        g_clear_error(error);
+        items = secret_collection_search_sync(keyring->collection, NULL, attributes,
+                                              SECRET_SEARCH_ALL | flags, NULL, error);
+        if (*error == NULL || !g_error_matches(*error, SECRET_ERROR, SECRET_ERROR_NO_SUCH_OBJECT))
+            break;
+    }
+    return items;
+}
+
+/* An item someone else deleted first is gone all the same. */
+static bool delete_item(SecretItem *item, GError **error)
+{
+    if (secret_item_delete_sync(item, NULL, error))
+        return true;
+    if (g_error_matches(*error, SECRET_ERROR, SECRET_ERROR_NO_SUCH_OBJECT)) {
+        g_clear_error(error);
+        return true;
+    }
+    return false;
+}
+
 /* Deletes every other item with these attributes, whoever wrote it, so lookups that take the
  * first match can only find ours. */
 static int delete_other_items(struct keyring *keyring, GHashTable *attributes, SecretItem *keep,
                               GError **error)
 {
-    GList *items = secret_collection_search_sync(keyring->collection, NULL, attributes,
-                                                 SECRET_SEARCH_ALL, NULL, error);
+    GList *items = search_items(keyring, attributes, SECRET_SEARCH_NONE, error);
     const char *keep_path = g_dbus_proxy_get_object_path(G_DBUS_PROXY(keep));
     int rv = *error == NULL ? 0 : -1;
 
     for (GList *node = items; node != NULL && rv == 0; node = node->next) {
         SecretItem *item = node->data;
         if (strcmp(g_dbus_proxy_get_object_path(G_DBUS_PROXY(item)), keep_path) != 0 &&
-            !secret_item_delete_sync(item, NULL, error))
+            !delete_item(item, error))
             rv = -1;
     }
     g_list_free_full(items, g_object_unref);
@@ -209,9 +238,7 @@ static GList *find_items(struct keyring *keyring, const char *service, const cha
                          GError **error)
 {
     GHashTable *attributes = item_attributes(service, username);
-    GList *items =
-        secret_collection_search_sync(keyring->collection, NULL, attributes,
-                                      SECRET_SEARCH_ALL | SECRET_SEARCH_LOAD_SECRETS, NULL, error);
+    GList *items = search_items(keyring, attributes, SECRET_SEARCH_LOAD_SECRETS, error);
 
     g_hash_table_unref(attributes);
     return items;
@@ -329,7 +356,7 @@ static int delete_items(struct keyring *keyring, const char *service, const char
     int rv = *error == NULL ? 0 : -1;
 
     for (GList *node = items; node != NULL && rv == 0; node = node->next) {
-        if (!secret_item_delete_sync(node->data, NULL, error))
+        if (!delete_item(node->data, error))
             rv = -1;
     }
     g_list_free_full(items, g_object_unref);
