@@ -11,7 +11,7 @@ PACKAGES=(
     # the real components the tests and the demo run
     gnome-keyring libpam-gnome-keyring libpam-modules libsecret-tools dbus dbus-daemon
     python3 python3-keyring python3-secretstorage openssl curl ca-certificates git
-    passwd util-linux procps
+    passwd util-linux procps valgrind
 )
 
 missing=()
