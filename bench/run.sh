@@ -29,9 +29,7 @@ while [ $# -gt 0 ]; do
 done
 [ "$(id -u)" = 0 ] || { echo "bench/run.sh: run as root (it runs the logins as nobody)" >&2; exit 2; }
 . "$top_srcdir/tests/lib.sh"
-for tool in dbus-run-session gnome-keyring-daemon secret-tool curl stdbuf; do
-    command -v "$tool" >/dev/null || fail "$tool is missing"
-done
+require_tools dbus-run-session gnome-keyring-daemon secret-tool curl stdbuf
 make_workdir
 stage_artifacts
 

@@ -2,7 +2,7 @@
 # Every C file follows the checked-in .clang-format.
 set -u
 . "${top_srcdir:-.}/tests/lib.sh"
-command -v clang-format >/dev/null || fail "clang-format is missing (tools/install-deps.sh installs it)"
+require_tools clang-format
 cd "$top_srcdir" || fail "no source dir"
 files=$(ls common/*.[ch] pam_module/*.[ch] helper/*.[ch] cli/*.c tests/*.c tests/unit/*.c fuzz/*.[ch] 2>/dev/null)
 [ -n "$files" ] || fail "no C files found"

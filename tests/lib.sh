@@ -11,6 +11,14 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 note() { echo "--- $*"; }
 
+# Fails unless every named program is on PATH (tools/install-deps.sh installs them all).
+require_tools() {
+    local tool
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || fail "$tool is missing (tools/install-deps.sh installs it)"
+    done
+}
+
 CLEANUP_COMMANDS=()
 on_exit() { CLEANUP_COMMANDS+=("$*"); }
 run_cleanup() {

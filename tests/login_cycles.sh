@@ -12,7 +12,7 @@
 # failures are checked, not RSS, and valgrind is not run.
 set -u
 . "${top_srcdir:-.}/tests/lib.sh"
-command -v valgrind >/dev/null || fail "valgrind is missing (tools/install-deps.sh installs it)"
+require_tools valgrind
 
 make_workdir
 stage_artifacts

@@ -6,9 +6,7 @@
 set -u
 . "${top_srcdir:-.}/tests/lib.sh"
 
-for tool in dbus-run-session gnome-keyring-daemon secret-tool openssl curl; do
-    command -v "$tool" >/dev/null || fail "$tool is missing (see README: dependencies)"
-done
+require_tools dbus-run-session gnome-keyring-daemon secret-tool openssl curl
 
 make_workdir
 stage_artifacts

@@ -7,9 +7,7 @@ set -u
 . "${top_srcdir:-.}/tests/lib.sh"
 
 [ "$(id -u)" = 0 ] || skip "needs root (creates a user, runs pam_unix and the privilege drop)"
-for tool in useradd chpasswd runuser dbus-daemon gnome-keyring-daemon secret-tool curl; do
-    command -v "$tool" >/dev/null || fail "$tool is missing (see README: dependencies)"
-done
+require_tools useradd chpasswd runuser dbus-daemon gnome-keyring-daemon secret-tool curl
 [ -f /lib/x86_64-linux-gnu/security/pam_gnome_keyring.so ] ||
     [ -n "$(find /lib /usr/lib -name pam_gnome_keyring.so 2>/dev/null | head -1)" ] ||
     fail "pam_gnome_keyring.so is missing (libpam-gnome-keyring)"

@@ -14,9 +14,7 @@
 # and finally the refresher is gone once the session bus is.
 set -u
 . "${top_srcdir:-.}/tests/lib.sh"
-for tool in dbus-run-session gnome-keyring-daemon secret-tool git curl; do
-    command -v "$tool" >/dev/null || fail "$tool is missing (see README: dependencies)"
-done
+require_tools dbus-run-session gnome-keyring-daemon secret-tool git curl
 
 make_workdir
 stage_artifacts
