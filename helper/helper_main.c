@@ -4,7 +4,6 @@
  * See common/protocol.h for the format and docs/ARCHITECTURE.md for the data path. */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <glib.h>
 #include <signal.h>
@@ -421,8 +420,6 @@ int main(void)
         return HELPER_EXIT_REFUSED;
     alarm(HELPER_MAX_SECONDS);
     signal(SIGPIPE, SIG_IGN);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        goto out;
     if (read_request(&context.request) != 0)
         goto out;
     status = dispatch(&context);
@@ -431,6 +428,5 @@ int main(void)
 out:
     protocol_message_clear(&context.request);
     protocol_message_clear(&context.reply);
-    curl_global_cleanup();
     return status;
 }

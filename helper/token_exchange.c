@@ -2,12 +2,16 @@
 
 #include "token_exchange.h"
 
-#include <curl/curl.h>
+#include <dlfcn.h>
+#include <glib.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
+#include <unistd.h>
+
+#include "https_transport.h"
 
 static void set_result(struct exchange_result *result, enum exchange_outcome outcome,
                        const char *reason, const char *format, ...)
@@ -25,16 +29,18 @@ static void set_result(struct exchange_result *result, enum exchange_outcome out
     va_end(arguments);
 }
 
+/* RFC 3986 unreserved characters stay, everything else is %XX: what the form encoding of
+ * RFC 6749 appendix B needs. */
 static int append_escaped(struct capped_buffer *form, const char *text)
 {
-    char *escaped = curl_easy_escape(NULL, text, 0);
+    char *escaped = g_uri_escape_string(text, NULL, FALSE);
     int rv;
 
     if (escaped == NULL)
         return -1;
     rv = capped_buffer_append_string(form, escaped);
     secret_wipe(escaped, strlen(escaped));
-    curl_free(escaped);
+    g_free(escaped);
     return rv;
 }
 
@@ -50,94 +56,63 @@ int form_append(struct capped_buffer *form, const char *name, const char *value)
     return rv == 0 ? 0 : -1;
 }
 
-/* libcurl's write callback: keeps at most the buffer's capacity, then aborts the transfer. */
-static size_t collect_body(char *data, size_t size, size_t count, void *context)
+/* The transport module lives beside the running program, as $ORIGIN would find it: the
+ * installed helper's directory, or a test's staging directory. */
+static int transport_module_path(char *path, size_t path_size)
 {
-    struct capped_buffer *body = context;
-    size_t bytes = size * count;
+    char program[PATH_MAX];
+    ssize_t length = readlink("/proc/self/exe", program, sizeof(program) - 1);
+    char *slash;
 
-    return capped_buffer_append(body, data, bytes) == 0 ? bytes : 0;
+    if (length <= 0)
+        return -1;
+    program[length] = '\0';
+    slash = strrchr(program, '/');
+    if (slash == NULL)
+        return -1;
+    *slash = '\0';
+    return snprintf(path, path_size, "%s/%s", program, HTTPS_TRANSPORT_MODULE) < (int)path_size
+               ? 0
+               : -1;
 }
 
-static int configure_transfer(CURL *curl, const char *token_url, const char *ca_file,
-                              long timeout_ms, const struct capped_buffer *form,
-                              struct curl_slist *headers, struct capped_buffer *body)
+/* Loaded on the first request and kept: only processes that use the network map libcurl. */
+static https_post_form_function *load_transport(char *why, size_t why_size)
 {
-    int rv = CURLE_OK;
+    static https_post_form_function *post_form_entry;
+    char module[PATH_MAX];
+    void *handle = NULL;
+    https_transport_abi_function *abi;
 
-    /* Each option is checked: an option this libcurl lacks must not silently weaken TLS. */
-    rv |= curl_easy_setopt(curl, CURLOPT_URL, token_url);
-    rv |= curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
-    rv |= curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-    rv |= curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-    rv |= curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
-    rv |= curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (ca_file != NULL)
-        rv |= curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file);
-    rv |= curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    rv |= curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    rv |= curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
-    rv |= curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)TOKEN_RESPONSE_MAX_BYTES);
-    rv |= curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    rv |= curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form->data);
-    rv |= curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)form->length);
-    rv |= curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    rv |= curl_easy_setopt(curl, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
-    rv |= curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
-    rv |= curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-    return rv == (int)CURLE_OK ? 0 : -1;
-}
-
-static void classify_transfer_error(CURL *curl, CURLcode code, struct exchange_result *result)
-{
-    long request_bytes = 0;
-    const char *text = curl_easy_strerror(code);
-
-    curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &request_bytes);
-    switch (code) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-    case CURLE_COULDNT_CONNECT:
-        set_result(result, EXCHANGE_NOT_SENT, "network", "cannot reach the token endpoint: %s",
-                   text);
-        break;
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-        set_result(result, EXCHANGE_NOT_SENT, "tls",
-                   "the token endpoint's TLS identity was not accepted: %s", text);
-        break;
-    case CURLE_WRITE_ERROR:
-    case CURLE_FILESIZE_EXCEEDED:
-        set_result(result, EXCHANGE_BAD_RESPONSE, "oversized",
-                   "the token endpoint's answer is larger than %d bytes", TOKEN_RESPONSE_MAX_BYTES);
-        break;
-    default:
-        /* Past the handshake the request may have reached the provider. */
-        set_result(result, request_bytes > 0 ? EXCHANGE_UNKNOWN : EXCHANGE_NOT_SENT,
-                   code == CURLE_OPERATION_TIMEDOUT ? "timeout" : "network",
-                   "the token request failed: %s", text);
+    if (post_form_entry != NULL)
+        goto out;
+    if (transport_module_path(module, sizeof(module)) != 0) {
+        snprintf(why, why_size, "cannot find the helper's own directory");
+        goto out;
     }
+    handle = dlopen(module, RTLD_NOW | RTLD_LOCAL);
+    if (handle == NULL) {
+        snprintf(why, why_size, "cannot load the https module: %s", dlerror());
+        goto out;
+    }
+    abi = (https_transport_abi_function *)dlsym(handle, HTTPS_TRANSPORT_ABI_SYMBOL);
+    if (abi != NULL && abi() == HTTPS_TRANSPORT_ABI)
+        post_form_entry = (https_post_form_function *)dlsym(handle, HTTPS_POST_FORM_SYMBOL);
+    if (post_form_entry == NULL) {
+        snprintf(why, why_size, "%.200s does not belong to this helper's version", module);
+        dlclose(handle);
+    }
+out:
+    return post_form_entry;
 }
 
-static bool is_json_content(CURL *curl)
-{
-    const char *type = NULL;
-
-    curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &type);
-    return type != NULL && strncasecmp(type, "application/json", 16) == 0 &&
-           (type[16] == '\0' || type[16] == ';' || type[16] == ' ');
-}
-
-static void judge_answer(CURL *curl, const struct capped_buffer *body,
-                         struct exchange_result *result)
+static void judge_answer(const struct https_answer *answer, struct exchange_result *result)
 {
     char code[48] = "", message[256] = "", why[128] = "";
-    long status = 0;
+    const struct capped_buffer *body = &answer->body;
+    long status = answer->status;
 
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    if (status == 200 && !is_json_content(curl))
+    if (status == 200 && !answer->json_content)
         set_result(result, EXCHANGE_BAD_RESPONSE, "bad-response",
                    "the token endpoint did not answer with JSON");
     else if (status == 200 &&
@@ -160,36 +135,30 @@ static void judge_answer(CURL *curl, const struct capped_buffer *body,
                    "the token endpoint answered HTTP %ld", status);
 }
 
-/* One https POST of form to url; judge sees the finished transfer. Every endpoint (token,
- * revoke) goes through here, so none of them can miss a TLS or size setting. */
+/* One https POST of form to url through the transport module; judge sees the answer. Every
+ * endpoint (token, revoke) goes through here, so none of them can miss a TLS or size check. */
 static void post_form(const char *url, const char *ca_file, long timeout_ms,
                       const struct capped_buffer *form, struct exchange_result *result,
-                      void (*judge)(CURL *, const struct capped_buffer *, struct exchange_result *))
+                      void (*judge)(const struct https_answer *, struct exchange_result *))
 {
-    struct capped_buffer body = {0};
-    struct curl_slist *headers = NULL, *more;
-    CURL *curl = curl_easy_init();
-    CURLcode code;
+    const struct https_request request = {url, ca_file, timeout_ms, form};
+    struct https_answer answer;
+    char why[sizeof(result->message)] = "";
+    https_post_form_function *post = load_transport(why, sizeof(why));
 
     memset(result, 0, sizeof(*result));
-    headers = curl_slist_append(NULL, "Content-Type: application/x-www-form-urlencoded");
-    more = headers != NULL ? curl_slist_append(headers, "Accept: application/json") : NULL;
-    if (curl == NULL || more == NULL || capped_buffer_init(&body, TOKEN_RESPONSE_MAX_BYTES) != 0 ||
-        strncasecmp(url, "https://", 8) != 0 ||
-        configure_transfer(curl, url, ca_file, timeout_ms, form, headers, &body) != 0) {
-        set_result(result, EXCHANGE_NOT_SENT, "setup", "cannot set up a safe https request");
+    memset(&answer, 0, sizeof(answer));
+    if (post == NULL) {
+        set_result(result, EXCHANGE_NOT_SENT, "setup", "%s", why);
         goto out;
     }
-    code = curl_easy_perform(curl);
-    if (code != CURLE_OK)
-        classify_transfer_error(curl, code, result);
+    post(&request, &answer);
+    if (answer.completed)
+        judge(&answer, result);
     else
-        judge(curl, &body, result);
+        set_result(result, answer.failure, answer.failure_reason, "%s", answer.failure_message);
 out:
-    capped_buffer_wipe(&body);
-    curl_slist_free_all(headers);
-    if (curl != NULL)
-        curl_easy_cleanup(curl);
+    capped_buffer_wipe(&answer.body);
 }
 
 void token_exchange(const char *token_url, const char *ca_file, long timeout_ms,
@@ -199,13 +168,12 @@ void token_exchange(const char *token_url, const char *ca_file, long timeout_ms,
 }
 
 /* RFC 7009 section 2.2: 200 whether or not the token was still valid. */
-static void judge_revocation(CURL *curl, const struct capped_buffer *body,
-                             struct exchange_result *result)
+static void judge_revocation(const struct https_answer *answer, struct exchange_result *result)
 {
     char code[48] = "", message[256] = "";
-    long status = 0;
+    const struct capped_buffer *body = &answer->body;
+    long status = answer->status;
 
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     if (status == 200)
         set_result(result, EXCHANGE_OK, "ok", "revoked");
     else if (token_error_parse(body->data, body->length, code, sizeof(code), message,

@@ -66,6 +66,16 @@ cat >"$WORK/no-secrets-bus.conf" <<BUS
 BUS
 chmod a+r "$WORK/no-secrets-bus.conf"
 
+# Helpers whose https module (libcurl, loaded only to talk to the provider) is missing, or
+# is not the one built with them (helper/https_transport.h).
+mkdir -p "$WORK/no-https" "$WORK/other-https"
+cp "$HELPER" "$WORK/no-https/"
+cp "$HELPER" "$WORK/other-https/"
+printf 'int pok_https_transport_abi(void) { return 999; }\n' >"$WORK/other-https/abi.c"
+cc -shared -fPIC -o "$WORK/other-https/pam_oauth_keyring_https.so" "$WORK/other-https/abi.c" ||
+    fail "cannot build the stand-in https module"
+chmod -R a+rX "$WORK/no-https" "$WORK/other-https"
+
 cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u
 snapshot() { "$PYTHON" "$WORK/bin/keyring_tool.py" dump; }
@@ -74,8 +84,8 @@ case_login() { # case_login NAME SERVICE EXPECTED-LOG-TEXT [BUS [KEYRING: same|c
     local before session_ms requests
     before=$(snapshot)
     requests=$(idp_stat 's["requests"]["token"]')
-    PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" timeout 30 "$DRIVER" --confdir "$WORK/pam.d" \
-        --service "$service" --user "$RUN_AS" --log "$WORK/out/$name.log" \
+    PAM_OAUTH_KEYRING_TEST_HELPER="${CASE_HELPER:-$HELPER}" timeout 30 "$DRIVER" \
+        --confdir "$WORK/pam.d" --service "$service" --user "$RUN_AS" --log "$WORK/out/$name.log" \
         --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url" \
         --setenv "DBUS_SESSION_BUS_ADDRESS=$bus" \
         --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/$name.out" 2>&1
@@ -126,6 +136,10 @@ case_login no-bus pok-private "not reachable on the session bus" "unix:path=$WOR
 dbus-daemon --config-file="$WORK/no-secrets-bus.conf" --fork --print-pid >"$WORK/out/no-secrets-bus.pid"
 case_login no-secret-service pok-private "not reachable on the session bus" "unix:path=$WORK/runtime/no-secrets-bus"
 kill "$(cat "$WORK/out/no-secrets-bus.pid")"
+CASE_HELPER="$WORK/no-https/pam_oauth_keyring_helper" \
+    case_login https-module-missing pok-private "cannot load the https module"
+CASE_HELPER="$WORK/other-https/pam_oauth_keyring_helper" \
+    case_login https-module-other-version pok-private "does not belong to this helper's version"
 case_login config-missing pok-missing "missing.conf: cannot open"
 case_login config-unparsable pok-unparsable "unparsable.conf:12: expected key = value"
 case_login config-world-writable pok-world-writable "must not be writable by group or others"

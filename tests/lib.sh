@@ -39,7 +39,9 @@ make_workdir() {
 # Copies what a login needs into $WORK/bin, readable and executable by everyone.
 stage_artifacts() {
     mkdir -p "$WORK/bin"
-    cp "$top_builddir/helper/pam_oauth_keyring_helper" "$WORK/bin/" || fail "helper not built"
+    cp "$top_builddir/helper/pam_oauth_keyring_helper" \
+        "$top_builddir/helper/.libs/pam_oauth_keyring_https.so" "$WORK/bin/" ||
+        fail "helper or its https module not built"
     cp "$top_builddir/tests/.libs/pam_oauth_keyring_test.so" "$WORK/bin/" ||
         fail "test module not built (make check builds it)"
     cp "$top_builddir/tests/pam_oauth_keyring_helper_test" "$top_builddir/cli/oauth-keyring" \

@@ -30,4 +30,18 @@ PY
 # The helper is a plain program: never setuid or setgid, as built and as installed.
 helper="$top_builddir/helper/pam_oauth_keyring_helper"
 [ ! -u "$helper" ] && [ ! -g "$helper" ] || fail "the helper has a setuid/setgid bit"
-pass "module exports only pam_sm_* and needs only: $needed"
+
+# libcurl (and the TLS, Kerberos and LDAP libraries it brings) is loaded only by a helper that
+# talks to the provider: the helper and oauth-keyring do not link it, the https module does,
+# and that module exports only its two entry points.
+https_module="$top_builddir/helper/.libs/pam_oauth_keyring_https.so"
+for program in "$helper" "$top_builddir/cli/oauth-keyring"; do
+    ldd "$program" | grep -q 'libsecret-1' || fail "ldd does not list libsecret for $program"
+    ! ldd "$program" | grep -E 'libcurl|libssl|libgnutls|libkrb5' ||
+        fail "$program loads the network libraries at start-up"
+done
+ldd "$https_module" | grep -q libcurl || fail "the https module does not link libcurl"
+https_exports=$(nm -D --defined-only "$https_module" | awk '{print $3}' | sort | tr '\n' ' ')
+[ "$https_exports" = "pok_https_post_form pok_https_transport_abi " ] ||
+    fail "the https module exports: $https_exports"
+pass "module exports only pam_sm_* and needs only: $needed; helper and CLI start without libcurl"
