@@ -2,6 +2,12 @@
 
 #include "keyring.h"
 
+/* The D-Bus-path calls (secret-paths.h) read items without building a proxy per item and
+ * collection: a valid-token read is then 4 calls to the keyring instead of 10. libsecret
+ * labels them "unstable"; they have not changed since libsecret 0.18 (2014). */
+#define SECRET_API_SUBJECT_TO_CHANGE 1
+#define SECRET_WITH_UNSTABLE 1
+
 #include <json-c/json.h>
 #include <libsecret/secret.h>
 #include <stdbool.h>
@@ -17,7 +23,8 @@
 
 struct keyring {
     SecretService *service;
-    SecretCollection *collection;
+    char *collection_path;        /* the default collection's D-Bus object path */
+    SecretCollection *collection; /* its proxy: made on the first write, delete or listing */
 };
 
 /* The one schema of our items. Attributes are never secret: a name and a service. */
@@ -46,23 +53,56 @@ static enum keyring_status fail_open(struct keyring *keyring, enum keyring_statu
     return status;
 }
 
+/* The collection's Locked property, read directly: one call, and no proxy to set up. */
+static int read_locked(struct keyring *keyring, bool *locked, GError **error)
+{
+    GDBusProxy *proxy = G_DBUS_PROXY(keyring->service);
+    GVariant *reply = g_dbus_connection_call_sync(
+        g_dbus_proxy_get_connection(proxy), g_dbus_proxy_get_name(proxy), keyring->collection_path,
+        "org.freedesktop.DBus.Properties", "Get",
+        g_variant_new("(ss)", "org.freedesktop.Secret.Collection", "Locked"), G_VARIANT_TYPE("(v)"),
+        G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+    GVariant *value = NULL;
+    int rv = -1;
+
+    if (reply == NULL)
+        goto out;
+    g_variant_get(reply, "(v)", &value);
+    if (g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN)) {
+        *locked = g_variant_get_boolean(value);
+        rv = 0;
+    } else {
+        g_set_error(error, SECRET_ERROR, SECRET_ERROR_PROTOCOL, "Locked is not a boolean");
+    }
+out:
+    if (value != NULL)
+        g_variant_unref(value);
+    if (reply != NULL)
+        g_variant_unref(reply);
+    return rv;
+}
+
 enum keyring_status keyring_open(struct keyring **keyring_out, char *why, size_t why_size)
 {
     struct keyring *keyring = g_new0(struct keyring, 1);
     GError *error = NULL;
+    bool locked = true;
 
     *keyring_out = NULL;
-    /* Neither call prompts: opening a session and reading the alias need no unlock. */
+    /* None of these prompts: opening a session and reading the alias need no unlock. */
     keyring->service = secret_service_get_sync(SECRET_SERVICE_OPEN_SESSION, NULL, &error);
     if (keyring->service == NULL)
         return fail_open(keyring, KEYRING_UNREACHABLE, why, why_size,
                          "the keyring is not reachable on the session bus", error);
-    keyring->collection = secret_collection_for_alias_sync(
-        keyring->service, SECRET_COLLECTION_DEFAULT, SECRET_COLLECTION_NONE, NULL, &error);
-    if (keyring->collection == NULL)
+    keyring->collection_path = secret_service_read_alias_dbus_path_sync(
+        keyring->service, SECRET_COLLECTION_DEFAULT, NULL, &error);
+    if (keyring->collection_path == NULL)
         return fail_open(keyring, error != NULL ? KEYRING_UNREACHABLE : KEYRING_NO_DEFAULT, why,
                          why_size, "the user has no default (login) keyring", error);
-    if (secret_collection_get_locked(keyring->collection))
+    if (read_locked(keyring, &locked, &error) != 0)
+        return fail_open(keyring, KEYRING_UNREACHABLE, why, why_size,
+                         "the user has no default (login) keyring", error);
+    if (locked)
         return fail_open(keyring, KEYRING_LOCKED, why, why_size, "the login keyring is locked",
                          NULL);
     *keyring_out = keyring;
@@ -74,8 +114,18 @@ void keyring_close(struct keyring *keyring)
     if (keyring == NULL)
         return;
     g_clear_object(&keyring->collection);
+    g_free(keyring->collection_path);
     g_clear_object(&keyring->service);
     g_free(keyring);
+}
+
+/* The proxy of the default collection, for writes, deletes and listings. */
+static SecretCollection *collection(struct keyring *keyring, GError **error)
+{
+    if (keyring->collection == NULL)
+        keyring->collection = secret_collection_new_for_dbus_path_sync(
+            keyring->service, keyring->collection_path, SECRET_COLLECTION_NONE, NULL, error);
+    return keyring->collection;
 }
 
 static GHashTable *item_attributes(const char *service, const char *username)
@@ -98,6 +148,8 @@ static GList *search_items(struct keyring *keyring, GHashTable *attributes, Secr
 
     for (int attempt = 0; attempt < SEARCH_ATTEMPTS; attempt++) {
         g_clear_error(error);
+        if (collection(keyring, error) == NULL)
+            break;
         items = secret_collection_search_sync(keyring->collection, NULL, attributes,
                                               SECRET_SEARCH_ALL | flags, NULL, error);
         if (*error == NULL || !g_error_matches(*error, SECRET_ERROR, SECRET_ERROR_NO_SUCH_OBJECT))
@@ -146,8 +198,10 @@ static int write_item(struct keyring *keyring, const char *service, const char *
     SecretValue *value = secret_value_new(secret, -1, content_type);
     GError *error = NULL;
     SecretItem *item =
-        secret_item_create_sync(keyring->collection, token_item_schema(), attributes, label, value,
-                                SECRET_ITEM_CREATE_REPLACE, NULL, &error);
+        collection(keyring, &error) == NULL
+            ? NULL
+            : secret_item_create_sync(keyring->collection, token_item_schema(), attributes, label,
+                                      value, SECRET_ITEM_CREATE_REPLACE, NULL, &error);
     int rv = item != NULL ? delete_other_items(keyring, attributes, item, &error) : -1;
 
     if (rv != 0)
@@ -244,16 +298,101 @@ static GList *find_items(struct keyring *keyring, const char *service, const cha
     return items;
 }
 
-/* The secret of the first item found, as a new string (wipe it); NULL when there is none. */
-static char *first_secret(GList *items)
+/* The D-Bus path of the first item of the default collection with exactly these attributes
+ * (whoever wrote it); NULL when there is none. Nothing is unlocked: an item of ours that is
+ * locked is an error. */
+static char *find_item_path(struct keyring *keyring, const char *service, const char *username,
+                            GError **error)
 {
-    SecretValue *value = items != NULL ? secret_item_get_secret(items->data) : NULL;
-    const char *text = value != NULL ? secret_value_get_text(value) : NULL;
-    char *copy = text != NULL ? secret_strndup(text, 64 * 1024) : NULL;
+    GHashTable *attributes = item_attributes(service, username);
+    char *prefix = g_strconcat(keyring->collection_path, "/", NULL);
+    char **unlocked = NULL, **locked = NULL;
+    char *found = NULL;
 
-    if (value != NULL)
-        secret_value_unref(value);
-    return copy;
+    if (!secret_service_search_for_dbus_paths_sync(keyring->service, NULL, attributes, NULL,
+                                                   &unlocked, &locked, error))
+        goto out;
+    for (size_t i = 0; unlocked != NULL && unlocked[i] != NULL && found == NULL; i++) {
+        if (g_str_has_prefix(unlocked[i], prefix))
+            found = g_strdup(unlocked[i]);
+    }
+    for (size_t i = 0; locked != NULL && locked[i] != NULL && found == NULL; i++) {
+        if (g_str_has_prefix(locked[i], prefix)) {
+            g_set_error(error, SECRET_ERROR, SECRET_ERROR_IS_LOCKED, "the login keyring is locked");
+            break;
+        }
+    }
+out:
+    g_strfreev(unlocked);
+    g_strfreev(locked);
+    g_free(prefix);
+    g_hash_table_unref(attributes);
+    return found;
+}
+
+/* The text of the secret at path, as a new string (wipe it); false when it was not there. */
+static bool take_secret(GHashTable *secrets, const char *path, char **text_out)
+{
+    SecretValue *value = path != NULL ? g_hash_table_lookup(secrets, path) : NULL;
+    const char *text = value != NULL ? secret_value_get_text(value) : NULL;
+
+    *text_out = text != NULL ? secret_strndup(text, 64 * 1024) : NULL;
+    return path == NULL || value != NULL;
+}
+
+/* One attempt: both searches, then both secrets in one GetSecrets call. False (and no
+ * error) when an item found by the search was gone by the GetSecrets: try again. */
+static bool read_both_secrets(struct keyring *keyring, const char *access_service,
+                              const char *refresh_service, const char *username, char **access,
+                              char **document, GError **error)
+{
+    char *access_path = find_item_path(keyring, access_service, username, error);
+    char *refresh_path =
+        *error == NULL ? find_item_path(keyring, refresh_service, username, error) : NULL;
+    const char *paths[3] = {NULL, NULL, NULL};
+    GHashTable *secrets = NULL;
+    bool complete = true;
+
+    paths[0] = access_path != NULL ? access_path : refresh_path;
+    paths[1] = access_path != NULL ? refresh_path : NULL;
+    if (*error != NULL || paths[0] == NULL)
+        goto out;
+    secrets = secret_service_get_secrets_for_dbus_paths_sync(keyring->service, paths, NULL, error);
+    if (secrets == NULL) {
+        complete = !g_error_matches(*error, SECRET_ERROR, SECRET_ERROR_NO_SUCH_OBJECT);
+        if (!complete)
+            g_clear_error(error);
+        goto out;
+    }
+    complete =
+        take_secret(secrets, access_path, access) & take_secret(secrets, refresh_path, document);
+out:
+    if (secrets != NULL)
+        g_hash_table_unref(secrets);
+    g_free(access_path);
+    g_free(refresh_path);
+    return complete;
+}
+
+/* The access token and the refresh document, as new strings (wipe them); NULL where there is
+ * no item. Another process may replace an item between the search and the read (a refresh,
+ * a login): the read is then simply run again. */
+static int read_pair_secrets(struct keyring *keyring, const char *access_service,
+                             const char *refresh_service, const char *username, char **access,
+                             char **document, GError **error)
+{
+    bool complete = false;
+
+    for (int attempt = 0; attempt < SEARCH_ATTEMPTS && !complete && *error == NULL; attempt++) {
+        secret_free_string(access);
+        secret_free_string(document);
+        complete = read_both_secrets(keyring, access_service, refresh_service, username, access,
+                                     document, error);
+    }
+    if (!complete && *error == NULL)
+        g_set_error(error, SECRET_ERROR, SECRET_ERROR_NO_SUCH_OBJECT,
+                    "the items kept changing while they were read");
+    return *error == NULL ? 0 : -1;
 }
 
 static long long document_time(struct json_object *document, const char *name)
@@ -320,19 +459,15 @@ int keyring_read_pair(struct keyring *keyring, const struct token_item_names *na
 {
     char *refresh_service = g_strdup_printf("%s/refresh", names->service);
     GError *error = NULL;
-    GList *access_items = find_items(keyring, names->service, names->username, &error);
-    GList *refresh_items =
-        error == NULL ? find_items(keyring, refresh_service, names->username, &error) : NULL;
     char *document = NULL;
     int rv = -1;
 
     memset(pair, 0, sizeof(*pair));
-    if (error != NULL) {
+    if (read_pair_secrets(keyring, names->service, refresh_service, names->username,
+                          &pair->access_token, &document, &error) != 0) {
         snprintf(why, why_size, "cannot read the keyring: %s", error->message);
         goto out;
     }
-    pair->access_token = first_secret(access_items);
-    document = first_secret(refresh_items);
     if (document != NULL && parse_refresh_document(document, pair) != 0) {
         snprintf(why, why_size, "the refresh item \"%s\" is not in our format", refresh_service);
         goto out;
@@ -342,8 +477,6 @@ out:
     if (rv != 0)
         stored_pair_clear(pair);
     secret_free_string(&document);
-    g_list_free_full(access_items, g_object_unref);
-    g_list_free_full(refresh_items, g_object_unref);
     g_clear_error(&error);
     g_free(refresh_service);
     return rv;
@@ -416,8 +549,10 @@ char **keyring_list_services(struct keyring *keyring, const char *username)
 
     g_hash_table_insert(attributes, g_strdup("xdg:schema"), g_strdup(token_item_schema()->name));
     g_hash_table_insert(attributes, g_strdup("username"), g_strdup(username));
-    items = secret_collection_search_sync(keyring->collection, NULL, attributes, SECRET_SEARCH_ALL,
-                                          NULL, &error);
+    items = collection(keyring, &error) == NULL
+                ? NULL
+                : secret_collection_search_sync(keyring->collection, NULL, attributes,
+                                                SECRET_SEARCH_ALL, NULL, &error);
     for (GList *node = items; node != NULL; node = node->next) {
         GHashTable *found = secret_item_get_attributes(node->data);
         const char *service = g_hash_table_lookup(found, "service");

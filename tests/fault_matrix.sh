@@ -10,7 +10,7 @@ set -u
 make_workdir
 stage_artifacts
 start_idp "client-secret-$RANDOM$RANDOM"
-SERVICE=pok-fault-test
+SERVICE=pok-fault-test-$$ # unique: runs of other trees may share this machine and user
 prepare_private_user prompt=always refresher=no < <(echo "timeout = 2")
 
 # A second provider whose certificate names another host (signed by the trusted CA).

@@ -10,7 +10,7 @@ make_workdir
 stage_artifacts
 cp "$top_srcdir/tests/mangle_answer.py" "$WORK/bin/" && chmod 755 "$WORK/bin/mangle_answer.py"
 start_idp "client-secret-$RANDOM$RANDOM"
-SERVICE=pok-hostile-test
+SERVICE=pok-hostile-test-$$ # unique: runs of other trees may share this machine and user
 prepare_private_user prompt=always refresher=no </dev/null
 
 cat >"$WORK/scenario.sh" <<'SCENARIO'

@@ -17,7 +17,7 @@ require_tools valgrind
 make_workdir
 stage_artifacts
 start_idp "client-secret-$RANDOM$RANDOM"
-SERVICE=pok-cycles-test
+SERVICE=pok-cycles-test-$$ # unique: runs of other trees may share this machine and user
 # valgrind makes the helper ten times slower: give its exchange room (30 s) on a busy machine.
 prepare_private_user refresher=no < <(echo "timeout = 30")
 sed 's/refresher=no/refresher=no prompt=always/' "$WORK/pam.d/pok-private" >"$WORK/pam.d/pok-always"

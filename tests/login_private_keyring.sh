@@ -11,7 +11,7 @@ require_tools dbus-run-session gnome-keyring-daemon secret-tool openssl curl
 make_workdir
 stage_artifacts
 start_idp "client-secret-$RANDOM$RANDOM"
-SERVICE=pok-private-test
+SERVICE=pok-private-test-$$ # unique: runs of other trees may share this machine and user
 
 private_login
 cat "$WORK/out/driver.out"

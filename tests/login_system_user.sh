@@ -15,7 +15,7 @@ require_tools useradd chpasswd runuser dbus-daemon gnome-keyring-daemon secret-t
 make_workdir
 stage_artifacts
 start_idp "client-secret-$RANDOM$RANDOM"
-SERVICE=pok-system-test
+SERVICE=pok-system-test-$$ # unique: runs of other trees may share this machine and user
 
 # --- a real user with a password, an extra group, a runtime dir and a session bus --------
 USER_NAME="poktest$RANDOM"

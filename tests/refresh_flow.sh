@@ -20,7 +20,7 @@ make_workdir
 stage_artifacts
 HELPER="$WORK/bin/pam_oauth_keyring_helper_test" # with pause points for step 5
 start_idp "client-secret-$RANDOM$RANDOM" --access-ttl 10
-SERVICE=pok-refresh-test
+SERVICE=pok-refresh-test-$$ # unique: runs of other trees may share this machine and user
 prepare_private_user refresher=no < <(echo "refresh_margin = 8")
 sed 's/refresher=no/refresher=yes/' "$WORK/pam.d/pok-private" >"$WORK/pam.d/pok-refresher"
 chmod a+r "$WORK/pam.d/pok-refresher"

@@ -10,7 +10,7 @@ set -u
 make_workdir
 stage_artifacts
 start_idp "client-secret-$RANDOM$RANDOM"
-SERVICE=pok-unusual-test
+SERVICE=pok-unusual-test-$$ # unique: runs of other trees may share this machine and user
 mkdir -p "$WORK/pam.d" "$WORK/state"
 write_config "$WORK/pam.conf" </dev/null
 cat >"$WORK/pam.d/pok-login" <<PAM
