@@ -325,8 +325,59 @@ static int run_refresher(struct helper_context *context)
         return HELPER_EXIT_BAD_REQUEST;
     alarm(0); /* the per-run bound does not apply to a session-long process */
     fill_refresh_request(context, &request);
-    refresher_run(&request, field(context, "revoke_url"));
+    refresher_run(&context->request, &request);
     return reply_error(context, "exited", "the refresher has exited");
+}
+
+static int reply_outcome(struct helper_context *context, const char *outcome, const char *message)
+{
+    protocol_message_init(&context->reply, "ok");
+    return protocol_message_add(&context->reply, "outcome", outcome) |
+                   protocol_message_add(&context->reply, "message", message)
+               ? reply_error(context, "internal", "the reply does not fit")
+               : HELPER_EXIT_OK;
+}
+
+/* "refresh": one refresh on the refresher's behalf, in a process of its own (helper_child.h).
+ * Every outcome, failures included, is an "ok" reply that names it. */
+static int refresh_for_refresher(struct helper_context *context)
+{
+    const char *min_valid = field(context, "min_valid");
+    struct refresh_request request;
+    struct refresh_report report;
+    struct keyring *keyring = NULL;
+    char why[512];
+
+    if (!has_refresh_fields(context))
+        return reply_error(context, "bad-request", "incomplete refresh request");
+    if (keyring_open(&keyring, why, sizeof(why)) != KEYRING_READY)
+        return reply_outcome(context, refresh_outcome_name(REFRESH_KEYRING_FAILED), why);
+    fill_refresh_request(context, &request);
+    request.min_valid_seconds = min_valid != NULL ? strtol(min_valid, NULL, 10) : 0;
+    if (request.min_valid_seconds < 0 || request.min_valid_seconds > 86400)
+        request.min_valid_seconds = 0;
+    refresh_if_due(keyring, &request, &report);
+    keyring_close(keyring);
+    return reply_outcome(context, refresh_outcome_name(report.outcome), report.message);
+}
+
+/* "logout": revoke and remove the pair on the refresher's behalf (helper_child.h). */
+static int logout_for_refresher(struct helper_context *context)
+{
+    struct refresh_request request;
+    struct keyring *keyring = NULL;
+    char message[512];
+    int removed;
+
+    if (!has_refresh_fields(context))
+        return reply_error(context, "bad-request", "incomplete logout request");
+    if (keyring_open(&keyring, message, sizeof(message)) != KEYRING_READY)
+        return reply_outcome(context, "keyring-failed", message);
+    fill_refresh_request(context, &request);
+    removed =
+        logout_pair(keyring, &request, field(context, "revoke_url"), message, sizeof(message));
+    keyring_close(keyring);
+    return reply_outcome(context, removed == 0 ? "logged-out" : "keyring-failed", message);
 }
 
 static int dispatch(struct helper_context *context)
@@ -343,6 +394,10 @@ static int dispatch(struct helper_context *context)
         return refresh_for_session(context);
     if (strcmp(command, "refresher") == 0)
         return run_refresher(context);
+    if (strcmp(command, "refresh") == 0)
+        return refresh_for_refresher(context);
+    if (strcmp(command, "logout") == 0)
+        return logout_for_refresher(context);
     return reply_error(context, "bad-request", "unknown command");
 }
 

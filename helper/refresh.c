@@ -39,19 +39,29 @@ static void report_set(struct refresh_report *report, enum refresh_outcome outco
     va_end(arguments);
 }
 
+static const char *const outcome_names[] = {
+    [REFRESH_NOT_DUE] = "not-due",
+    [REFRESH_DONE] = "refreshed",
+    [REFRESH_AUTHORIZATION_NEEDED] = "authorization-needed",
+    [REFRESH_PROVIDER_UNREACHABLE] = "provider-unreachable",
+    [REFRESH_PROVIDER_ERROR] = "provider-error",
+    [REFRESH_OUTCOME_UNKNOWN] = "outcome-unknown",
+    [REFRESH_KEYRING_FAILED] = "keyring-failed",
+    [REFRESH_LOCK_TIMEOUT] = "lock-timeout",
+};
+
 const char *refresh_outcome_name(enum refresh_outcome outcome)
 {
-    static const char *const names[] = {
-        [REFRESH_NOT_DUE] = "not-due",
-        [REFRESH_DONE] = "refreshed",
-        [REFRESH_AUTHORIZATION_NEEDED] = "authorization-needed",
-        [REFRESH_PROVIDER_UNREACHABLE] = "provider-unreachable",
-        [REFRESH_PROVIDER_ERROR] = "provider-error",
-        [REFRESH_OUTCOME_UNKNOWN] = "outcome-unknown",
-        [REFRESH_KEYRING_FAILED] = "keyring-failed",
-        [REFRESH_LOCK_TIMEOUT] = "lock-timeout",
-    };
-    return names[outcome];
+    return outcome_names[outcome];
+}
+
+enum refresh_outcome refresh_outcome_from_name(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < sizeof(outcome_names) / sizeof(outcome_names[0]); i++) {
+        if (strcmp(outcome_names[i], name) == 0)
+            return (enum refresh_outcome)i;
+    }
+    return REFRESH_OUTCOME_UNKNOWN;
 }
 
 long long refresh_due_at(long long obtained_at, long long access_expires_at, long margin_seconds)
@@ -136,6 +146,20 @@ static void store_new_pair(struct keyring *keyring, const struct refresh_request
                why);
 }
 
+/* One more request with this refresh token whose answer is unknown. The count is per token:
+ * one left behind by an earlier token does not count against this one. */
+static void count_unknown_attempt(const struct stored_pair *pair, struct refresh_status *status)
+{
+    char fingerprint[sizeof(status->unknown_fingerprint)];
+
+    token_fingerprint(pair->refresh_token, fingerprint, sizeof(fingerprint));
+    if (strcmp(fingerprint, status->unknown_fingerprint) != 0) {
+        memcpy(status->unknown_fingerprint, fingerprint, sizeof(fingerprint));
+        status->unknown_attempts = 0;
+    }
+    status->unknown_attempts++;
+}
+
 static void judge_refresh(struct keyring *keyring, const struct refresh_request *request,
                           const struct stored_pair *pair, struct exchange_result *result,
                           const char *token_url, struct refresh_status *status,
@@ -169,9 +193,7 @@ static void judge_refresh(struct keyring *keyring, const struct refresh_request 
         break;
     case EXCHANGE_UNKNOWN:
     case EXCHANGE_BAD_RESPONSE:
-        token_fingerprint(pair->refresh_token, status->unknown_fingerprint,
-                          sizeof(status->unknown_fingerprint));
-        status->unknown_attempts++;
+        count_unknown_attempt(pair, status);
         report_set(report, REFRESH_OUTCOME_UNKNOWN, "%s", result->message);
         break;
     }
@@ -235,6 +257,24 @@ long request_time_budget_ms(long timeout_ms, long long deadline_ms)
     return left < timeout_ms ? (long)left : timeout_ms;
 }
 
+/* Written before the request goes out, as if its answer were already lost: a process that
+ * dies before it hears the answer (killed at a deadline, crashed) leaves this behind, and
+ * the lost-answer rule holds for it too. The answer, when it comes, overwrites it. */
+static int record_request_in_flight(const struct refresh_request *request,
+                                    const struct stored_pair *pair,
+                                    const struct refresh_status *status)
+{
+    struct refresh_status in_flight = *status;
+
+    count_unknown_attempt(pair, &in_flight);
+    in_flight.time = (long long)time(NULL);
+    snprintf(in_flight.outcome, sizeof(in_flight.outcome), "%s",
+             refresh_outcome_name(REFRESH_OUTCOME_UNKNOWN));
+    snprintf(in_flight.message, sizeof(in_flight.message),
+             "a refresh request went out and its answer was never recorded");
+    return refresh_status_write(request->names.service, &in_flight);
+}
+
 static void spend_refresh_token(struct keyring *keyring, const struct refresh_request *request,
                                 const struct stored_pair *pair, struct refresh_status *status,
                                 struct refresh_report *report)
@@ -256,6 +296,11 @@ static void spend_refresh_token(struct keyring *keyring, const struct refresh_re
         goto out;
     }
     test_pause_point("before-request");
+    if (record_request_in_flight(request, pair, status) != 0) {
+        report_set(report, REFRESH_KEYRING_FAILED,
+                   "cannot record the refresh attempt in the runtime directory; nothing spent");
+        goto out;
+    }
     token_exchange(token_url, request->ca_file, timeout_ms, &form, &result);
     if (result.outcome == EXCHANGE_OK)
         test_pause_point("after-response");

@@ -62,4 +62,7 @@ long request_time_budget_ms(long timeout_ms, long long deadline_ms);
 /* A short name for logs and status files. */
 const char *refresh_outcome_name(enum refresh_outcome outcome);
 
+/* The outcome a name stands for; an unknown name (or NULL) is REFRESH_OUTCOME_UNKNOWN. */
+enum refresh_outcome refresh_outcome_from_name(const char *name);
+
 #endif

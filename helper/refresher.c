@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "helper_child.h"
 #include "secret_memory.h"
 #include "token_exchange.h"
 #include "user_state.h"
@@ -29,8 +30,8 @@
 #define CLIENT_LINE_WAIT_MS 2000
 
 struct refresher {
+    const struct protocol_message *settings; /* as started: handed on to each child */
     const struct refresh_request *request;
-    const char *revoke_url;
     struct keyring *keyring;
     GMainLoop *loop;
     GDBusConnection *bus;
@@ -141,14 +142,74 @@ static void after_refresh(struct refresher *refresher, const struct refresh_repo
     }
 }
 
+/* The refresher's settings, for a child, under command; false if they do not fit. */
+static bool child_request(const struct refresher *refresher, const char *command, long min_valid,
+                          struct protocol_message *request)
+{
+    const struct protocol_message *settings = refresher->settings;
+    char margin[24], valid[24];
+    int rv = protocol_message_init(request, command);
+
+    for (size_t i = 0; rv == 0 && i < settings->field_count; i++) {
+        const char *name = settings->fields[i].name;
+        if (strcmp(name, "refresh_margin") != 0)
+            rv = protocol_message_add(request, name, settings->fields[i].value);
+    }
+    snprintf(margin, sizeof(margin), "%ld",
+             refresher->request->margin_seconds + refresher->jitter_seconds);
+    snprintf(valid, sizeof(valid), "%ld", min_valid);
+    rv |= protocol_message_add(request, "refresh_margin", margin);
+    rv |= protocol_message_add(request, "min_valid", valid);
+    return rv == 0;
+}
+
+/* Long enough for the child's lock wait (timeout + 2 s), its request (timeout) and the
+ * keyring: a child stuck past that is killed. */
+static long child_time_limit_ms(const struct refresher *refresher)
+{
+    return 2 * refresher->request->timeout_ms + 5000;
+}
+
+/* command ("refresh" or "logout") in a short-lived helper; its outcome and message. */
+static void run_in_child(struct refresher *refresher, const char *command, long min_valid,
+                         const char **outcome, char *message, size_t message_size)
+{
+    struct protocol_message request, reply;
+    const char *text;
+
+    memset(&request, 0, sizeof(request));
+    memset(&reply, 0, sizeof(reply));
+    *outcome = NULL;
+    if (child_request(refresher, command, min_valid, &request) &&
+        helper_child_call(&request, refresher->request->names.service,
+                          child_time_limit_ms(refresher), &reply) == 0 &&
+        strcmp(reply.command, "ok") == 0) {
+        *outcome = protocol_message_get(&reply, "outcome");
+        text = protocol_message_get(&reply, "message");
+        snprintf(message, message_size, "%s", text != NULL ? text : "");
+    } else {
+        snprintf(message, message_size, "the %s process gave no answer", command);
+    }
+    /* outcome points into reply: keep only the known names (static strings). */
+    *outcome = *outcome != NULL && strcmp(*outcome, "logged-out") == 0 ? "logged-out"
+               : *outcome != NULL ? refresh_outcome_name(refresh_outcome_from_name(*outcome))
+                                  : NULL;
+    protocol_message_clear(&request);
+    protocol_message_clear(&reply);
+}
+
+/* A child that gave no answer may have sent the refresh token: that is an unknown outcome,
+ * which the lost-answer rule (refresh.h) handles like any other. */
 static void run_refresh(struct refresher *refresher, long min_valid_seconds,
                         struct refresh_report *report)
 {
-    struct refresh_request request = *refresher->request;
+    const char *outcome = NULL;
 
-    request.margin_seconds += refresher->jitter_seconds;
-    request.min_valid_seconds = min_valid_seconds;
-    refresh_if_due(refresher->keyring, &request, report);
+    memset(report, 0, sizeof(*report));
+    run_in_child(refresher, "refresh", min_valid_seconds, &outcome, report->message,
+                 sizeof(report->message));
+    report->outcome =
+        outcome != NULL ? refresh_outcome_from_name(outcome) : REFRESH_OUTCOME_UNKNOWN;
 }
 
 static gboolean on_tick(gpointer data)
@@ -243,9 +304,9 @@ static void answer_client(struct refresher *refresher, int client)
         read_line(client, line, sizeof(line), monotonic_now_ms() + CLIENT_LINE_WAIT_MS) != 0)
         return;
     if (strcmp(line, "logout") == 0) {
+        const char *outcome = NULL;
         report.outcome = REFRESH_AUTHORIZATION_NEEDED;
-        logout_pair(refresher->keyring, refresher->request, refresher->revoke_url, report.message,
-                    sizeof(report.message));
+        run_in_child(refresher, "logout", 0, &outcome, report.message, sizeof(report.message));
         snprintf(reply, sizeof(reply), "logged-out\t%s\n", report.message);
     } else if (parse_refresh_line(line, &min_valid)) {
         run_refresh(refresher, min_valid, &report);
@@ -301,9 +362,9 @@ static void on_bus_closed(GDBusConnection *connection, gboolean remote_peer_vani
     g_main_loop_quit(((struct refresher *)data)->loop);
 }
 
-void refresher_run(const struct refresh_request *request, const char *revoke_url)
+void refresher_run(const struct protocol_message *settings, const struct refresh_request *request)
 {
-    struct refresher refresher = {.request = request, .revoke_url = revoke_url, .listen_fd = -1};
+    struct refresher refresher = {.settings = settings, .request = request, .listen_fd = -1};
     char why[512];
 
     if (!refresher_lock_take(request->names.service) ||
