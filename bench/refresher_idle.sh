@@ -16,7 +16,9 @@ OUT=${2:--}
 make_workdir
 stage_artifacts
 cp "$top_srcdir/bench/sample_proc.py" "$WORK/bin/" && chmod a+r "$WORK/bin/sample_proc.py"
-start_idp "client-secret-$RANDOM$RANDOM"
+# The first pair lives 20 s, so the refresher refreshes once (in its child) before the window
+# opens; that pair and the next live an hour, so none falls inside it.
+start_idp "client-secret-$RANDOM$RANDOM" --access-ttl 20
 SERVICE=pok-bench-idle
 prepare_private_user refresher=yes prompt=always </dev/null
 echo "$IDLE_SECONDS" >"$WORK/idle.seconds"
@@ -35,9 +37,17 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 [ -n "$pid" ] || { echo "no refresher" >&2; exit 1; }
+idp_control '{"access_ttl": 3600}' >/dev/null
+refreshes() { idp_stat 's["requests"]["token_refresh_token"]'; }
+for _ in $(seq 300); do [ "$(refreshes)" -ge 1 ] && break; sleep 0.1; done
+[ "$(refreshes)" -ge 1 ] || { echo "the refresher did not refresh within 30 s" >&2; exit 1; }
+pgrep -u "$(id -u)" -f "pam_oauth_keyring_helper refresher $SERVICE" | grep -qx "$pid" ||
+    { echo "the refresher did not survive its refresh" >&2; exit 1; }
 echo "$pid" >"$WORK/out/refresher.pid"
 sleep 5 # let start-up settle: the idle figures start here
-"$PYTHON" "$WORK/bin/sample_proc.py" "$pid" "$(cat "$WORK/idle.seconds")" 10 >"$WORK/out/idle.json"
+"$PYTHON" "$WORK/bin/sample_proc.py" "$pid" "$(cat "$WORK/idle.seconds")" 10 |
+    "$PYTHON" -c 'import json, sys; d = json.load(sys.stdin); d["refreshes_before"] = int(sys.argv[1]); print(json.dumps(d))' \
+        "$(refreshes)" >"$WORK/out/idle.json"
 SCENARIO
 # The refresher is not dumpable: only root reads its smaps. Where its RSS is, by mapping.
 (

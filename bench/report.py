@@ -86,7 +86,9 @@ if I:
                 f"{', '.join(map(str, I['wakeups_per_minute']))})")
         wake_ok = max(I["wakeups_per_minute"] or [0]) <= 1
     verdicts = (f"RSS {verdict(rss_ok)}, CPU {verdict(cpu_ok)}, wakeups {verdict(wake_ok)}")
-    rows.append((f"5. refresher idle for {I['seconds']:.0f} s ({I['threads']} threads)",
+    after = (f", after {I['refreshes_before']} refresh(es) by its child"
+             if I.get("refreshes_before") else "")
+    rows.append((f"5. refresher idle for {I['seconds']:.0f} s ({I['threads']} threads{after})",
                  f"RSS {I['rss_kib_max'] / 1024:.1f} MiB (VmHWM {I['hwm_kib'] / 1024:.1f} MiB); "
                  f"CPU {I['cpu_ms']:.0f} ms (resolution {I['tick_ms']:.0f} ms); {wake}",
                  "-", "-", "RSS <= 10 MiB, CPU <= 50 ms, <= 1 wakeup/min", verdicts))

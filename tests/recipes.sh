@@ -23,7 +23,7 @@ RECIPES="$PYTHON $top_srcdir/tests/pam_recipes.py"
 make_workdir
 stage_artifacts
 start_idp "client-secret-$RANDOM$RANDOM"
-SERVICE=pok-recipes
+SERVICE=pok-recipes-$$ # unique: runs of other trees may share this machine
 
 # --- a real user with a password, a runtime dir and a session bus (as systemd --user would) --
 USER_NAME="pokrecipe$RANDOM"
