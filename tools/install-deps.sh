@@ -12,6 +12,8 @@ PACKAGES=(
     gnome-keyring libpam-gnome-keyring libpam-modules libsecret-tools dbus dbus-daemon
     python3 python3-keyring python3-secretstorage openssl curl ca-certificates git
     passwd util-linux procps valgrind
+    # the Debian package and its test (tests/debian_package.sh)
+    debhelper dh-autoreconf dpkg-dev fakeroot lintian
 )
 
 missing=()
