@@ -20,13 +20,14 @@ redirect_uri = http://127.0.0.1/cb
 timeout = 1
 CONF
 chmod 600 "$WORK/pam.conf"
-mkdir -p "$WORK/pam.d"
+# Its own state_dir: the default is the system one once built with --localstatedir=/var (dh).
+mkdir -p "$WORK/pam.d" "$WORK/state"
 cat >"$WORK/pam.d/pok-stand-in" <<PAM
 auth     required pam_permit.so
-auth     optional $MODULE config=$WORK/pam.conf minimum_uid=1
+auth     optional $MODULE config=$WORK/pam.conf minimum_uid=1 state_dir=$WORK/state
 account  required pam_permit.so
 session  required pam_permit.so
-session  optional $MODULE config=$WORK/pam.conf minimum_uid=1
+session  optional $MODULE config=$WORK/pam.conf minimum_uid=1 state_dir=$WORK/state
 PAM
 
 stand_in() { # stand_in NAME BODY: a helper script

@@ -14,6 +14,8 @@ PACKAGES=(
     passwd util-linux procps valgrind
     # the man pages and their test
     man-db groff-base
+    # the Debian package and its test (tests/debian_package.sh)
+    debhelper dh-autoreconf dpkg-dev fakeroot lintian
 )
 
 missing=()
