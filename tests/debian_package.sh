@@ -83,6 +83,7 @@ expect_mode() { # expect_mode PATH "MODE OWNER:GROUP TYPE"
 }
 expect_mode "$MODULE_PATH" "644 root:root regular file"
 expect_mode "$HELPER_PATH" "755 root:root regular file"
+expect_mode "${HELPER_PATH%/*}/pam_oauth_keyring_https.so" "644 root:root regular file"
 expect_mode /usr/bin/oauth-keyring "755 root:root regular file"
 expect_mode "$CONF" "600 root:root regular file"
 expect_mode "$STATE_DIR" "755 root:root directory"
