@@ -12,6 +12,8 @@ PACKAGES=(
     gnome-keyring libpam-gnome-keyring libpam-modules libsecret-tools dbus dbus-daemon
     python3 python3-keyring python3-secretstorage openssl curl ca-certificates git
     passwd util-linux procps valgrind
+    # the qr argument: libqrencode draws the code, zbarimg reads it back in tests/qr_code.sh
+    libqrencode-dev zbar-tools
 )
 
 missing=()
