@@ -53,7 +53,9 @@ static struct picture read_drawing(const char *drawing)
     picture.columns = 0;
     for (const char *p = drawing; *p != '\0' && *p != '\n'; p += (*p == ' ') ? 1 : 3)
         picture.columns++;
-    picture.light = calloc(1, sizeof(bool) * (size_t)picture.columns * (strlen(drawing) + 2));
+    /* Rows: at most two per byte of the drawing; one spare column keeps the size above 0. */
+    picture.light =
+        calloc(1, sizeof(bool) * (size_t)(picture.columns + 1) * (2 * strlen(drawing) + 2));
     assert_non_null(picture.light);
     while (line != NULL) {
         int column = 0;
