@@ -9,7 +9,9 @@
  * terminal draws text in its foreground colour, so on the usual light-on-dark terminal (the
  * Linux console, gdm, most ssh clients) the code shows as dark modules on a light ground, as
  * printed codes are. On a dark-on-light terminal it shows inverted, which many phone scanners
- * read too, and some do not. No colour escape can force it: the module lets none through. */
+ * read too, and some do not. No colour escape can force it: the module lets none through.
+ * The glyphs must be one cell wide: a terminal that draws East Asian ambiguous-width
+ * characters double-wide breaks the drawing. */
 #ifndef POK_QR_TEXT_H
 #define POK_QR_TEXT_H
 

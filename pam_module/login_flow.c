@@ -147,8 +147,10 @@ static void make_reply_printable(struct protocol_message *reply)
             if (strcmp(field->name, shown[j]) == 0)
                 text_copy_printable(field->value, field->length + 1, field->value);
         }
-        if (strcmp(field->name, "qr") == 0 && !text_is_block_drawing(field->value, field->length))
-            field->value[0] = '\0';
+        if (strcmp(field->name, "qr") == 0 && !text_is_block_drawing(field->value, field->length)) {
+            secret_wipe(field->value, field->length);
+            field->length = 0;
+        }
     }
 }
 
