@@ -23,6 +23,7 @@
 #include "refresh.h"
 #include "refresher.h"
 #include "protocol.h"
+#include "qr_text.h"
 #include "secret_memory.h"
 #include "test_hooks.h"
 #include "token_exchange.h"
@@ -52,6 +53,23 @@ static const char *field(const struct helper_context *context, const char *name)
     return protocol_message_get(&context->request, name);
 }
 
+/* With qr=1, a drawing of the URL for the module to show under it. The QR code is a
+ * convenience: when the URL is too long for one that fits a reply value, there is none. */
+static int add_qr_drawing(struct helper_context *context, const char *url)
+{
+    const char *wanted = field(context, "qr");
+    char *drawing = NULL;
+    int rv = 0;
+
+    if (wanted == NULL || strcmp(wanted, "1") != 0)
+        return 0;
+    drawing = qr_text_render(url, PROTOCOL_MAX_VALUE);
+    if (drawing != NULL)
+        rv = protocol_message_add(&context->reply, "qr", drawing);
+    secret_free_string(&drawing);
+    return rv;
+}
+
 /* "authorize": a fresh PKCE verifier and state, and the URL the user opens. */
 static int build_authorization(struct helper_context *context)
 {
@@ -76,7 +94,8 @@ static int build_authorization(struct helper_context *context)
         protocol_message_init(&context->reply, "ok");
         status = protocol_message_add(&context->reply, "url", url) |
                          protocol_message_add(&context->reply, "verifier", verifier) |
-                         protocol_message_add(&context->reply, "state", state)
+                         protocol_message_add(&context->reply, "state", state) |
+                         add_qr_drawing(context, url)
                      ? reply_error(context, "internal", "the reply does not fit")
                      : HELPER_EXIT_OK;
     }

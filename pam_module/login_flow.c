@@ -135,16 +135,21 @@ static bool is_expected_state(const char *reason)
 /* Runs one request through the helper; true when it answered "ok". A failed run is logged as
  * an error; an "error" reply at the priority its reason deserves. */
 /* The reply's words come from the provider or from the user's own session bus (any program
- * can answer there): only printable ASCII of them reaches root's log and the user's screen. */
+ * can answer there): only printable ASCII of them reaches root's log and the user's screen.
+ * The QR code, the one field shown that is not ASCII, is shown whole or not at all. */
 static void make_reply_printable(struct protocol_message *reply)
 {
     static const char *const shown[] = {"message", "reason", "url"};
 
     for (size_t i = 0; i < reply->field_count; i++) {
+        struct protocol_field *field = &reply->fields[i];
         for (size_t j = 0; j < sizeof(shown) / sizeof(shown[0]); j++) {
-            if (strcmp(reply->fields[i].name, shown[j]) == 0)
-                text_copy_printable(reply->fields[i].value, reply->fields[i].length + 1,
-                                    reply->fields[i].value);
+            if (strcmp(field->name, shown[j]) == 0)
+                text_copy_printable(field->value, field->length + 1, field->value);
+        }
+        if (strcmp(field->name, "qr") == 0 && !text_is_block_drawing(field->value, field->length)) {
+            secret_wipe(field->value, field->length);
+            field->length = 0;
         }
     }
 }
@@ -185,7 +190,22 @@ static bool request_authorize_url(struct login_context *context)
     rv |= protocol_message_add(&context->request, "client_id", config->client_id);
     rv |= protocol_message_add(&context->request, "redirect_uri", config->redirect_uri);
     rv |= protocol_message_add(&context->request, "scope", config->scope);
+    if (context->options.show_qr)
+        rv |= protocol_message_add(&context->request, "qr", "1");
     return rv == 0 && ask_helper(context, LOCAL_HELPER_TIMEOUT_MS);
+}
+
+/* The helper's drawing of the URL, when qr asked for one (an empty field was refused). */
+static void show_qr_code(struct login_context *context)
+{
+    const char *drawing = protocol_message_get(&context->reply, "qr");
+
+    if (!context->options.show_qr)
+        return;
+    if (drawing != NULL && drawing[0] != '\0')
+        pam_prompt(context->pamh, PAM_TEXT_INFO, NULL, "%s", drawing);
+    else
+        debug_log(context, "no usable QR code in the helper's reply, showing the URL only");
 }
 
 /* Shows the URL and takes the user's answer; NULL when the conversation failed. */
@@ -198,6 +218,7 @@ static char *converse_for_answer(struct login_context *context, const char *url)
                "sign in:",
                context->config.display_name);
     pam_prompt(context->pamh, PAM_TEXT_INFO, NULL, "%s", url);
+    show_qr_code(context);
     if (pam_prompt(context->pamh, PAM_PROMPT_ECHO_ON, &answer,
                    "Paste the code or the address you were sent to (Enter skips): ") != PAM_SUCCESS)
         secret_free_string(&answer);

@@ -69,9 +69,11 @@ void module_options_parse(pam_handle_t *pamh, int argc, const char **argv,
     options->start_refresher = true;
     options->minimum_uid = OPTIONS_DEFAULT_MINIMUM_UID;
     options->debug = false;
+    options->show_qr = false;
     for (int i = 0; i < argc; i++) {
         const char *minimum_uid = NULL, *prompt = NULL, *refresher = NULL;
         bool known = take_flag(argv[i], "debug", &options->debug) ||
+                     take_flag(argv[i], "qr", &options->show_qr) ||
                      take_value(argv[i], "config=", &options->config_path) ||
                      take_value(argv[i], "provider=", &options->provider) ||
                      take_value(argv[i], "only_if=", &options->only_if) ||

@@ -22,6 +22,7 @@ struct module_options {
     uid_t minimum_uid;
     enum prompt_policy prompt;
     bool start_refresher; /* refresher=no leaves refreshing to the next login */
+    bool show_qr;         /* qr: a QR code of the URL under it, drawn by the helper */
     bool debug;
 };
 

@@ -16,6 +16,8 @@ PACKAGES=(
     man-db groff-base
     # the Debian package and its test (tests/debian_package.sh)
     debhelper dh-autoreconf dpkg-dev fakeroot lintian
+    # the qr argument: libqrencode draws the code, zbarimg reads it back in tests/qr_code.sh
+    libqrencode-dev zbar-tools
 )
 
 missing=()
