@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "secret_memory.h"
@@ -82,13 +83,63 @@ out:
     return rv;
 }
 
-enum keyring_status keyring_open(struct keyring **keyring_out, char *why, size_t why_size)
+/* A gnome-keyring daemon that pam_gnome_keyring started (and unlocked) at this login: it
+ * registers on the session bus only when D-Bus activation asks it to, through this socket. */
+static bool login_keyring_daemon_started(void)
+{
+    const char *runtime = g_getenv("XDG_RUNTIME_DIR");
+    char *control = runtime != NULL ? g_build_filename(runtime, "keyring", "control", NULL) : NULL;
+    struct stat status;
+    bool started = control != NULL && lstat(control, &status) == 0 && S_ISSOCK(status.st_mode) &&
+                   status.st_uid == getuid();
+
+    g_free(control);
+    return started;
+}
+
+static bool secret_service_registered(GError **error)
+{
+    GDBusConnection *bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, error);
+    GVariant *reply = NULL;
+    gboolean registered = FALSE;
+
+    if (bus != NULL)
+        reply = g_dbus_connection_call_sync(
+            bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+            "NameHasOwner", g_variant_new("(s)", "org.freedesktop.secrets"), G_VARIANT_TYPE("(b)"),
+            G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
+    if (reply != NULL) {
+        g_variant_get(reply, "(b)", &registered);
+        g_variant_unref(reply);
+    }
+    g_clear_object(&bus);
+    return registered;
+}
+
+/* Whether libsecret may go ahead: a Secret Service is on the bus, or gnome-keyring's login
+ * daemon is waiting to be attached by activation. Otherwise activation would start a new
+ * daemon without the login password - from a login that is harmful, since such a daemon can
+ * make a login keyring that the password then fails to unlock. */
+static bool secret_service_available(GError **error)
+{
+    return secret_service_registered(error) || (*error == NULL && login_keyring_daemon_started());
+}
+
+enum keyring_status keyring_open(struct keyring **keyring_out, enum keyring_start start, char *why,
+                                 size_t why_size)
 {
     struct keyring *keyring = g_new0(struct keyring, 1);
     GError *error = NULL;
     bool locked = true;
 
     *keyring_out = NULL;
+    if (start == KEYRING_DO_NOT_START && !secret_service_available(&error))
+        return fail_open(keyring, KEYRING_UNREACHABLE, why, why_size,
+                         error != NULL ? "the keyring is not reachable on the session bus"
+                                       : "the keyring is not reachable on the session bus: no "
+                                         "Secret Service is running, and a login does not start "
+                                         "one (pam_gnome_keyring's session line must come first)",
+                         error);
     /* None of these prompts: opening a session and reading the alias need no unlock. */
     keyring->service = secret_service_get_sync(SECRET_SERVICE_OPEN_SESSION, NULL, &error);
     if (keyring->service == NULL)

@@ -23,7 +23,14 @@ enum keyring_status {
 struct keyring; /* opaque: the service connection and the default collection */
 
 /* Connects without any prompt; *keyring is NULL unless KEYRING_READY. why explains others. */
-enum keyring_status keyring_open(struct keyring **keyring, char *why, size_t why_size);
+enum keyring_start {
+    KEYRING_MAY_START,    /* a tool the user runs: D-Bus activation may start the service */
+    KEYRING_DO_NOT_START, /* a login, the refresher: only a running Secret Service, or the
+                           * gnome-keyring daemon pam_gnome_keyring started */
+};
+
+enum keyring_status keyring_open(struct keyring **keyring, enum keyring_start start, char *why,
+                                 size_t why_size);
 
 struct token_item_names {
     const char *service;      /* keyring_service from the configuration */

@@ -88,7 +88,7 @@ case_login() { # case_login NAME SERVICE EXPECTED-LOG-TEXT [BUS [KEYRING: same|c
         --confdir "$WORK/pam.d" --service "$service" --user "$RUN_AS" --log "$WORK/out/$name.log" \
         --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url" \
         --setenv "DBUS_SESSION_BUS_ADDRESS=$bus" \
-        --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/$name.out" 2>&1
+        --setenv "XDG_RUNTIME_DIR=${CASE_RUNTIME:-$XDG_RUNTIME_DIR}" >"$WORK/out/$name.out" 2>&1
     grep -q "pam_open_session: Success" "$WORK/out/$name.out" ||
         fail "$name: no session: $(cat "$WORK/out/$name.out" "$WORK/out/$name.log")"
     session_ms=$(sed -n 's/^timing: pam_open_session \([0-9]*\) ms$/\1/p' "$WORK/out/$name.out")
@@ -136,6 +136,25 @@ case_login no-bus pok-private "not reachable on the session bus" "unix:path=$WOR
 dbus-daemon --config-file="$WORK/no-secrets-bus.conf" --fork --print-pid >"$WORK/out/no-secrets-bus.pid"
 case_login no-secret-service pok-private "not reachable on the session bus" "unix:path=$WORK/runtime/no-secrets-bus"
 kill "$(cat "$WORK/out/no-secrets-bus.pid")"
+# A bus on which the Secret Service can be started (activatable) but is not running: a login
+# must not start it (a gnome-keyring started without the password can make a login keyring
+# that the password then fails to unlock), and the code is not spent.
+dbus-daemon --session --address="unix:path=$WORK/runtime/idle-bus" --fork --print-pid \
+    >"$WORK/out/idle-bus.pid"
+bus_call() { # bus_call METHOD [ARG]: a call to the idle bus's daemon
+    dbus-send --bus="unix:path=$WORK/runtime/idle-bus" --print-reply --dest=org.freedesktop.DBus \
+        /org/freedesktop/DBus "org.freedesktop.DBus.$1" ${2:+"$2"}
+}
+bus_call ListActivatableNames | grep -q '"org.freedesktop.secrets"' ||
+    fail "the Secret Service is not activatable on a session bus here (gnome-keyring missing?)"
+# (Its own runtime directory: this session's has the control socket of a gnome-keyring daemon,
+# which the module rightly lets activation attach to, as after pam_gnome_keyring.)
+mkdir -m 700 "$WORK/runtime/idle-session"
+CASE_RUNTIME="$WORK/runtime/idle-session" case_login secret-service-not-running pok-private \
+    "no Secret Service is running" "unix:path=$WORK/runtime/idle-bus"
+bus_call NameHasOwner string:org.freedesktop.secrets | grep -q "boolean false" ||
+    fail "the login started the Secret Service"
+kill "$(cat "$WORK/out/idle-bus.pid")"
 CASE_HELPER="$WORK/no-https/pam_oauth_keyring_helper" \
     case_login https-module-missing pok-private "cannot load the https module"
 CASE_HELPER="$WORK/other-https/pam_oauth_keyring_helper" \
