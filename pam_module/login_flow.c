@@ -471,3 +471,17 @@ int login_store_tokens(pam_handle_t *pamh, int argc, const char **argv)
     login_context_cleanup(&context);
     return rv;
 }
+
+int login_exchange_at_unlock(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+    struct login_context context;
+    const void *data = NULL;
+    bool unlocking = (flags & (PAM_REINITIALIZE_CRED | PAM_REFRESH_CRED)) != 0;
+
+    if (unlocking && pam_get_data(pamh, PENDING_DATA_NAME, &data) == PAM_SUCCESS && data != NULL) {
+        if (login_context_prepare(&context, pamh, argc, argv))
+            store_tokens(&context);
+        login_context_cleanup(&context);
+    }
+    return PAM_SUCCESS;
+}

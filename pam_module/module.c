@@ -15,8 +15,7 @@ EXPORTED int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const 
 
 EXPORTED int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-    (void)pamh, (void)flags, (void)argc, (void)argv;
-    return PAM_SUCCESS;
+    return login_exchange_at_unlock(pamh, flags, argc, argv);
 }
 
 EXPORTED int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)

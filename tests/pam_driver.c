@@ -35,6 +35,7 @@ struct driver {
     char transcript[65536];
     size_t transcript_length;
     long cycles; /* --cycles N: N whole logins in this one process */
+    bool unlock; /* --mode unlock: a screen unlock (pam_setcred REINITIALIZE, no session) */
 };
 
 static FILE *log_file;
@@ -277,12 +278,34 @@ static int parse_arguments(int argc, char **argv, struct driver *driver)
             driver->log_path = value;
         else if (strcmp(name, "--cycles") == 0)
             driver->cycles = strtol(value, NULL, 10);
+        else if (strcmp(name, "--mode") == 0 && strcmp(value, "unlock") == 0)
+            driver->unlock = true;
+        else if (strcmp(name, "--mode") == 0 && strcmp(value, "login") == 0)
+            driver->unlock = false;
         else if (strcmp(name, "--setenv") == 0 && driver->environment_count < 16)
             driver->environment[driver->environment_count++] = value;
         else
             return -1;
     }
     return (argc % 2 == 1 && driver->confdir && driver->service && driver->user) ? 0 : -1;
+}
+
+/* A screen unlock as GNOME's does it: authenticate, then reinitialize the credentials; no
+ * session. 0 when both succeeded. */
+static int one_unlock(struct driver *driver, pam_handle_t *pamh)
+{
+    long long started = now_ms();
+    int auth = pam_authenticate(pamh, 0), setcred;
+
+    printf("pam_authenticate: %s\n", pam_strerror(pamh, auth));
+    printf("timing: pam_authenticate %lld ms\n", now_ms() - started);
+    started = now_ms();
+    setcred = auth == PAM_SUCCESS ? pam_setcred(pamh, PAM_REINITIALIZE_CRED) : auth;
+    printf("pam_setcred: %s\n", pam_strerror(pamh, setcred));
+    printf("timing: pam_setcred %lld ms\n", now_ms() - started);
+    pam_end(pamh, setcred);
+    driver->transcript_length = 0;
+    return auth == PAM_SUCCESS && setcred == PAM_SUCCESS ? 0 : 1;
 }
 
 /* One whole login: pam_start ... pam_end. 0 when auth and session succeeded. */
@@ -299,6 +322,8 @@ static int one_login(struct driver *driver, struct pam_conv *conversation, bool 
     }
     for (int i = 0; i < driver->environment_count; i++)
         pam_putenv(pamh, driver->environment[i]);
+    if (driver->unlock)
+        return one_unlock(driver, pamh);
     started = now_ms();
     auth = pam_authenticate(pamh, 0);
     if (verbose) {
@@ -362,7 +387,7 @@ int main(int argc, char **argv)
     if (parse_arguments(argc, argv, &driver) != 0) {
         fprintf(stderr,
                 "usage: %s --confdir DIR --service NAME --user USER [--answer-command CMD] "
-                "[--setenv NAME=VALUE]... [--log FILE] [--cycles N]\n",
+                "[--setenv NAME=VALUE]... [--log FILE] [--cycles N] [--mode login|unlock]\n",
                 argv[0]);
         return 2;
     }
