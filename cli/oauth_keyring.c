@@ -105,7 +105,7 @@ static int open_keyring(struct cli *cli)
 {
     char why[512];
 
-    if (keyring_open(&cli->keyring, KEYRING_MAY_START, why, sizeof(why)) != KEYRING_READY) {
+    if (keyring_open(&cli->keyring, KEYRING_FOR_TOOL, why, sizeof(why)) != KEYRING_READY) {
         fprintf(stderr, "oauth-keyring: %s\n", why);
         return EXIT_KEYRING;
     }

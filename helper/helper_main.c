@@ -275,7 +275,7 @@ static int exchange_code(struct helper_context *context)
         status = reply_error(context, "bad-request", "incomplete exchange request");
         goto out;
     }
-    keyring_status = keyring_open(&keyring, KEYRING_DO_NOT_START, why, sizeof(why));
+    keyring_status = keyring_open(&keyring, KEYRING_FOR_LOGIN, why, sizeof(why));
     if (keyring_status != KEYRING_READY) {
         status = reply_error(context, keyring_reason(keyring_status), why);
         goto out;
@@ -314,7 +314,7 @@ static int refresh_for_session(struct helper_context *context)
 
     if (!has_refresh_fields(context))
         return reply_error(context, "bad-request", "incomplete session request");
-    keyring_status = keyring_open(&keyring, KEYRING_DO_NOT_START, why, sizeof(why));
+    keyring_status = keyring_open(&keyring, KEYRING_FOR_LOGIN, why, sizeof(why));
     if (keyring_status != KEYRING_READY)
         return reply_error(context, keyring_reason(keyring_status), why);
     fill_refresh_request(context, &request);
@@ -369,7 +369,7 @@ static int refresh_for_refresher(struct helper_context *context)
 
     if (!has_refresh_fields(context))
         return reply_error(context, "bad-request", "incomplete refresh request");
-    if (keyring_open(&keyring, KEYRING_DO_NOT_START, why, sizeof(why)) != KEYRING_READY)
+    if (keyring_open(&keyring, KEYRING_FOR_LOGIN, why, sizeof(why)) != KEYRING_READY)
         return reply_outcome(context, refresh_outcome_name(REFRESH_KEYRING_FAILED), why);
     fill_refresh_request(context, &request);
     request.min_valid_seconds = min_valid != NULL ? strtol(min_valid, NULL, 10) : 0;
@@ -390,7 +390,7 @@ static int logout_for_refresher(struct helper_context *context)
 
     if (!has_refresh_fields(context))
         return reply_error(context, "bad-request", "incomplete logout request");
-    if (keyring_open(&keyring, KEYRING_DO_NOT_START, message, sizeof(message)) != KEYRING_READY)
+    if (keyring_open(&keyring, KEYRING_FOR_LOGIN, message, sizeof(message)) != KEYRING_READY)
         return reply_outcome(context, "keyring-failed", message);
     fill_refresh_request(context, &request);
     removed =

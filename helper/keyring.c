@@ -125,7 +125,7 @@ static bool secret_service_available(GError **error)
     return secret_service_registered(error) || (*error == NULL && login_keyring_daemon_started());
 }
 
-enum keyring_status keyring_open(struct keyring **keyring_out, enum keyring_start start, char *why,
+enum keyring_status keyring_open(struct keyring **keyring_out, enum keyring_user user, char *why,
                                  size_t why_size)
 {
     struct keyring *keyring = g_new0(struct keyring, 1);
@@ -133,7 +133,7 @@ enum keyring_status keyring_open(struct keyring **keyring_out, enum keyring_star
     bool locked = true;
 
     *keyring_out = NULL;
-    if (start == KEYRING_DO_NOT_START && !secret_service_available(&error))
+    if (user == KEYRING_FOR_LOGIN && !secret_service_available(&error))
         return fail_open(keyring, KEYRING_UNREACHABLE, why, why_size,
                          error != NULL ? "the keyring is not reachable on the session bus"
                                        : "the keyring is not reachable on the session bus: no "
@@ -150,10 +150,10 @@ enum keyring_status keyring_open(struct keyring **keyring_out, enum keyring_star
     if (keyring->collection_path == NULL)
         return fail_open(keyring, error != NULL ? KEYRING_UNREACHABLE : KEYRING_NO_DEFAULT, why,
                          why_size, "the user has no default (login) keyring", error);
-    if (read_locked(keyring, &locked, &error) != 0)
+    if (user == KEYRING_FOR_LOGIN && read_locked(keyring, &locked, &error) != 0)
         return fail_open(keyring, KEYRING_UNREACHABLE, why, why_size,
                          "the user has no default (login) keyring", error);
-    if (locked)
+    if (user == KEYRING_FOR_LOGIN && locked)
         return fail_open(keyring, KEYRING_LOCKED, why, why_size, "the login keyring is locked",
                          NULL);
     *keyring_out = keyring;
@@ -289,6 +289,9 @@ static char *refresh_document(const struct token_set *tokens, const char *token_
     json_object_object_add(object, "preset",
                            preset != NULL ? json_object_new_string(preset) : NULL);
     json_object_object_add(object, "obtained_at", json_object_new_int64((int64_t)now));
+    /* The access token itself, so that one item gives a consistent pair to our own readers
+     * (one search instead of two); the access item is for secret-tool and Python keyring. */
+    json_object_object_add(object, "access_token", json_object_new_string(tokens->access_token));
     /* Ties the expiry times to the access token they belong to (see keyring_read_pair). */
     token_fingerprint(tokens->access_token, fingerprint, sizeof(fingerprint));
     json_object_object_add(object, "access_fingerprint", json_object_new_string(fingerprint));
@@ -391,22 +394,17 @@ static bool take_secret(GHashTable *secrets, const char *path, char **text_out)
     return path == NULL || value != NULL;
 }
 
-/* One attempt: both searches, then both secrets in one GetSecrets call. False (and no
- * error) when an item found by the search was gone by the GetSecrets: try again. */
-static bool read_both_secrets(struct keyring *keyring, const char *access_service,
-                              const char *refresh_service, const char *username, char **access,
-                              char **document, GError **error)
+/* One attempt: the search, then the secret. False (and no error) when the item found by the
+ * search was gone by the GetSecrets: try again. */
+static bool read_secret_once(struct keyring *keyring, const char *service, const char *username,
+                             char **text, GError **error)
 {
-    char *access_path = find_item_path(keyring, access_service, username, error);
-    char *refresh_path =
-        *error == NULL ? find_item_path(keyring, refresh_service, username, error) : NULL;
-    const char *paths[3] = {NULL, NULL, NULL};
+    char *path = find_item_path(keyring, service, username, error);
+    const char *paths[2] = {path, NULL};
     GHashTable *secrets = NULL;
     bool complete = true;
 
-    paths[0] = access_path != NULL ? access_path : refresh_path;
-    paths[1] = access_path != NULL ? refresh_path : NULL;
-    if (*error != NULL || paths[0] == NULL)
+    if (*error != NULL || path == NULL)
         goto out;
     secrets = secret_service_get_secrets_for_dbus_paths_sync(keyring->service, paths, NULL, error);
     if (secrets == NULL) {
@@ -415,34 +413,29 @@ static bool read_both_secrets(struct keyring *keyring, const char *access_servic
             g_clear_error(error);
         goto out;
     }
-    complete =
-        take_secret(secrets, access_path, access) & take_secret(secrets, refresh_path, document);
+    complete = take_secret(secrets, path, text);
 out:
     if (secrets != NULL)
         g_hash_table_unref(secrets);
-    g_free(access_path);
-    g_free(refresh_path);
+    g_free(path);
     return complete;
 }
 
-/* The access token and the refresh document, as new strings (wipe them); NULL where there is
- * no item. Another process may replace an item between the search and the read (a refresh,
- * a login): the read is then simply run again. */
-static int read_pair_secrets(struct keyring *keyring, const char *access_service,
-                             const char *refresh_service, const char *username, char **access,
-                             char **document, GError **error)
+/* The secret of the first item with these attributes, as a new string (wipe it); NULL when
+ * there is none. Another process may replace the item between the search and the read (a
+ * refresh, a login): the read is then simply run again. */
+static int read_secret(struct keyring *keyring, const char *service, const char *username,
+                       char **text, GError **error)
 {
     bool complete = false;
 
     for (int attempt = 0; attempt < SEARCH_ATTEMPTS && !complete && *error == NULL; attempt++) {
-        secret_free_string(access);
-        secret_free_string(document);
-        complete = read_both_secrets(keyring, access_service, refresh_service, username, access,
-                                     document, error);
+        secret_free_string(text);
+        complete = read_secret_once(keyring, service, username, text, error);
     }
     if (!complete && *error == NULL)
         g_set_error(error, SECRET_ERROR, SECRET_ERROR_NO_SUCH_OBJECT,
-                    "the items kept changing while they were read");
+                    "the item kept changing while it was read");
     return *error == NULL ? 0 : -1;
 }
 
@@ -467,12 +460,11 @@ static char *document_string(struct json_object *document, const char *name)
     return secret_strndup(json_object_get_string(value), TOKEN_MAX_BYTES);
 }
 
-/* A crash between the two writes leaves a new refresh item beside the old access token: the
- * expiry times are then not the access token's, so it is treated as absent (and refreshed)
- * rather than printed as valid. */
-static void drop_unmatched_access_token(struct json_object *document, struct stored_pair *pair)
+/* For a refresh item written before it carried the access token: a crash between the two
+ * writes leaves a new refresh item beside the old access token, whose expiry times are then
+ * not that token's, so it is treated as absent (and refreshed) rather than printed as valid. */
+static void drop_unmatched_access_token(const char *expected, struct stored_pair *pair)
 {
-    char *expected = document_string(document, "access_fingerprint");
     char actual[24];
 
     if (pair->access_token != NULL) {
@@ -480,10 +472,12 @@ static void drop_unmatched_access_token(struct json_object *document, struct sto
         if (expected == NULL || strcmp(expected, actual) != 0)
             secret_free_string(&pair->access_token);
     }
-    secret_free_string(&expected);
 }
 
-static int parse_refresh_document(const char *text, struct stored_pair *pair)
+/* Fills pair from the refresh item; access_fingerprint gets the document's fingerprint (wipe
+ * it) when the document does not carry the access token itself. */
+static int parse_refresh_document(const char *text, struct stored_pair *pair,
+                                  char **access_fingerprint)
 {
     struct json_object *document = json_tokener_parse(text);
     struct json_object *version = NULL;
@@ -498,7 +492,9 @@ static int parse_refresh_document(const char *text, struct stored_pair *pair)
         pair->obtained_at = document_time(document, "obtained_at");
         pair->access_expires_at = document_time(document, "access_expires_at");
         pair->refresh_expires_at = document_time(document, "refresh_expires_at");
-        drop_unmatched_access_token(document, pair);
+        pair->access_token = document_string(document, "access_token");
+        if (pair->access_token == NULL)
+            *access_fingerprint = document_string(document, "access_fingerprint");
         rv = 0;
     }
     json_wipe_and_put(document);
@@ -509,25 +505,32 @@ int keyring_read_pair(struct keyring *keyring, const struct token_item_names *na
                       struct stored_pair *pair, char *why, size_t why_size)
 {
     char *refresh_service = g_strdup_printf("%s/refresh", names->service);
+    char *document = NULL, *access_fingerprint = NULL;
     GError *error = NULL;
-    char *document = NULL;
     int rv = -1;
 
     memset(pair, 0, sizeof(*pair));
-    if (read_pair_secrets(keyring, names->service, refresh_service, names->username,
-                          &pair->access_token, &document, &error) != 0) {
-        snprintf(why, why_size, "cannot read the keyring: %s", error->message);
+    if (read_secret(keyring, refresh_service, names->username, &document, &error) != 0)
         goto out;
-    }
-    if (document != NULL && parse_refresh_document(document, pair) != 0) {
+    if (document != NULL && parse_refresh_document(document, pair, &access_fingerprint) != 0) {
         snprintf(why, why_size, "the refresh item \"%s\" is not in our format", refresh_service);
         goto out;
     }
+    /* No refresh item, or one from before it carried the access token: the access item. */
+    if (pair->access_token == NULL) {
+        if (read_secret(keyring, names->service, names->username, &pair->access_token, &error) != 0)
+            goto out;
+        if (document != NULL)
+            drop_unmatched_access_token(access_fingerprint, pair);
+    }
     rv = 0;
 out:
+    if (error != NULL)
+        snprintf(why, why_size, "cannot read the keyring: %s", error->message);
     if (rv != 0)
         stored_pair_clear(pair);
     secret_free_string(&document);
+    secret_free_string(&access_fingerprint);
     g_clear_error(&error);
     g_free(refresh_service);
     return rv;

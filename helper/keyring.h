@@ -23,13 +23,18 @@ enum keyring_status {
 struct keyring; /* opaque: the service connection and the default collection */
 
 /* Connects without any prompt; *keyring is NULL unless KEYRING_READY. why explains others. */
-enum keyring_start {
-    KEYRING_MAY_START,    /* a tool the user runs: D-Bus activation may start the service */
-    KEYRING_DO_NOT_START, /* a login, the refresher: only a running Secret Service, or the
-                           * gnome-keyring daemon pam_gnome_keyring started */
+/* Who opens the keyring, which decides two things. */
+enum keyring_user {
+    /* A login's helper, the refresher: only a Secret Service already running (or the
+     * gnome-keyring daemon pam_gnome_keyring started) is used, never one started by D-Bus
+     * activation; and a locked default collection is reported at once (KEYRING_LOCKED). */
+    KEYRING_FOR_LOGIN,
+    /* A tool the user runs (oauth-keyring): activation may start the service, as for
+     * secret-tool; a locked collection shows when its items are read (one call fewer). */
+    KEYRING_FOR_TOOL,
 };
 
-enum keyring_status keyring_open(struct keyring **keyring, enum keyring_start start, char *why,
+enum keyring_status keyring_open(struct keyring **keyring, enum keyring_user user, char *why,
                                  size_t why_size);
 
 struct token_item_names {

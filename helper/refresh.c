@@ -356,6 +356,27 @@ static void record_outcome(const struct refresh_request *request, struct refresh
                           needed);
 }
 
+/* Most calls find the token valid: that is decided from one read, without the lock or the
+ * status file. One item holds the whole pair (keyring.h), so the read is consistent even
+ * while another process replaces it; anything else goes the locked way. */
+static bool still_valid(struct keyring *keyring, const struct refresh_request *request,
+                        struct refresh_report *report)
+{
+    struct stored_pair pair;
+    char why[512];
+    bool valid = keyring_read_pair(keyring, &request->names, &pair, why, sizeof(why)) == 0 &&
+                 pair.refresh_token != NULL && !is_due(request, &pair, (long long)time(NULL));
+
+    if (valid) {
+        report->obtained_at = pair.obtained_at;
+        report->access_expires_at = pair.access_expires_at;
+        report->refresh_expires_at = pair.refresh_expires_at;
+        report_set(report, REFRESH_NOT_DUE, "the access token is still valid");
+    }
+    stored_pair_clear(&pair);
+    return valid;
+}
+
 void refresh_if_due(struct keyring *keyring, const struct refresh_request *request,
                     struct refresh_report *report)
 {
@@ -363,6 +384,8 @@ void refresh_if_due(struct keyring *keyring, const struct refresh_request *reque
     int lock;
 
     memset(report, 0, sizeof(*report));
+    if (still_valid(keyring, request, report))
+        return;
     /* Whoever holds the lock finishes within one request timeout; wait a little longer. */
     lock = refresh_lock_acquire(request->names.service, request->lock_wait_ms > 0
                                                             ? request->lock_wait_ms

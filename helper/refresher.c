@@ -368,7 +368,7 @@ void refresher_run(const struct protocol_message *settings, const struct refresh
     char why[512];
 
     if (!refresher_lock_take(request->names.service) ||
-        keyring_open(&refresher.keyring, KEYRING_DO_NOT_START, why, sizeof(why)) != KEYRING_READY)
+        keyring_open(&refresher.keyring, KEYRING_FOR_LOGIN, why, sizeof(why)) != KEYRING_READY)
         return;
     refresher.bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, NULL);
     refresher.listen_fd = listen_on_socket(request->names.service);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -185,11 +186,35 @@ static int exchange_messages(struct helper_process *process, char *why, size_t w
     return received == RECEIVE_DONE ? 0 : -1;
 }
 
+/* A pidfd of the child (close-on-exec), or -1 where the kernel or the headers have none. */
+static int open_exit_fd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
+/* Sleeps until the child exits or about delay_us pass. With a pidfd (Linux 5.3) the wake-up
+ * comes exactly at the exit; without one, after the delay. */
+static void wait_for_exit(int exit_fd, unsigned delay_us)
+{
+    struct pollfd exited = {exit_fd, POLLIN, 0};
+    struct timespec pause = {0, (long)delay_us * 1000};
+
+    if (exit_fd < 0 || poll(&exited, 1, (int)(delay_us / 1000) + 1) < 0)
+        nanosleep(&pause, NULL);
+}
+
 /* Reaps exactly our child: by the deadline, or killed once it is past (or at once when
  * kill_now). Leaves pid 0 when reaped, -1 when the child was lost to someone else. */
 static void reap_child(struct helper_process *process, bool kill_now)
 {
     unsigned delay_us = 200;
+    /* Readable when the child has exited: no polling interval added to every login. */
+    int exit_fd = process->pid > 0 ? open_exit_fd(process->pid) : -1;
 
     while (process->pid > 0) {
         pid_t reaped;
@@ -205,11 +230,12 @@ static void reap_child(struct helper_process *process, bool kill_now)
         } else if (reaped < 0 && errno != EINTR) {
             process->pid = -1;
         } else if (!kill_now) {
-            struct timespec pause = {0, (long)delay_us * 1000};
-            nanosleep(&pause, NULL);
+            wait_for_exit(exit_fd, delay_us);
             delay_us = delay_us < 10000 ? delay_us * 2 : delay_us;
         }
     }
+    if (exit_fd >= 0)
+        close(exit_fd);
 }
 
 static int start_child(struct helper_process *process, const struct user_account *account,

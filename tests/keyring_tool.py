@@ -69,6 +69,32 @@ def edit_refresh(service, key, value):
     return 0
 
 
+def drop_refresh_key(service, key):
+    """The refresh item without one key, as an older version wrote it."""
+    import json
+
+    connection, collection = default_collection()
+    items = list(collection.search_items({"service": service + "/refresh"}))
+    if len(items) != 1:
+        return 1
+    document = json.loads(items[0].get_secret().decode())
+    document.pop(key, None)
+    items[0].set_secret(json.dumps(document).encode(), "application/json")
+    connection.close()
+    return 0
+
+
+def set_access(service, user, value):
+    """Another secret in the access item: a pair torn between its two writes."""
+    connection, collection = default_collection()
+    items = list(collection.search_items({"service": service, "username": user}))
+    if len(items) != 1:
+        return 1
+    items[0].set_secret(value.encode(), "text/plain")
+    connection.close()
+    return 0
+
+
 def main(argv):
     if argv[1:] == ["dump"]:
         return dump()
@@ -76,6 +102,10 @@ def main(argv):
         return lock()
     if len(argv) == 5 and argv[1] == "edit-refresh":
         return edit_refresh(argv[2], argv[3], argv[4])
+    if len(argv) == 4 and argv[1] == "drop-refresh-key":
+        return drop_refresh_key(argv[2], argv[3])
+    if len(argv) == 5 and argv[1] == "set-access":
+        return set_access(argv[2], argv[3], argv[4])
     if len(argv) == 4 and argv[1] == "keyring":
         return keyring_lookup(argv[2], argv[3])
     print(__doc__, file=sys.stderr)
