@@ -137,6 +137,8 @@ static const char *keyring_reason(enum keyring_status status)
         return "keyring-locked";
     case KEYRING_NO_DEFAULT:
         return "keyring-missing";
+    case KEYRING_NOT_STARTED:
+        return "keyring-not-started";
     default:
         return "keyring-unreachable";
     }
@@ -212,8 +214,10 @@ static bool has_refresh_fields(const struct helper_context *context)
            field(context, "client_id") != NULL;
 }
 
-/* The same request, as "refresher", to a detached copy of this program. */
-static void start_refresher(const struct helper_context *context)
+/* The same request, as "refresher", to a detached copy of this program. Not this login's
+ * deadline (nobody waits for the refresher); the code and verifier only when the refresher is
+ * to finish the exchange itself (a keyring not started yet, see defer_to_refresher). */
+static void start_refresher(const struct helper_context *context, bool with_code)
 {
     struct protocol_message request;
     int rv;
@@ -223,10 +227,8 @@ static void start_refresher(const struct helper_context *context)
     rv = protocol_message_init(&request, "refresher");
     for (size_t i = 0; rv == 0 && i < context->request.field_count; i++) {
         const char *name = context->request.fields[i].name;
-        /* Not the code and verifier (spent), nor this login's deadline (the refresher has
-         * none: nobody waits for it). */
-        if (strcmp(name, "code") != 0 && strcmp(name, "verifier") != 0 &&
-            strcmp(name, "deadline") != 0)
+        bool code = strcmp(name, "code") == 0 || strcmp(name, "verifier") == 0;
+        if ((with_code || !code) && strcmp(name, "deadline") != 0)
             rv = protocol_message_add(&request, name, context->request.fields[i].value);
     }
     if (rv == 0)
@@ -250,10 +252,27 @@ static int store_exchanged(struct helper_context *context, struct keyring *keyri
                           ? (long long)now + result->tokens.refresh_expires_in
                           : 0,
                       false);
-    start_refresher(context);
+    start_refresher(context, false);
     protocol_message_init(&context->reply, "ok");
     protocol_message_add(&context->reply, "message", "tokens stored in the keyring");
     return HELPER_EXIT_OK;
+}
+
+/* The keyring is not up yet: in a display manager's stack whose pam_gnome_keyring session
+ * line comes after ours (Debian's gdm-password and lightdm, with the pam-auth-update
+ * profile), the daemon starts moments after this returns. The refresher, detached, waits for
+ * it (bounded, refresher.h) and then does what this run could not: the exchange (with_code)
+ * or the session's refresh. The login goes on at once. */
+static int defer_to_refresher(struct helper_context *context, bool with_code)
+{
+    start_refresher(context, with_code);
+    protocol_message_init(&context->reply, "ok");
+    return protocol_message_add(&context->reply, "outcome", "deferred") |
+                   protocol_message_add(&context->reply, "message",
+                                        "the keyring is not running yet; the refresher finishes "
+                                        "as soon as it is")
+               ? reply_error(context, "internal", "the reply does not fit")
+               : HELPER_EXIT_OK;
 }
 
 /* "exchange": only with a usable keyring is the code spent; then the pair is stored. */
@@ -276,6 +295,10 @@ static int exchange_code(struct helper_context *context)
         goto out;
     }
     keyring_status = keyring_open(&keyring, KEYRING_FOR_LOGIN, why, sizeof(why));
+    if (keyring_status == KEYRING_NOT_STARTED && field(context, "start_refresher") != NULL) {
+        status = defer_to_refresher(context, true);
+        goto out;
+    }
     if (keyring_status != KEYRING_READY) {
         status = reply_error(context, keyring_reason(keyring_status), why);
         goto out;
@@ -315,6 +338,8 @@ static int refresh_for_session(struct helper_context *context)
     if (!has_refresh_fields(context))
         return reply_error(context, "bad-request", "incomplete session request");
     keyring_status = keyring_open(&keyring, KEYRING_FOR_LOGIN, why, sizeof(why));
+    if (keyring_status == KEYRING_NOT_STARTED && field(context, "start_refresher") != NULL)
+        return defer_to_refresher(context, false);
     if (keyring_status != KEYRING_READY)
         return reply_error(context, keyring_reason(keyring_status), why);
     fill_refresh_request(context, &request);
@@ -323,7 +348,7 @@ static int refresh_for_session(struct helper_context *context)
     refresh_if_due(keyring, &request, &report);
     keyring_close(keyring);
     if (report.outcome != REFRESH_AUTHORIZATION_NEEDED)
-        start_refresher(context);
+        start_refresher(context, false);
     if (report.outcome != REFRESH_NOT_DUE && report.outcome != REFRESH_DONE)
         return reply_error(context, refresh_outcome_name(report.outcome), report.message);
     protocol_message_init(&context->reply, "ok");

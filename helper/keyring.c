@@ -134,7 +134,8 @@ enum keyring_status keyring_open(struct keyring **keyring_out, enum keyring_user
 
     *keyring_out = NULL;
     if (user == KEYRING_FOR_LOGIN && !secret_service_available(&error))
-        return fail_open(keyring, KEYRING_UNREACHABLE, why, why_size,
+        return fail_open(keyring, error != NULL ? KEYRING_UNREACHABLE : KEYRING_NOT_STARTED, why,
+                         why_size,
                          error != NULL ? "the keyring is not reachable on the session bus"
                                        : "the keyring is not reachable on the session bus: no "
                                          "Secret Service is running, and a login does not start "

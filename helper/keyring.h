@@ -16,6 +16,7 @@
 enum keyring_status {
     KEYRING_READY,
     KEYRING_UNREACHABLE, /* no bus, or no Secret Service on it */
+    KEYRING_NOT_STARTED, /* a login: the bus is there, no Secret Service runs on it yet */
     KEYRING_NO_DEFAULT,  /* no default collection (no login keyring) */
     KEYRING_LOCKED,      /* the default collection is locked: we never prompt to unlock it */
 };

@@ -24,6 +24,10 @@
 #include "user_state.h"
 
 #define TICK_MAX_SECONDS 60
+/* How long a refresher started by a login waits for a keyring that is not up yet. */
+#define KEYRING_WAIT_SECONDS 30
+/* An exchange child's time beyond the request timeout: the lock wait (1 s) and the keyring. */
+#define EXCHANGE_CHILD_SPARE_MS 5000
 #define BACKOFF_FIRST_SECONDS 60
 #define BACKOFF_MAX_SECONDS 900
 /* How long a client has to send its one request line. */
@@ -142,6 +146,14 @@ static void after_refresh(struct refresher *refresher, const struct refresh_repo
     }
 }
 
+/* A login's code and verifier (only in a refresher that finishes the exchange, see
+ * finish_deferred_exchange), and the request to start a refresher: never for a child. */
+static bool is_login_only_field(const char *name)
+{
+    return strcmp(name, "code") == 0 || strcmp(name, "verifier") == 0 ||
+           strcmp(name, "start_refresher") == 0;
+}
+
 /* The refresher's settings, for a child, under command; false if they do not fit. */
 static bool child_request(const struct refresher *refresher, const char *command, long min_valid,
                           struct protocol_message *request)
@@ -152,7 +164,7 @@ static bool child_request(const struct refresher *refresher, const char *command
 
     for (size_t i = 0; rv == 0 && i < settings->field_count; i++) {
         const char *name = settings->fields[i].name;
-        if (strcmp(name, "refresh_margin") != 0)
+        if (strcmp(name, "refresh_margin") != 0 && !is_login_only_field(name))
             rv = protocol_message_add(request, name, settings->fields[i].value);
     }
     snprintf(margin, sizeof(margin), "%ld",
@@ -362,14 +374,75 @@ static void on_bus_closed(GDBusConnection *connection, gboolean remote_peer_vani
     g_main_loop_quit(((struct refresher *)data)->loop);
 }
 
-void refresher_run(const struct protocol_message *settings, const struct refresh_request *request)
+/* Started by a login whose keyring was not up yet (helper_main.c: defer_to_refresher), the
+ * refresher waits for it: a not-started or still locked keyring is tried again every 250 ms
+ * for KEYRING_WAIT_SECONDS. Otherwise the first answer counts. */
+static enum keyring_status open_keyring_waiting(struct keyring **keyring)
+{
+    long long deadline_ms = monotonic_now_ms() + KEYRING_WAIT_SECONDS * 1000LL;
+    char why[512];
+    enum keyring_status status = keyring_open(keyring, KEYRING_FOR_LOGIN, why, sizeof(why));
+
+    while ((status == KEYRING_NOT_STARTED || status == KEYRING_LOCKED) &&
+           deadline_remaining_ms(deadline_ms) > 0) {
+        g_usleep(250 * 1000);
+        status = keyring_open(keyring, KEYRING_FOR_LOGIN, why, sizeof(why));
+    }
+    return status;
+}
+
+static void record_exchange_failure(const char *service, const char *message)
+{
+    struct refresh_status status;
+
+    refresh_status_read(service, &status);
+    status.time = (long long)time(NULL);
+    snprintf(status.outcome, sizeof(status.outcome), "exchange-failed");
+    snprintf(status.message, sizeof(status.message), "the sign-in at login was not stored: %s",
+             message != NULL ? message : "the exchange gave no answer");
+    refresh_status_write(service, &status);
+}
+
+/* The login's exchange, which it left to us, in a child (the https module stays out of the
+ * refresher); then the code and verifier are wiped. A failure goes to SERVICE.status for
+ * `oauth-keyring status`; the login state file still says the next login must ask. */
+static void finish_deferred_exchange(struct protocol_message *settings,
+                                     const struct refresh_request *request)
+{
+    struct protocol_message exchange, reply;
+    int rv = protocol_message_init(&exchange, "exchange");
+    bool stored;
+
+    memset(&reply, 0, sizeof(reply));
+    for (size_t i = 0; rv == 0 && i < settings->field_count; i++) {
+        if (strcmp(settings->fields[i].name, "start_refresher") != 0)
+            rv = protocol_message_add(&exchange, settings->fields[i].name,
+                                      settings->fields[i].value);
+    }
+    stored = rv == 0 &&
+             helper_child_call(&exchange, request->names.service,
+                               request->timeout_ms + EXCHANGE_CHILD_SPARE_MS, &reply) == 0 &&
+             strcmp(reply.command, "ok") == 0;
+    if (!stored)
+        record_exchange_failure(request->names.service, protocol_message_get(&reply, "message"));
+    for (size_t i = 0; i < settings->field_count; i++) {
+        const char *name = settings->fields[i].name;
+        if (strcmp(name, "code") == 0 || strcmp(name, "verifier") == 0)
+            secret_wipe(settings->fields[i].value, settings->fields[i].length);
+    }
+    protocol_message_clear(&exchange);
+    protocol_message_clear(&reply);
+}
+
+void refresher_run(struct protocol_message *settings, const struct refresh_request *request)
 {
     struct refresher refresher = {.settings = settings, .request = request, .listen_fd = -1};
-    char why[512];
 
     if (!refresher_lock_take(request->names.service) ||
-        keyring_open(&refresher.keyring, KEYRING_FOR_LOGIN, why, sizeof(why)) != KEYRING_READY)
+        open_keyring_waiting(&refresher.keyring) != KEYRING_READY)
         return;
+    if (protocol_message_get(settings, "code") != NULL)
+        finish_deferred_exchange(settings, request);
     refresher.bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, NULL);
     refresher.listen_fd = listen_on_socket(request->names.service);
     if (refresher.bus == NULL || refresher.listen_fd < 0)

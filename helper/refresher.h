@@ -26,9 +26,11 @@ void refresher_spawn(const struct protocol_message *request);
 
 /* The refresher's life, in the process refresher_spawn started: settings is the request it
  * was started with (handed on to the short-lived helpers that do its refreshes and logouts,
- * see helper_child.h), request the same parsed. Returns when it should exit: another
- * refresher runs, the bus went away, or the user must authorize again. */
-void refresher_run(const struct protocol_message *settings, const struct refresh_request *request);
+ * see helper_child.h), request the same parsed. Started by a login whose keyring was not up
+ * yet, it first waits for the keyring (30 s at most) and, when settings hold a code, has a
+ * child exchange it; the code and verifier are wiped after that. Returns when it should exit:
+ * another refresher runs, the bus went away, or the user must authorize again. */
+void refresher_run(struct protocol_message *settings, const struct refresh_request *request);
 
 /* Sends one request line to the running refresher and reads its answer line (without the
  * newline) into reply. 0 on an answer; -1 when no refresher answered within timeout_ms. */

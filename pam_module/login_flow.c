@@ -129,6 +129,7 @@ static bool is_expected_state(const char *reason)
 {
     return reason != NULL &&
            (strcmp(reason, "keyring-locked") == 0 || strcmp(reason, "keyring-unreachable") == 0 ||
+            strcmp(reason, "keyring-not-started") == 0 ||
             strcmp(reason, "authorization-needed") == 0);
 }
 
@@ -397,12 +398,28 @@ static bool request_exchange(struct login_context *context,
     return rv == 0 && ask_helper(context, budget_ms + HELPER_GRACE_MS);
 }
 
+/* The helper found the keyring not started yet and left the work to the refresher. */
+static bool is_deferred(const struct protocol_message *reply)
+{
+    const char *outcome = protocol_message_get(reply, "outcome");
+
+    return outcome != NULL && strcmp(outcome, "deferred") == 0;
+}
+
 static void exchange_code(struct login_context *context,
                           const struct pending_authorization *pending)
 {
+    bool answered = request_exchange(context, pending);
     const char *message;
 
-    if (request_exchange(context, pending)) {
+    if (answered && is_deferred(&context->reply)) {
+        pam_syslog(context->pamh, LOG_NOTICE,
+                   "user %s: the keyring is not running yet; the refresher stores the tokens "
+                   "when it is (service %s)",
+                   context->user_name, context->config.keyring_service);
+        pam_info(context->pamh, "Your %s token will be in your keyring once it is unlocked.",
+                 context->config.display_name);
+    } else if (answered) {
         pam_syslog(context->pamh, LOG_INFO, "user %s: tokens stored in the keyring (service %s)",
                    context->user_name, context->config.keyring_service);
         pam_info(context->pamh, "Your %s token is now in your keyring.",
@@ -430,9 +447,11 @@ static void refresh_existing(struct login_context *context)
     rv |= add_provider_fields(context);
     rv |= add_deadline(&context->request, budget_ms);
     if (rv == 0 && ask_helper(context, budget_ms + HELPER_GRACE_MS)) {
-        if (context->options.debug)
-            pam_syslog(context->pamh, LOG_DEBUG, "user %s: session refresh: %s", context->user_name,
-                       protocol_message_get(&context->reply, "outcome"));
+        if (context->options.debug || is_deferred(&context->reply))
+            pam_syslog(context->pamh, is_deferred(&context->reply) ? LOG_NOTICE : LOG_DEBUG,
+                       "user %s: session refresh: %s (%s)", context->user_name,
+                       protocol_message_get(&context->reply, "outcome"),
+                       protocol_message_get(&context->reply, "message"));
         return;
     }
     reason = protocol_message_get(&context->reply, "reason");

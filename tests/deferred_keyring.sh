@@ -1,0 +1,94 @@
+#!/bin/bash
+# A login whose keyring is not up yet when the session hook runs: Debian's gdm-password and
+# lightdm start gnome-keyring (pam_gnome_keyring ... auto_start) after `@include
+# common-session`, where the pam-auth-update profile puts this module. The session must not
+# start a Secret Service itself (one started without the password makes a login keyring the
+# password cannot unlock) and must not wait: it hands the code to the refresher, which waits
+# for the keyring (at most 30 s), has it exchanged, and stays. Here the keyring is started as
+# pam_gnome_keyring starts it (`--login`, unlocked, registered on the bus only once D-Bus
+# activation asks), a second after the session opened; and in a second login, never.
+set -u
+. "${top_srcdir:-.}/tests/lib.sh"
+require_tools dbus-run-session dbus-daemon gnome-keyring-daemon secret-tool openssl curl
+
+make_workdir
+stage_artifacts
+start_idp "client-secret-$RANDOM$RANDOM"
+SERVICE=pok-deferred-test-$$ # unique: runs of other trees may share this machine and user
+prepare_private_user refresher=yes </dev/null
+sed 's/refresher=yes/refresher=yes prompt=always/' "$WORK/pam.d/pok-private" >"$WORK/pam.d/pok-always"
+chmod a+r "$WORK/pam.d/pok-always"
+
+cat >"$WORK/scenario.sh" <<'SCENARIO'
+set -u
+exchanges() { idp_stat 's["requests"]["token_authorization_code"]'; }
+late_login() { # late_login NAME RUNTIME BUS [SERVICE]
+    PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" \
+        --service "${4:-pok-private}" --user "$RUN_AS" --log "$WORK/out/$1.log" \
+        --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url" \
+        --setenv "DBUS_SESSION_BUS_ADDRESS=$3" --setenv "XDG_RUNTIME_DIR=$2" >"$WORK/out/$1.out" 2>&1
+    grep -q "pam_open_session: Success" "$WORK/out/$1.out" || fail "$1: no session: $(cat "$WORK/out/$1.out")"
+}
+new_bus() { # new_bus NAME: a session bus and runtime directory with no keyring running
+    mkdir -m 700 "$WORK/runtime/$1"
+    # Its own XDG_RUNTIME_DIR, as systemd --user gives the user's bus: an activated keyring
+    # finds the login daemon's control socket there.
+    XDG_RUNTIME_DIR="$WORK/runtime/$1" dbus-daemon --session \
+        --address="unix:path=$WORK/runtime/$1/bus" --fork --print-pid >"$WORK/out/$1-bus.pid"
+}
+
+# --- 1. the keyring comes a second later, as pam_gnome_keyring starts it -----------------
+new_bus late
+LATE_BUS="unix:path=$WORK/runtime/late/bus"
+late_login late "$WORK/runtime/late" "$LATE_BUS"
+session_ms=$(sed -n 's/^timing: pam_open_session \([0-9]*\) ms$/\1/p' "$WORK/out/late.out")
+[ "$session_ms" -le 1000 ] || fail "the session waited $session_ms ms for the keyring"
+grep -q "will be in your keyring once it is unlocked" "$WORK/out/late.out" ||
+    fail "the user was not told: $(cat "$WORK/out/late.out")"
+grep -q "the keyring is not running yet" "$WORK/out/late.log" || fail "not logged: $(cat "$WORK/out/late.log")"
+[ "$(exchanges)" = 0 ] || fail "the code was spent before the keyring was up"
+sleep 1
+# (This session's login keyring, in the same HOME: its password, as the user would type it.)
+printf '%s' "$KEYRING_PASSWORD" | env DBUS_SESSION_BUS_ADDRESS="$LATE_BUS" \
+    XDG_RUNTIME_DIR="$WORK/runtime/late" gnome-keyring-daemon --daemonize --login >/dev/null ||
+    fail "cannot start gnome-keyring as pam_gnome_keyring does"
+token=
+for _ in $(seq 150); do
+    token=$(DBUS_SESSION_BUS_ADDRESS="$LATE_BUS" XDG_RUNTIME_DIR="$WORK/runtime/late" \
+        timeout 5 secret-tool lookup service "$SERVICE" username "$RUN_AS" 2>/dev/null)
+    [ -n "$token" ] && break
+    sleep 0.1
+done
+[ -n "$token" ] && [ "$token" = "$(idp_stat 's["issued"]["access_tokens"][-1]')" ] ||
+    fail "the refresher did not store the issued token within 15 s of the keyring"
+[ "$(exchanges)" = 1 ] || fail "$(exchanges) exchanges for one login"
+pgrep -u "$(id -u)" -f "pam_oauth_keyring_helper refresher $SERVICE" >/dev/null ||
+    fail "the refresher did not stay after the exchange"
+late_login late-again "$WORK/runtime/late" "$LATE_BUS"
+grep -q '^\[prompt\]' "$WORK/out/late-again.out" && fail "the next login asked again"
+echo "--- 1. keyring up 1 s after the session: session ${session_ms} ms, the refresher exchanged and stored, the next login asked nothing"
+
+# --- 2. the keyring never comes: the refresher gives up after 30 s, nothing spent ----------
+new_bus never
+late_login never "$WORK/runtime/never" "unix:path=$WORK/runtime/never/bus" pok-always
+grep -q "will be in your keyring once it is unlocked" "$WORK/out/never.out" || fail "never: not deferred"
+[ "$(pgrep -u "$(id -u)" -fc "pam_oauth_keyring_helper refresher $SERVICE")" = 2 ] ||
+    fail "never: no waiting refresher beside the first one"
+for _ in $(seq 450); do
+    [ "$(pgrep -u "$(id -u)" -fc "pam_oauth_keyring_helper refresher $SERVICE")" = 1 ] && break
+    sleep 0.1
+done
+[ "$(pgrep -u "$(id -u)" -fc "pam_oauth_keyring_helper refresher $SERVICE")" = 1 ] ||
+    fail "the waiting refresher did not give up within 45 s"
+[ "$(exchanges)" = 1 ] || fail "a code was spent without a keyring"
+DBUS_SESSION_BUS_ADDRESS="unix:path=$WORK/runtime/never/bus" dbus-send --print-reply \
+    --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner \
+    string:org.freedesktop.secrets | grep -q "boolean false" || fail "a Secret Service was started"
+echo "--- 2. keyring never up: the refresher gave up, nothing spent, no Secret Service started"
+kill "$(cat "$WORK/out/late-bus.pid")" "$(cat "$WORK/out/never-bus.pid")"
+echo done >"$WORK/out/scenario.done"
+SCENARIO
+run_private_session "$WORK/scenario.sh" 120
+[ -f "$WORK/out/scenario.done" ] || fail "the scenario did not finish"
+assert_no_secret_in "$WORK"/out/*.log "$WORK"/out/*.out
+pass "keyring not up at the session: deferred to the refresher, stored once it was, never started one"
