@@ -21,6 +21,15 @@ chmod a+r "$WORK/pam.d/pok-always"
 
 cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u
+# Whatever happens, the buses and keyring daemons this scenario starts end with it.
+stop_ours() {
+    local pid
+    kill $(cat "$WORK"/out/*-bus.pid 2>/dev/null) 2>/dev/null
+    for pid in $(pgrep -u "$(id -u)" gnome-keyring-d); do
+        grep -qz "^XDG_RUNTIME_DIR=$WORK/runtime/" "/proc/$pid/environ" 2>/dev/null && kill "$pid"
+    done
+}
+trap stop_ours EXIT
 exchanges() { idp_stat 's["requests"]["token_authorization_code"]'; }
 late_login() { # late_login NAME RUNTIME BUS [SERVICE]
     PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" \
@@ -85,7 +94,6 @@ DBUS_SESSION_BUS_ADDRESS="unix:path=$WORK/runtime/never/bus" dbus-send --print-r
     --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner \
     string:org.freedesktop.secrets | grep -q "boolean false" || fail "a Secret Service was started"
 echo "--- 2. keyring never up: the refresher gave up, nothing spent, no Secret Service started"
-kill "$(cat "$WORK/out/late-bus.pid")" "$(cat "$WORK/out/never-bus.pid")"
 echo done >"$WORK/out/scenario.done"
 SCENARIO
 run_private_session "$WORK/scenario.sh" 120

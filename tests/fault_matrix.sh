@@ -78,6 +78,8 @@ chmod -R a+rX "$WORK/no-https" "$WORK/other-https"
 
 cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u
+# The extra buses this scenario starts end with it, whatever happens.
+trap 'kill $(cat "$WORK"/out/*bus.pid 2>/dev/null) 2>/dev/null' EXIT
 snapshot() { "$PYTHON" "$WORK/bin/keyring_tool.py" dump; }
 case_login() { # case_login NAME SERVICE EXPECTED-LOG-TEXT [BUS [KEYRING: same|changed]]
     local name=$1 service=$2 expected=$3 bus=${4:-$DBUS_SESSION_BUS_ADDRESS} keyring=${5:-same}
