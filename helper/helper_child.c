@@ -23,16 +23,13 @@ struct child_call {
     struct capped_buffer received;
 };
 
-/* In the child: the channel as stdin and stdout, nothing else open, then the program afresh
- * (its environment is the refresher's, the helper's minimal one). */
-static void exec_child(int channel, char *command, char *service)
+void helper_exec_self(int input_fd, int output_fd, char *const arguments[])
 {
-    char program_name[] = "pam_oauth_keyring_helper";
-    char *const arguments[] = {program_name, command, service, NULL};
     int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 
-    if (null_fd < 0 || dup2(channel, STDIN_FILENO) < 0 || dup2(channel, STDOUT_FILENO) < 0 ||
-        dup2(null_fd, STDERR_FILENO) < 0)
+    if (null_fd < 0 || dup2(input_fd, STDIN_FILENO) < 0 ||
+        dup2(output_fd >= 0 ? output_fd : null_fd, STDOUT_FILENO) < 0 ||
+        dup2(null_fd, STDERR_FILENO) < 0 || chdir("/") != 0)
         _exit(HELPER_EXIT_CHILD_SETUP);
     close_range(3, ~0U, 0);
     execv("/proc/self/exe", arguments);
@@ -42,7 +39,9 @@ static void exec_child(int channel, char *command, char *service)
 /* The arguments are only for `ps`: "pam_oauth_keyring_helper refresh SERVICE". */
 static int start_child(struct child_call *call, const char *command, const char *service)
 {
+    char program_name[] = "pam_oauth_keyring_helper";
     char command_argument[PROTOCOL_MAX_NAME + 1], service_argument[256];
+    char *const arguments[] = {program_name, command_argument, service_argument, NULL};
     int pair[2] = {-1, -1};
 
     snprintf(command_argument, sizeof(command_argument), "%s", command);
@@ -51,7 +50,7 @@ static int start_child(struct child_call *call, const char *command, const char 
         return -1;
     call->pid = fork();
     if (call->pid == 0)
-        exec_child(pair[1], command_argument, service_argument);
+        helper_exec_self(pair[1], pair[1], arguments);
     close(pair[1]);
     call->channel = pair[0];
     return call->pid > 0 ? 0 : -1;

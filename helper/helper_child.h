@@ -9,6 +9,12 @@
 
 #include "protocol.h"
 
+/* In a child just forked: this program started afresh ("/proc/self/exe", its environment
+ * the helper's minimal one) with input_fd as stdin, output_fd as stdout (-1: /dev/null),
+ * /dev/null as stderr, no other fd, in "/". Async-signal-safe calls only; never returns. */
+void helper_exec_self(int input_fd, int output_fd, char *const arguments[])
+    __attribute__((noreturn));
+
 /* Runs "pam_oauth_keyring_helper COMMAND SERVICE" (this program, /proc/self/exe) with request
  * on its stdin and reads its reply from its stdout, all within timeout_ms; the child is then
  * reaped (killed first if it is still running). 0 when a reply was decoded into reply. */

@@ -34,7 +34,7 @@
 #define CLIENT_LINE_WAIT_MS 2000
 
 struct refresher {
-    const struct protocol_message *settings; /* as started: handed on to each child */
+    struct protocol_message *settings; /* as started: handed on to each child */
     const struct refresh_request *request;
     struct keyring *keyring;
     GMainLoop *loop;
@@ -146,25 +146,27 @@ static void after_refresh(struct refresher *refresher, const struct refresh_repo
     }
 }
 
-/* A login's code and verifier (only in a refresher that finishes the exchange, see
- * finish_deferred_exchange), and the request to start a refresher: never for a child. */
-static bool is_login_only_field(const char *name)
+/* A login's code and verifier: only in a refresher that finishes the exchange (see
+ * finish_deferred_exchange), and only for its exchange child. */
+static bool is_code_field(const char *name)
 {
-    return strcmp(name, "code") == 0 || strcmp(name, "verifier") == 0 ||
-           strcmp(name, "start_refresher") == 0;
+    return strcmp(name, "code") == 0 || strcmp(name, "verifier") == 0;
 }
 
-/* The refresher's settings, for a child, under command; false if they do not fit. */
+/* The refresher's settings, for a child, under command; false if they do not fit. Never the
+ * request to start a refresher; the code and verifier only for the "exchange" child. */
 static bool child_request(const struct refresher *refresher, const char *command, long min_valid,
                           struct protocol_message *request)
 {
     const struct protocol_message *settings = refresher->settings;
+    bool with_code = strcmp(command, "exchange") == 0;
     char margin[24], valid[24];
     int rv = protocol_message_init(request, command);
 
     for (size_t i = 0; rv == 0 && i < settings->field_count; i++) {
         const char *name = settings->fields[i].name;
-        if (strcmp(name, "refresh_margin") != 0 && !is_login_only_field(name))
+        if (strcmp(name, "refresh_margin") != 0 && strcmp(name, "start_refresher") != 0 &&
+            (with_code || !is_code_field(name)))
             rv = protocol_message_add(request, name, settings->fields[i].value);
     }
     snprintf(margin, sizeof(margin), "%ld",
@@ -406,28 +408,24 @@ static void record_exchange_failure(const char *service, const char *message)
 /* The login's exchange, which it left to us, in a child (the https module stays out of the
  * refresher); then the code and verifier are wiped. A failure goes to SERVICE.status for
  * `oauth-keyring status`; the login state file still says the next login must ask. */
-static void finish_deferred_exchange(struct protocol_message *settings,
-                                     const struct refresh_request *request)
+static void finish_deferred_exchange(struct refresher *refresher)
 {
+    struct protocol_message *settings = refresher->settings;
+    const char *service = refresher->request->names.service;
     struct protocol_message exchange, reply;
-    int rv = protocol_message_init(&exchange, "exchange");
     bool stored;
 
+    memset(&exchange, 0, sizeof(exchange));
     memset(&reply, 0, sizeof(reply));
-    for (size_t i = 0; rv == 0 && i < settings->field_count; i++) {
-        if (strcmp(settings->fields[i].name, "start_refresher") != 0)
-            rv = protocol_message_add(&exchange, settings->fields[i].name,
-                                      settings->fields[i].value);
-    }
-    stored = rv == 0 &&
-             helper_child_call(&exchange, request->names.service,
-                               request->timeout_ms + EXCHANGE_CHILD_SPARE_MS, &reply) == 0 &&
-             strcmp(reply.command, "ok") == 0;
+    stored =
+        child_request(refresher, "exchange", 0, &exchange) &&
+        helper_child_call(&exchange, service,
+                          refresher->request->timeout_ms + EXCHANGE_CHILD_SPARE_MS, &reply) == 0 &&
+        strcmp(reply.command, "ok") == 0;
     if (!stored)
-        record_exchange_failure(request->names.service, protocol_message_get(&reply, "message"));
+        record_exchange_failure(service, protocol_message_get(&reply, "message"));
     for (size_t i = 0; i < settings->field_count; i++) {
-        const char *name = settings->fields[i].name;
-        if (strcmp(name, "code") == 0 || strcmp(name, "verifier") == 0)
+        if (is_code_field(settings->fields[i].name))
             secret_wipe(settings->fields[i].value, settings->fields[i].length);
     }
     protocol_message_clear(&exchange);
@@ -441,17 +439,17 @@ void refresher_run(struct protocol_message *settings, const struct refresh_reque
     if (!refresher_lock_take(request->names.service) ||
         open_keyring_waiting(&refresher.keyring) != KEYRING_READY)
         return;
+    refresher.jitter_seconds =
+        request->margin_seconds > 0
+            ? g_random_int_range(0, (gint32)(request->margin_seconds / 10 + 1))
+            : 0;
     if (protocol_message_get(settings, "code") != NULL)
-        finish_deferred_exchange(settings, request);
+        finish_deferred_exchange(&refresher);
     refresher.bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, NULL);
     refresher.listen_fd = listen_on_socket(request->names.service);
     if (refresher.bus == NULL || refresher.listen_fd < 0)
         goto out;
     refresher.loop = g_main_loop_new(NULL, FALSE);
-    refresher.jitter_seconds =
-        request->margin_seconds > 0
-            ? g_random_int_range(0, (gint32)(request->margin_seconds / 10 + 1))
-            : 0;
     refresher.backoff_seconds = BACKOFF_FIRST_SECONDS;
     g_dbus_connection_set_exit_on_close(refresher.bus, FALSE);
     g_signal_connect(refresher.bus, "closed", G_CALLBACK(on_bus_closed), &refresher);
@@ -477,17 +475,9 @@ out:
  * refresher serves (the helper itself reads no arguments). */
 static void exec_refresher_in_grandchild(int request_pipe, char *const arguments[])
 {
-    int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-
     if (setsid() < 0 || fork() != 0)
         _exit(0);
-    if (null_fd < 0 || dup2(request_pipe, STDIN_FILENO) < 0 || dup2(null_fd, STDOUT_FILENO) < 0 ||
-        dup2(null_fd, STDERR_FILENO) < 0 || chdir("/") != 0)
-        _exit(HELPER_EXIT_CHILD_SETUP);
-    close_range(3, ~0U, 0);
-    /* The same program, started afresh: its environment is the helper's minimal one. */
-    execv("/proc/self/exe", arguments);
-    _exit(HELPER_EXIT_EXEC);
+    helper_exec_self(request_pipe, -1, arguments);
 }
 
 void refresher_spawn(const struct protocol_message *request)

@@ -447,8 +447,10 @@ static void refresh_existing(struct login_context *context)
     rv |= add_provider_fields(context);
     rv |= add_deadline(&context->request, budget_ms);
     if (rv == 0 && ask_helper(context, budget_ms + HELPER_GRACE_MS)) {
-        if (context->options.debug || is_deferred(&context->reply))
-            pam_syslog(context->pamh, is_deferred(&context->reply) ? LOG_NOTICE : LOG_DEBUG,
+        /* Worth a notice: the refresher, not this session, will do the refresh. */
+        bool deferred = is_deferred(&context->reply);
+        if (context->options.debug || deferred)
+            pam_syslog(context->pamh, deferred ? LOG_NOTICE : LOG_DEBUG,
                        "user %s: session refresh: %s (%s)", context->user_name,
                        protocol_message_get(&context->reply, "outcome"),
                        protocol_message_get(&context->reply, "message"));
