@@ -164,26 +164,7 @@ grep -P '^(auth|session)\toptional\tpam_oauth_keyring' "$ROOT"/etc/pam.d/common-
 note "3. pam-auth-update --enable oauth-keyring: common-auth line $auth_line, common-session line $session_line"
 
 # --- 4. a real login through what was installed ---------------------------------------------
-USER_NAME="pokdeb$RANDOM"
-PASSWORD="pw-$RANDOM-$RANDOM"
-useradd -m -s /bin/bash "$USER_NAME" || fail "useradd"
-on_exit "userdel -r -f '$USER_NAME'"
-echo "$USER_NAME:$PASSWORD" | chpasswd || fail "chpasswd"
-USER_UID=$(id -u "$USER_NAME")
-[ "$USER_UID" -ge 1000 ] || fail "useradd gave uid $USER_UID, below the module's minimum_uid"
-RUNTIME="/run/user/$USER_UID"
-install -d -m 700 -o "$USER_NAME" -g "$USER_NAME" "$RUNTIME"
-on_exit "rm -rf --one-file-system '$RUNTIME'"
-BUS="unix:path=$RUNTIME/bus"
-as_user() {
-    runuser -u "$USER_NAME" -- env -i HOME="/home/$USER_NAME" XDG_RUNTIME_DIR="$RUNTIME" \
-        DBUS_SESSION_BUS_ADDRESS="$BUS" PATH=/usr/bin:/bin "$@"
-}
-bus_pid=$(as_user dbus-daemon --session --address="$BUS" --fork --print-pid) ||
-    fail "cannot start the user's bus"
-# Every process of this throwaway user was started by this test (bus, keyring, refresher).
-on_exit "kill \$(pgrep -u '$USER_NAME')"
-on_exit "kill $bus_pid"
+create_real_user "pokdeb$RANDOM"
 # The user's keyring is unlocked, as a desktop session already running for them has it. (In
 # common-session the module runs before a service file's own pam_gnome_keyring session line.)
 printf '%s' "keyring-$RANDOM" | as_user gnome-keyring-daemon --unlock --components=secrets \

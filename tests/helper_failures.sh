@@ -11,15 +11,7 @@ set -u
 make_workdir
 stage_artifacts
 if [ "$(id -u)" = 0 ]; then TARGET=nobody; else TARGET=$(id -un); fi
-cat >"$WORK/pam.conf" <<CONF
-[stand-in]
-authorize_url = https://127.0.0.1:1/authorize
-token_url = https://127.0.0.1:1/token
-client_id = test
-redirect_uri = http://127.0.0.1/cb
-timeout = 1
-CONF
-chmod 600 "$WORK/pam.conf"
+write_stand_in_config "$WORK/pam.conf"
 # Its own state_dir: the default is the system one once built with --localstatedir=/var (dh).
 mkdir -p "$WORK/pam.d" "$WORK/state"
 cat >"$WORK/pam.d/pok-stand-in" <<PAM

@@ -29,6 +29,49 @@ run_cleanup() {
 }
 trap run_cleanup EXIT
 
+# A real user (root only) with a password, /run/user/UID and a session bus started as
+# systemd --user would (../shared/GUIDE.md), all undone at exit: sets USER_NAME, PASSWORD,
+# USER_UID, RUNTIME and BUS.   create_real_user NAME [useradd options]
+create_real_user() {
+    local bus_pid
+    USER_NAME=$1
+    shift
+    PASSWORD="pw-$RANDOM-$RANDOM"
+    useradd -m -s /bin/bash "$@" "$USER_NAME" || fail "useradd"
+    on_exit "userdel -r -f '$USER_NAME'"
+    echo "$USER_NAME:$PASSWORD" | chpasswd || fail "chpasswd"
+    USER_UID=$(id -u "$USER_NAME")
+    [ "$USER_UID" -ge 1000 ] || fail "useradd gave uid $USER_UID, below the module's default minimum_uid"
+    RUNTIME="/run/user/$USER_UID"
+    install -d -m 700 -o "$USER_NAME" -g "$USER_NAME" "$RUNTIME"
+    on_exit "rm -rf --one-file-system '$RUNTIME'"
+    BUS="unix:path=$RUNTIME/bus"
+    bus_pid=$(as_user dbus-daemon --session --address="$BUS" --fork --print-pid) ||
+        fail "cannot start the user's bus"
+    # Every process of this throwaway user was started by the test (bus, keyring, refresher).
+    on_exit "pkill -u '$USER_NAME'"
+    on_exit "kill $bus_pid"
+}
+
+# Runs a command as the user of create_real_user, in the environment of their session.
+as_user() {
+    runuser -u "$USER_NAME" -- env -i HOME="/home/$USER_NAME" XDG_RUNTIME_DIR="$RUNTIME" \
+        DBUS_SESSION_BUS_ADDRESS="$BUS" PATH=/usr/bin:/bin "$@"
+}
+
+# A provider configuration for stand-in helpers, which never reach it: FILE, mode 0600.
+write_stand_in_config() {
+    cat >"$1" <<CONF
+[stand-in]
+authorize_url = https://127.0.0.1:1/authorize
+token_url = https://127.0.0.1:1/token
+client_id = test
+redirect_uri = http://127.0.0.1/cb
+timeout = 1
+CONF
+    chmod 600 "$1"
+}
+
 # A scratch directory any test user can traverse (the build tree may not be reachable).
 make_workdir() {
     WORK=$(mktemp -d /tmp/pok-test.XXXXXX) || fail "mktemp"

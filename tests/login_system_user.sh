@@ -18,29 +18,10 @@ start_idp "client-secret-$RANDOM$RANDOM"
 SERVICE=pok-system-test-$$ # unique: runs of other trees may share this machine and user
 
 # --- a real user with a password, an extra group, a runtime dir and a session bus --------
-USER_NAME="poktest$RANDOM"
-GROUP_NAME="${USER_NAME}g"
-PASSWORD="pw-$RANDOM-$RANDOM"
+GROUP_NAME="poktest$RANDOM-g"
 groupadd "$GROUP_NAME" || fail "groupadd"
 on_exit "groupdel '$GROUP_NAME'"
-useradd -m -s /bin/bash -G "$GROUP_NAME" "$USER_NAME" || fail "useradd"
-on_exit "userdel -r -f '$USER_NAME'"
-echo "$USER_NAME:$PASSWORD" | chpasswd || fail "chpasswd"
-USER_UID=$(id -u "$USER_NAME")
-RUNTIME="/run/user/$USER_UID"
-install -d -m 700 -o "$USER_NAME" -g "$USER_NAME" "$RUNTIME"
-on_exit "rm -rf --one-file-system '$RUNTIME'"
-BUS="unix:path=$RUNTIME/bus"
-bus_pid=$(runuser -u "$USER_NAME" -- env -i HOME="/home/$USER_NAME" XDG_RUNTIME_DIR="$RUNTIME" \
-    PATH=/usr/bin:/bin dbus-daemon --session --address="$BUS" --fork --print-pid) ||
-    fail "cannot start the user's bus"
-on_exit "pkill -u '$USER_NAME'"
-on_exit "kill $bus_pid"
-
-as_user() {
-    runuser -u "$USER_NAME" -- env -i HOME="/home/$USER_NAME" XDG_RUNTIME_DIR="$RUNTIME" \
-        DBUS_SESSION_BUS_ADDRESS="$BUS" PATH=/usr/bin:/bin "$@"
-}
+create_real_user "poktest$RANDOM" -G "$GROUP_NAME"
 keyring_dump() { as_user "$PYTHON" "$WORK/bin/keyring_tool.py" dump; }
 
 # --- the helper runs through a recorder that keeps its credentials, argv and environment --

@@ -75,15 +75,7 @@ assert_no_secret_in "$WORK/out/with-qr.log" "$WORK/out/without-qr.log"
 # --- stand-in helpers: what the module lets through from the qr and url fields -------------
 if [ "$(id -u)" = 0 ]; then TARGET=nobody; else TARGET=$(id -un); fi
 mkdir -p "$WORK/stand-in"
-cat >"$WORK/stand-in/pam.conf" <<CONF
-[stand-in]
-authorize_url = https://127.0.0.1:1/authorize
-token_url = https://127.0.0.1:1/token
-client_id = test
-redirect_uri = http://127.0.0.1/cb
-timeout = 1
-CONF
-chmod 600 "$WORK/stand-in/pam.conf"
+write_stand_in_config "$WORK/stand-in/pam.conf"
 cat >"$WORK/pam.d/pok-stand-in" <<PAM
 auth     required pam_permit.so
 auth     optional $MODULE config=$WORK/stand-in/pam.conf minimum_uid=1 state_dir=$WORK/stand-in debug qr

@@ -26,26 +26,7 @@ start_idp "client-secret-$RANDOM$RANDOM"
 SERVICE=pok-recipes-$$ # unique: runs of other trees may share this machine
 
 # --- a real user with a password, a runtime dir and a session bus (as systemd --user would) --
-USER_NAME="pokrecipe$RANDOM"
-PASSWORD="pw-$RANDOM-$RANDOM"
-useradd -m -s /bin/bash "$USER_NAME" || fail "useradd"
-on_exit "userdel -r -f '$USER_NAME'"
-echo "$USER_NAME:$PASSWORD" | chpasswd || fail "chpasswd"
-USER_UID=$(id -u "$USER_NAME")
-[ "$USER_UID" -ge 1000 ] || fail "the test user's uid $USER_UID is below the default minimum_uid"
-RUNTIME="/run/user/$USER_UID"
-install -d -m 700 -o "$USER_NAME" -g "$USER_NAME" "$RUNTIME"
-on_exit "rm -rf --one-file-system '$RUNTIME'"
-BUS="unix:path=$RUNTIME/bus"
-bus_pid=$(runuser -u "$USER_NAME" -- env -i HOME="/home/$USER_NAME" XDG_RUNTIME_DIR="$RUNTIME" \
-    PATH=/usr/bin:/bin dbus-daemon --session --address="$BUS" --fork --print-pid) ||
-    fail "cannot start the user's bus"
-on_exit "pkill -u '$USER_NAME'"
-on_exit "kill $bus_pid"
-as_user() {
-    runuser -u "$USER_NAME" -- env -i HOME="/home/$USER_NAME" XDG_RUNTIME_DIR="$RUNTIME" \
-        DBUS_SESSION_BUS_ADDRESS="$BUS" PATH=/usr/bin:/bin "$@"
-}
+create_real_user "pokrecipe$RANDOM"
 
 # --- the stacks: this machine's /etc/pam.d, plus copies of what Debian 12 ships for the rest --
 mkdir -p "$WORK/debian" "$WORK/pam.d" "$WORK/state" "$WORK/out"
