@@ -29,6 +29,7 @@ enum helper_exit_status {
     HELPER_EXIT_FAILED = 1,        /* reply "error" with reason and message */
     HELPER_EXIT_BAD_REQUEST = 2,   /* the request did not parse; no reply */
     HELPER_EXIT_REFUSED = 3,       /* traced, or could not make itself non-dumpable */
+    HELPER_EXIT_EXPOSED = 4,       /* dumpable at start: its file is readable by the user */
     HELPER_EXIT_CHILD_SETUP = 120, /* the module's child could not set up fds or signals */
     HELPER_EXIT_PRIVILEGES = 121,  /* the module's child could not become the user */
     HELPER_EXIT_EXEC = 127,        /* execve failed */

@@ -445,6 +445,17 @@ static int dispatch(struct helper_context *context)
     return reply_error(context, "bad-request", "unknown command");
 }
 
+/* Installed where the user cannot read it (root:root 0711), the helper is non-dumpable from
+ * execve on: the kernel decides that before the dynamic linker runs, so none of the user's
+ * other processes could ptrace it, take its fds (pidfd_getfd) or open /proc/PID/fd/0 while
+ * the request waited on stdin. A dumpable start means they could have: refuse, loudly. */
+static bool started_protected(void)
+{
+    int dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+
+    return dumpable == 0 || dumpable == 2 || test_allows_dumpable_start();
+}
+
 /* Not dumpable (no core, no ptrace attach by the user's other processes), not traced now,
  * and never root: this process holds secrets and parses what the network sends. */
 static bool protect_process(void)
@@ -515,6 +526,8 @@ int main(void)
     int status = HELPER_EXIT_BAD_REQUEST;
 
     memset(&context, 0, sizeof(context));
+    if (!started_protected())
+        return HELPER_EXIT_EXPOSED;
     if (!protect_process())
         return HELPER_EXIT_REFUSED;
     alarm(HELPER_MAX_SECONDS);

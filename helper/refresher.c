@@ -480,10 +480,12 @@ static void exec_refresher_in_grandchild(int request_pipe, char *const arguments
     helper_exec_self(request_pipe, -1, arguments);
 }
 
+/* The request goes over a socketpair, not a pipe: /proc/PID/fd/0 of a socket cannot be opened,
+ * so nothing but the refresher itself can read it. */
 void refresher_spawn(const struct protocol_message *request)
 {
     struct capped_buffer encoded = {0};
-    int request_pipe[2] = {-1, -1};
+    int channel[2] = {-1, -1};
     char *service = g_strdup(protocol_message_get(request, "keyring_service"));
     char program_name[] = "pam_oauth_keyring_helper", role[] = "refresher";
     char *const arguments[] = {program_name, role, service, NULL};
@@ -492,15 +494,17 @@ void refresher_spawn(const struct protocol_message *request)
     int status;
 
     if (service == NULL || capped_buffer_init(&encoded, PROTOCOL_MAX_MESSAGE) != 0 ||
-        protocol_encode(request, &encoded) != 0 || pipe2(request_pipe, O_CLOEXEC) != 0)
+        protocol_encode(request, &encoded) != 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel) != 0)
         goto out;
     child = fork();
     if (child == 0)
-        exec_refresher_in_grandchild(request_pipe[0], arguments);
-    close(request_pipe[0]);
-    request_pipe[0] = -1;
+        exec_refresher_in_grandchild(channel[0], arguments);
+    close(channel[0]);
+    channel[0] = -1;
     while (child > 0 && written < encoded.length) {
-        ssize_t count = write(request_pipe[1], encoded.data + written, encoded.length - written);
+        ssize_t count =
+            send(channel[1], encoded.data + written, encoded.length - written, MSG_NOSIGNAL);
         if (count < 0 && errno == EINTR)
             continue;
         if (count <= 0)
@@ -512,8 +516,8 @@ void refresher_spawn(const struct protocol_message *request)
     while (reaped < 0 && errno == EINTR);
 out:
     for (int i = 0; i < 2; i++) {
-        if (request_pipe[i] >= 0)
-            close(request_pipe[i]);
+        if (channel[i] >= 0)
+            close(channel[i]);
     }
     capped_buffer_wipe(&encoded);
     g_free(service);

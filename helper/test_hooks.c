@@ -4,6 +4,7 @@
 #include "test_hooks.h"
 
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,4 +35,11 @@ void test_pause_point(const char *step)
         }
     }
     raise(SIGSTOP);
+}
+
+bool test_allows_dumpable_start(void)
+{
+    const char *allowed = getenv("POK_TEST_DUMPABLE_START");
+
+    return allowed != NULL && strcmp(allowed, "1") == 0;
 }

@@ -19,3 +19,13 @@ const char *helper_program_path(void)
 #endif
     return POK_HELPER_PATH;
 }
+
+bool helper_may_be_readable(void)
+{
+#ifdef POK_TEST_BUILD
+    /* Stand-in helpers in the tests are scripts, which their interpreter must read. */
+    return getenv("PAM_OAUTH_KEYRING_TEST_READABLE_HELPER") != NULL;
+#else
+    return false;
+#endif
+}

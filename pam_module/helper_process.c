@@ -12,24 +12,35 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
+
 #define REPLY_CHUNK 4096
+/* How long a killed helper may take to die. One that does not is stuck in the kernel (a
+ * user's FUSE mount that never answers can do that to any process touching it): it is left
+ * behind rather than hang the login. */
+#define KILL_GRACE_MS 500
+/* keyctl(2) operation that gives the calling process a new, empty session keyring. */
+#define POK_KEYCTL_JOIN_SESSION_KEYRING 1
 
 /* Everything one helper run owns, released by helper_process_cleanup. */
 struct helper_process {
-    pid_t pid;
-    int channel; /* our end of the socketpair that is the helper's stdin and stdout */
-    struct sigaction saved_sigchld;
-    bool sigchld_replaced;
+    pid_t pid;    /* for the log only: every signal and wait goes through exit_fd */
+    int exit_fd;  /* pidfd of the child: readable once it has exited */
+    bool running; /* started and not yet seen to exit */
+    bool stuck;   /* killed, and still not dead after KILL_GRACE_MS: left behind */
+    int channel;  /* our end of the socketpair that is the helper's stdin and stdout */
     struct capped_buffer request;
     struct capped_buffer reply;
-    struct timespec deadline;
+    long long deadline_ms; /* CLOCK_MONOTONIC, common/deadline.h */
     bool timed_out;
-    int status;
+    bool status_known; /* false when someone else reaped the child (SIGCHLD ignored, ...) */
+    int exit_code;     /* when it exited; -1 when a signal ended it */
+    int exit_signal;   /* when a signal ended it */
 };
 
 static void explain(char *why, size_t why_size, const char *format, ...)
@@ -42,17 +53,6 @@ static void explain(char *why, size_t why_size, const char *format, ...)
     va_start(arguments, format);
     vsnprintf(why, why_size, format, arguments);
     va_end(arguments);
-}
-
-static int milliseconds_left(const struct timespec *deadline)
-{
-    struct timespec now;
-    long long left;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    left = (long long)(deadline->tv_sec - now.tv_sec) * 1000 +
-           (deadline->tv_nsec - now.tv_nsec) / 1000000;
-    return left <= 0 ? 0 : (left > 3600000 ? 3600000 : (int)left);
 }
 
 /* --- in the child, between fork and execve: async-signal-safe calls only ------------------ */
@@ -90,6 +90,13 @@ static bool become_user(const struct user_account *account)
            getegid() == account->gid;
 }
 
+/* A session keyring of its own: the one it inherited is the application's (root's, under su
+ * or sshd), and possessing it would let the user's helper read root's keys. */
+static bool leave_session_keyring(void)
+{
+    return syscall(SYS_keyctl, POK_KEYCTL_JOIN_SESSION_KEYRING, NULL) >= 0 || errno == ENOSYS;
+}
+
 static void exec_helper_in_child(int channel, int dev_null, const struct user_account *account,
                                  const struct helper_environment *environment)
 {
@@ -104,9 +111,13 @@ static void exec_helper_in_child(int channel, int dev_null, const struct user_ac
         _exit(HELPER_EXIT_CHILD_SETUP);
     close_descriptors_from(3);
     reset_signals();
+    /* A new session without a controlling terminal: otherwise the user's helper keeps the
+     * application's terminal (root's, under su), where TIOCSTI can type into root's shell. */
+    if (setsid() < 0)
+        _exit(HELPER_EXIT_CHILD_SETUP);
     if (geteuid() == 0 && !become_user(account))
         _exit(HELPER_EXIT_PRIVILEGES);
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || chdir("/") != 0)
+    if (!leave_session_keyring() || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || chdir("/") != 0)
         _exit(HELPER_EXIT_CHILD_SETUP);
     execve(helper_program_path(), arguments, environment->entries);
     _exit(HELPER_EXIT_EXEC);
@@ -161,7 +172,7 @@ static int exchange_messages(struct helper_process *process, char *why, size_t w
 
     while (received == RECEIVE_MORE) {
         struct pollfd poll_entry = {process->channel, POLLIN | (writing ? POLLOUT : 0), 0};
-        int wait_ms = milliseconds_left(&process->deadline);
+        int wait_ms = (int)deadline_remaining_ms(process->deadline_ms);
         int ready;
 
         if (wait_ms == 0) {
@@ -186,97 +197,119 @@ static int exchange_messages(struct helper_process *process, char *why, size_t w
     return received == RECEIVE_DONE ? 0 : -1;
 }
 
-/* A pidfd of the child (close-on-exec), or -1 where the kernel or the headers have none. */
-static int open_exit_fd(pid_t pid)
+/* Waits up to wait_ms for the child's exit; true once it has exited. */
+static bool wait_for_exit(struct helper_process *process, long long wait_ms)
 {
-#ifdef SYS_pidfd_open
-    return (int)syscall(SYS_pidfd_open, pid, 0);
-#else
-    (void)pid;
-    return -1;
-#endif
+    struct pollfd exited = {process->exit_fd, POLLIN, 0};
+    long long until_ms = monotonic_now_ms() + wait_ms;
+    int ready;
+
+    do
+        ready = poll(&exited, 1, (int)deadline_remaining_ms(until_ms));
+    while (ready < 0 && errno == EINTR);
+    return ready > 0;
 }
 
-/* Sleeps until the child exits or about delay_us pass. With a pidfd (Linux 5.3) the wake-up
- * comes exactly at the exit; without one, after the delay. */
-static void wait_for_exit(int exit_fd, unsigned delay_us)
+/* The exit status, when it is still ours to collect: an application that ignores SIGCHLD, or
+ * whose handler reaps every child, may have taken it (then only the reply counts). */
+static void collect_exit(struct helper_process *process)
 {
-    struct pollfd exited = {exit_fd, POLLIN, 0};
-    struct timespec pause = {0, (long)delay_us * 1000};
+    siginfo_t info;
 
-    if (exit_fd < 0 || poll(&exited, 1, (int)(delay_us / 1000) + 1) < 0)
-        nanosleep(&pause, NULL);
+    memset(&info, 0, sizeof(info));
+    process->running = false;
+    if (waitid((idtype_t)P_PIDFD, (id_t)process->exit_fd, &info, WEXITED | WNOHANG) != 0 ||
+        info.si_pid == 0)
+        return;
+    process->status_known = true;
+    process->exit_code = info.si_code == CLD_EXITED ? info.si_status : -1;
+    process->exit_signal = info.si_code == CLD_EXITED ? 0 : info.si_status;
 }
 
-/* Reaps exactly our child: by the deadline, or killed once it is past (or at once when
- * kill_now). Leaves pid 0 when reaped, -1 when the child was lost to someone else. */
+static void kill_child(struct helper_process *process)
+{
+    syscall(SYS_pidfd_send_signal, process->exit_fd, SIGKILL, NULL, 0);
+}
+
+/* Reaps exactly our child, through its pidfd (never a pid that may have been reused): by the
+ * deadline, or killed once it is past (at once when kill_now). A child that SIGKILL does not
+ * end within KILL_GRACE_MS is left behind, never waited for without a bound. */
 static void reap_child(struct helper_process *process, bool kill_now)
 {
-    unsigned delay_us = 200;
-    /* Readable when the child has exited: no polling interval added to every login. */
-    int exit_fd = process->pid > 0 ? open_exit_fd(process->pid) : -1;
-
-    while (process->pid > 0) {
-        pid_t reaped;
-        if (!kill_now && milliseconds_left(&process->deadline) == 0) {
-            process->timed_out = true;
-            kill_now = true;
-        }
-        if (kill_now)
-            kill(process->pid, SIGKILL);
-        reaped = waitpid(process->pid, &process->status, kill_now ? 0 : WNOHANG);
-        if (reaped == process->pid) {
-            process->pid = 0;
-        } else if (reaped < 0 && errno != EINTR) {
-            process->pid = -1;
-        } else if (!kill_now) {
-            wait_for_exit(exit_fd, delay_us);
-            delay_us = delay_us < 10000 ? delay_us * 2 : delay_us;
-        }
+    if (!process->running)
+        return;
+    if (!kill_now && !wait_for_exit(process, deadline_remaining_ms(process->deadline_ms))) {
+        process->timed_out = true;
+        kill_now = true;
     }
-    if (exit_fd >= 0)
-        close(exit_fd);
+    if (kill_now) {
+        kill_child(process);
+        process->stuck = !wait_for_exit(process, KILL_GRACE_MS);
+    }
+    if (process->stuck)
+        process->running = false; /* abandoned: never waited for again */
+    else
+        collect_exit(process);
+}
+
+/* The child, and a pidfd for it taken at once: it is unreaped (ours) until it has exited. */
+static int fork_child(struct helper_process *process, int child_channel, int dev_null,
+                      const struct user_account *account,
+                      const struct helper_environment *environment)
+{
+    process->pid = fork();
+    if (process->pid == 0)
+        exec_helper_in_child(child_channel, dev_null, account, environment);
+    if (process->pid < 0)
+        return -1;
+    process->exit_fd = (int)syscall(SYS_pidfd_open, process->pid, 0);
+    if (process->exit_fd < 0) {
+        /* Without a pidfd (Linux before 5.3) there is no bounded, reuse-proof wait: end it. */
+        kill(process->pid, SIGKILL);
+        return -1;
+    }
+    process->running = true;
+    return 0;
 }
 
 static int start_child(struct helper_process *process, const struct user_account *account,
                        const struct helper_environment *environment, char *why, size_t why_size)
 {
-    struct sigaction default_action;
     int pair[2] = {-1, -1};
     int dev_null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int rv = -1;
 
-    if (dev_null < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    if (dev_null < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
         explain(why, why_size, "cannot set up the helper's channel: %s", strerror(errno));
-        if (dev_null >= 0)
-            close(dev_null);
-        return -1;
-    }
-    /* Our caller's SIGCHLD handler could reap the child before we do; the default
-     * disposition keeps it ours until reap_child, and is put back afterwards. */
-    memset(&default_action, 0, sizeof(default_action));
-    default_action.sa_handler = SIG_DFL;
-    process->sigchld_replaced = sigaction(SIGCHLD, &default_action, &process->saved_sigchld) == 0;
-    process->pid = fork();
-    if (process->pid == 0)
-        exec_helper_in_child(pair[1], dev_null, account, environment);
-    close(pair[1]);
-    close(dev_null);
+    else if (fork_child(process, pair[1], dev_null, account, environment) != 0)
+        explain(why, why_size, "cannot start the helper: %s", strerror(errno));
+    else
+        rv = 0;
     process->channel = pair[0];
-    if (process->pid < 0)
-        explain(why, why_size, "cannot fork the helper: %s", strerror(errno));
-    return process->pid > 0 ? 0 : -1;
+    if (pair[1] >= 0)
+        close(pair[1]);
+    if (dev_null >= 0)
+        close(dev_null);
+    return rv;
 }
 
-static const char *describe_exit(int status, char *text, size_t size)
+static const char *describe_exit(const struct helper_process *process, char *text, size_t size)
 {
-    if (WIFSIGNALED(status))
-        snprintf(text, size, "was killed by signal %d", WTERMSIG(status));
-    else if (WEXITSTATUS(status) == HELPER_EXIT_EXEC)
+    if (!process->status_known)
+        snprintf(text, size, "exited (its status was collected by the application)");
+    else if (process->exit_code < 0)
+        snprintf(text, size, "was killed by signal %d", process->exit_signal);
+    else if (process->exit_code == HELPER_EXIT_EXEC)
         snprintf(text, size, "could not be executed (%s)", helper_program_path());
-    else if (WEXITSTATUS(status) == HELPER_EXIT_PRIVILEGES)
+    else if (process->exit_code == HELPER_EXIT_PRIVILEGES)
         snprintf(text, size, "could not drop privileges to the user");
+    else if (process->exit_code == HELPER_EXIT_EXPOSED)
+        snprintf(text, size,
+                 "refused to run: the user can read %s, so the user's processes could read "
+                 "its request; install it root:root, mode 0711",
+                 helper_program_path());
     else
-        snprintf(text, size, "exited with status %d", WEXITSTATUS(status));
+        snprintf(text, size, "exited with status %d", process->exit_code);
     return text;
 }
 
@@ -284,22 +317,22 @@ static const char *describe_exit(int status, char *text, size_t size)
 static int accept_reply(struct helper_process *process, struct protocol_message *reply, char *why,
                         size_t why_size)
 {
-    char exit_text[128];
-    bool exited = WIFEXITED(process->status);
-    int code = exited ? WEXITSTATUS(process->status) : -1;
+    char exit_text[256];
     bool ok_agrees, error_agrees;
 
     if (protocol_decode(process->reply.data, process->reply.length, reply) != 0) {
         explain(why, why_size, "the helper %s without a valid reply",
-                describe_exit(process->status, exit_text, sizeof(exit_text)));
+                describe_exit(process, exit_text, sizeof(exit_text)));
         return -1;
     }
-    ok_agrees = strcmp(reply->command, "ok") == 0 && code == HELPER_EXIT_OK;
-    error_agrees = strcmp(reply->command, "error") == 0 && code == HELPER_EXIT_FAILED &&
+    ok_agrees = strcmp(reply->command, "ok") == 0 &&
+                (!process->status_known || process->exit_code == HELPER_EXIT_OK);
+    error_agrees = strcmp(reply->command, "error") == 0 &&
+                   (!process->status_known || process->exit_code == HELPER_EXIT_FAILED) &&
                    protocol_message_get(reply, "message") != NULL;
     if (!ok_agrees && !error_agrees) {
         explain(why, why_size, "the helper's reply does not agree with its exit (it %s)",
-                describe_exit(process->status, exit_text, sizeof(exit_text)));
+                describe_exit(process, exit_text, sizeof(exit_text)));
         return -1;
     }
     return 0;
@@ -307,12 +340,11 @@ static int accept_reply(struct helper_process *process, struct protocol_message 
 
 static void helper_process_cleanup(struct helper_process *process)
 {
-    if (process->pid > 0)
-        reap_child(process, true);
+    reap_child(process, true);
+    if (process->exit_fd >= 0)
+        close(process->exit_fd);
     if (process->channel >= 0)
         close(process->channel);
-    if (process->sigchld_replaced)
-        sigaction(SIGCHLD, &process->saved_sigchld, NULL);
     capped_buffer_wipe(&process->request);
     capped_buffer_wipe(&process->reply);
 }
@@ -331,22 +363,49 @@ static int check_identity(const struct user_account *account, char *why, size_t 
     return -1;
 }
 
+/* The helper must be a file the user cannot read: the kernel then makes it non-dumpable from
+ * execve on, so the user's other processes can neither ptrace it, take its fds nor read its
+ * request in the moments before it protects itself (helper_main.c). Nobody but its owner may
+ * write it. Checked before anything secret is sent. */
+static int check_helper_file(const struct user_account *account, char *why, size_t why_size)
+{
+    const char *path = helper_program_path();
+    struct stat file;
+    mode_t readable = (mode_t)-1;
+
+    if (stat(path, &file) != 0) {
+        explain(why, why_size, "the helper could not be executed (%s: %s)", path, strerror(errno));
+        return -1;
+    }
+    if (file.st_uid == 0)
+        readable = S_IRGRP | S_IROTH;
+    else if (file.st_uid == account->uid)
+        readable = S_IRUSR | S_IRGRP | S_IROTH;
+    if (helper_may_be_readable() && S_ISREG(file.st_mode))
+        return 0;
+    if (!S_ISREG(file.st_mode) || readable == (mode_t)-1 || (file.st_mode & readable) != 0 ||
+        (file.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+        explain(why, why_size,
+                "refusing to run the helper %s: it must be a file the user cannot read and "
+                "only its owner can write (install it root:root, mode 0711)",
+                path);
+        return -1;
+    }
+    return 0;
+}
+
 int helper_run(const struct user_account *account, const struct helper_environment *environment,
                const struct protocol_message *request, int timeout_ms,
                struct protocol_message *reply, char *why, size_t why_size)
 {
-    struct helper_process process = {.pid = 0, .channel = -1};
+    struct helper_process process = {.pid = 0, .exit_fd = -1, .channel = -1};
+    bool exchanged;
     int rv = -1;
 
     memset(reply, 0, sizeof(*reply));
-    clock_gettime(CLOCK_MONOTONIC, &process.deadline);
-    process.deadline.tv_sec += timeout_ms / 1000;
-    process.deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-    if (process.deadline.tv_nsec >= 1000000000) {
-        process.deadline.tv_sec++;
-        process.deadline.tv_nsec -= 1000000000;
-    }
-    if (check_identity(account, why, why_size) != 0)
+    process.deadline_ms = monotonic_now_ms() + timeout_ms;
+    if (check_identity(account, why, why_size) != 0 ||
+        check_helper_file(account, why, why_size) != 0)
         goto out;
     if (capped_buffer_init(&process.request, PROTOCOL_MAX_MESSAGE) != 0 ||
         capped_buffer_init(&process.reply, PROTOCOL_MAX_MESSAGE) != 0 ||
@@ -356,16 +415,16 @@ int helper_run(const struct user_account *account, const struct helper_environme
     }
     if (start_child(&process, account, environment, why, why_size) != 0)
         goto out;
-    if (exchange_messages(&process, why, why_size) != 0) {
-        reap_child(&process, true);
-        goto out;
-    }
-    reap_child(&process, false);
-    if (process.timed_out)
-        explain(why, why_size, "the helper did not exit in time and was killed");
-    else if (process.pid != 0)
-        explain(why, why_size, "the helper could not be reaped");
-    else
+    exchanged = exchange_messages(&process, why, why_size) == 0;
+    reap_child(&process, !exchanged);
+    if (process.stuck)
+        explain(why, why_size,
+                "the helper (pid %d) did not finish in time and SIGKILL did not end it (stuck "
+                "in the kernel); left behind",
+                (int)process.pid);
+    else if (process.timed_out)
+        explain(why, why_size, "the helper did not answer in time and was killed");
+    else if (exchanged)
         rv = accept_reply(&process, reply, why, why_size);
 out:
     helper_process_cleanup(&process);

@@ -13,6 +13,10 @@
  * application's environment; the installed module never does). */
 const char *helper_program_path(void);
 
+/* Whether the helper may be a file the user can read: never, but in the test build of the
+ * module when the application's environment asks for it (stand-in helpers are scripts). */
+bool helper_may_be_readable(void);
+
 /* Runs the helper for account and waits at most timeout_ms for its reply and exit. On 0, reply
  * holds a well-formed "ok" or "error" that agrees with the exit status; on -1 why says what
  * went wrong in words fit for the log. reply must be cleared by the caller either way. */

@@ -37,7 +37,7 @@ chmod 644 "$WORK/bin/not-executable"
 run_with() { # run_with HELPER EXPECTED-LOG-TEXT MAX-SECONDS
     local start end out="$WORK/$1.out" log="$WORK/$1.log"
     start=$(date +%s%N)
-    PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/$1" timeout 30 "$DRIVER" --confdir "$WORK/pam.d" \
+    env "$STAND_IN_OK" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/$1" timeout 30 "$DRIVER" --confdir "$WORK/pam.d" \
         --service pok-stand-in --user "$TARGET" --log "$log" >"$out" 2>&1
     end=$(date +%s%N)
     elapsed_ms=$(((end - start) / 1000000))
@@ -67,7 +67,7 @@ if [ "$(id -u)" = 0 ]; then
     sed "s|$WORK/pam.conf|$WORK/nobody.conf|" "$WORK/pam.d/pok-stand-in" >"$WORK/pam.d/pok-other-uid"
     chmod -R a+rX "$WORK/pam.d"
     touch "$WORK/other-uid.log" && chown nobody "$WORK/other-uid.log"
-    PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/hangs" runuser -u nobody -- timeout 30 "$DRIVER" \
+    env "$STAND_IN_OK" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/hangs" runuser -u nobody -- timeout 30 "$DRIVER" \
         --confdir "$WORK/pam.d" --service pok-other-uid --user daemon --log "$WORK/other-uid.log" \
         >"$WORK/other-uid.out" 2>&1
     grep -q "pam_open_session: Success" "$WORK/other-uid.out" || fail "other uid: no session"

@@ -19,6 +19,18 @@ require_tools() {
     done
 }
 
+# Polls CONDITION (a shell command) every 50 ms until it holds or SECONDS pass; 1 then.
+#   wait_until SECONDS CONDITION...
+wait_until() {
+    local limit=$1 deadline
+    shift
+    deadline=$(($(date +%s%N) + limit * 1000000000))
+    until "$@"; do
+        [ "$(date +%s%N)" -lt "$deadline" ] || return 1
+        sleep 0.05
+    done
+}
+
 CLEANUP_COMMANDS=()
 on_exit() { CLEANUP_COMMANDS+=("$*"); }
 run_cleanup() {
@@ -79,6 +91,21 @@ make_workdir() {
     on_exit "rm -rf --one-file-system '$WORK'"
 }
 
+# Makes helper copies what `make install` makes of the helper: executable by all, readable by
+# nobody but root (root:root 0711), so the kernel starts it non-dumpable. Without root, the
+# caller's own copy loses its read bits (0111) to the same effect for the caller.
+protect_helper() {
+    if [ "$(id -u)" = 0 ]; then
+        chown root:root "$@" && chmod 0711 "$@"
+    else
+        chmod 0111 "$@"
+    fi || fail "cannot protect $*"
+}
+
+# Stand-in helpers are scripts, which their interpreter must read: the test module accepts a
+# readable helper only with this in the application's environment.
+STAND_IN_OK=PAM_OAUTH_KEYRING_TEST_READABLE_HELPER=1
+
 # Copies what a login needs into $WORK/bin, readable and executable by everyone.
 stage_artifacts() {
     mkdir -p "$WORK/bin"
@@ -89,12 +116,15 @@ stage_artifacts() {
         fail "test module not built (make check builds it)"
     cp "$top_builddir/tests/pam_oauth_keyring_helper_test" "$top_builddir/cli/oauth-keyring" \
         "$WORK/bin/" || fail "test helper or oauth-keyring not built"
-    cp "$top_builddir/tests/pam_driver" "$top_srcdir/tests/browser.py" \
+    cp "$top_builddir/tests/pam_driver" "$top_builddir/tests/window_attacker" \
+        "$top_srcdir/tests/browser.py" \
         "$top_srcdir/tests/keyring_tool.py" "$WORK/bin/" || fail "test tools missing"
     chmod -R a+rX "$WORK/bin"
+    protect_helper "$WORK/bin/pam_oauth_keyring_helper" "$WORK/bin/pam_oauth_keyring_helper_test"
     MODULE="$WORK/bin/pam_oauth_keyring_test.so"
     HELPER="$WORK/bin/pam_oauth_keyring_helper"
     DRIVER="$WORK/bin/pam_driver"
+    ATTACKER="$WORK/bin/window_attacker"
     CLI="$WORK/bin/oauth-keyring"
 }
 
@@ -219,7 +249,7 @@ PAM
 run_private_session() {
     local script=$1 limit=${2:-60}
     KEYRING_PASSWORD="keyring-$RANDOM"
-    declare -p WORK MODULE HELPER DRIVER CLI SERVICE RUN_AS KEYRING_PASSWORD PYTHON CA_FILE \
+    declare -p WORK MODULE HELPER DRIVER CLI ATTACKER SERVICE RUN_AS KEYRING_PASSWORD PYTHON CA_FILE \
         IDP_URL CLIENT_ID CLIENT_SECRET | sed 's/^declare -- /declare -x /' >"$WORK/vars.sh"
     cat >"$WORK/session-wrapper.sh" <<'WRAP'
 . "$WORK/vars.sh"

@@ -21,11 +21,14 @@ SERVICE=pok-cycles-test-$$ # unique: runs of other trees may share this machine 
 # valgrind makes the helper ten times slower: give its exchange room (30 s) on a busy machine.
 prepare_private_user refresher=no < <(echo "timeout = 30")
 sed 's/refresher=no/refresher=no prompt=always/' "$WORK/pam.d/pok-private" >"$WORK/pam.d/pok-always"
+# valgrind must read the program it runs: a readable copy of the test helper, told that its
+# dumpable start is on purpose (helper/test_hooks.h); the test module told to accept it.
+install -m 0755 "$WORK/bin/pam_oauth_keyring_helper_test" "$WORK/bin/readable-helper"
 cat >"$WORK/bin/helper-under-valgrind" <<VG
 #!/bin/sh
-exec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \\
+POK_TEST_DUMPABLE_START=1 exec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \\
     --show-leak-kinds=definite,indirect \\
-    --suppressions="$WORK/bin/valgrind.supp" --log-file="$WORK/out/helper-valgrind.%p.log" "$HELPER"
+    --suppressions="$WORK/bin/valgrind.supp" --log-file="$WORK/out/helper-valgrind.%p.log" "$WORK/bin/readable-helper"
 VG
 chmod 755 "$WORK/bin/helper-under-valgrind"
 cp "$top_srcdir/tests/valgrind.supp" "$WORK/bin/"
@@ -37,7 +40,7 @@ set -u
 drive() { # drive NAME SERVICE [driver arguments]: the driver's own output in out/NAME.out
     local name=$1 service=$2
     shift 2
-    PAM_OAUTH_KEYRING_TEST_HELPER=${HELPER_OVERRIDE:-$HELPER} "$@" --confdir "$WORK/pam.d" \
+    env "$STAND_IN_OK" PAM_OAUTH_KEYRING_TEST_HELPER="${HELPER_OVERRIDE:-$HELPER}" "$@" --confdir "$WORK/pam.d" \
         --service "$service" --user "$RUN_AS" --log "$WORK/out/$name.log" \
         --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url" \
         --setenv "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS" \

@@ -67,7 +67,7 @@ login() { # login SERVICE BROWSER-MODE -> $WORK/login-N.out, log in $WORK/module
     LOGIN=$((LOGIN + 1))
     OUT="$WORK/login-$LOGIN.out"
     : >"$WORK/login-$LOGIN.log"
-    TEST_PASSWORD="$PASSWORD" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/helper-recorder" \
+    env "$STAND_IN_OK" TEST_PASSWORD="$PASSWORD" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/helper-recorder" \
         timeout 60 "$DRIVER" --confdir "$WORK/pam.d" --service "$1" --user "$USER_NAME" \
         --answer-command "$(browser_command "$2")" --log "$WORK/login-$LOGIN.log" \
         --setenv "XDG_RUNTIME_DIR=$RUNTIME" --setenv "DBUS_SESSION_BUS_ADDRESS=$BUS" \

@@ -114,7 +114,7 @@ chown "$TARGET" "$WORK/stand-in"/*.request
 
 for name in good escape c1 foreign; do
     out="$WORK/stand-in/$name.out"
-    PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/stand-in/$name" timeout 30 "$DRIVER" \
+    env "$STAND_IN_OK" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/stand-in/$name" timeout 30 "$DRIVER" \
         --confdir "$WORK/pam.d" --service pok-stand-in --user "$TARGET" \
         --log "$WORK/stand-in/$name.log" >"$out" 2>&1
     grep -q "pam_open_session: Success" "$out" || fail "$name: the login did not go on: $(cat "$out")"
