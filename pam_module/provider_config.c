@@ -18,6 +18,8 @@
 
 #define CONFIG_MAX_ENTRIES 256
 #define CONFIG_MAX_VALUE 4096
+/* The most of a key an error message quotes: longer than any known key. */
+#define CONFIG_KEY_SHOWN_MAX 24
 
 /* One "key = value" line of the file, decoded, with where it came from. */
 struct config_entry {
@@ -171,25 +173,64 @@ static int add_group(struct parsed_file *file, unsigned line, const char *start,
     return 0;
 }
 
+static bool is_key_byte(char c)
+{
+    return (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static const struct key_spec *find_key_spec(const char *key, size_t length)
+{
+    for (size_t i = 0; i < sizeof(key_specs) / sizeof(key_specs[0]); i++) {
+        if (strlen(key_specs[i].key) == length && memcmp(key_specs[i].key, key, length) == 0)
+            return &key_specs[i];
+    }
+    return NULL;
+}
+
+/* A line that is not "key = value" may be a value on a line of its own, or with its '='
+ * mistyped: a client secret. Its text is never quoted; only a known key it starts with. */
+static int refuse_line(const struct parsed_file *file, unsigned line, const char *start,
+                       const char *end, struct config_error *error)
+{
+    size_t length = 0;
+
+    while (start + length < end && is_key_byte(start[length]))
+        length++;
+    if (find_key_spec(start, length) == NULL)
+        return fail(error, "%s:%u: not a \"key = value\" line (keys are a-z and _)", file->path,
+                    line);
+    return fail(error, "%s:%u: not a \"key = value\" line (key '%.*s')", file->path, line,
+                (int)length, start);
+}
+
+/* Keys are made of a-z and _, like every key the module knows; anything else is refused. */
+static bool is_key_text(const char *start, const char *end)
+{
+    for (const char *p = start; p < end; p++) {
+        if (!is_key_byte(*p))
+            return false;
+    }
+    return end > start;
+}
+
 static int add_entry(struct parsed_file *file, unsigned line, const char *start, const char *end,
                      struct config_error *error)
 {
     const char *equals = memchr(start, '=', (size_t)(end - start));
-    const char *key_end, *value_start;
+    const char *key_end = equals, *value_start = equals != NULL ? equals + 1 : NULL;
     struct config_entry *entry;
 
     if (file->group_count == 0)
         return fail(error, "%s:%u: a key before the first [group]", file->path, line);
-    if (equals == NULL)
-        return fail(error, "%s:%u: expected key = value", file->path, line);
+    if (equals != NULL)
+        trim(&start, &key_end);
+    if (equals == NULL || !is_key_text(start, key_end))
+        return refuse_line(file, line, start, end, error);
     if (file->entry_count >= CONFIG_MAX_ENTRIES)
         return fail(error, "%s:%u: too many keys", file->path, line);
-    key_end = equals;
-    value_start = equals + 1;
-    trim(&start, &key_end);
     trim(&value_start, &end);
-    if (key_end == start || (size_t)(end - value_start) > CONFIG_MAX_VALUE)
-        return fail(error, "%s:%u: empty key or overlong value", file->path, line);
+    if ((size_t)(end - value_start) > CONFIG_MAX_VALUE)
+        return fail(error, "%s:%u: overlong value", file->path, line);
     entry = &file->entries[file->entry_count];
     entry->group = file->groups[file->group_count - 1];
     entry->line = line;
@@ -199,8 +240,8 @@ static int add_entry(struct parsed_file *file, unsigned line, const char *start,
     if (entry->key == NULL || entry->value == NULL)
         return fail(error, "%s:%u: invalid escape sequence or out of memory", file->path, line);
     if (text_has_control_byte(entry->value, strlen(entry->value)))
-        return fail(error, "%s:%u: key '%s': control characters are not allowed", file->path, line,
-                    entry->key);
+        return fail(error, "%s:%u: key '%.*s': control characters are not allowed", file->path,
+                    line, CONFIG_KEY_SHOWN_MAX, entry->key);
     return 0;
 }
 
@@ -284,18 +325,15 @@ static int apply_seconds(const struct config_entry *entry, const char *path, lon
 static int apply_entry(const struct config_entry *entry, const char *path,
                        struct provider_config *config, bool *seen, struct config_error *error)
 {
-    const struct key_spec *spec = NULL;
+    const struct key_spec *spec = find_key_spec(entry->key, strlen(entry->key));
     size_t index;
     char **slot;
 
-    for (index = 0; index < sizeof(key_specs) / sizeof(key_specs[0]); index++) {
-        if (strcmp(key_specs[index].key, entry->key) == 0) {
-            spec = &key_specs[index];
-            break;
-        }
-    }
+    /* The key is a-z and _ (add_entry); a long one is cut: it may be a value after all. */
     if (spec == NULL)
-        return fail(error, "%s:%u: unknown key '%s'", path, entry->line, entry->key);
+        return fail(error, "%s:%u: unknown key '%.*s%s'", path, entry->line, CONFIG_KEY_SHOWN_MAX,
+                    entry->key, strlen(entry->key) > CONFIG_KEY_SHOWN_MAX ? "..." : "");
+    index = (size_t)(spec - key_specs);
     if (seen[index])
         return fail(error, "%s:%u: key '%s' appears twice", path, entry->line, entry->key);
     seen[index] = true;
@@ -321,6 +359,19 @@ static char *format_url(const char *host, const char *path)
     return url;
 }
 
+static int fail_unknown_region(const char *path, const char *group, struct config_error *error)
+{
+    char known[128] = "";
+    size_t used = 0;
+
+    for (size_t i = 0; i < sizeof(snyk_regions) / sizeof(snyk_regions[0]) && used < sizeof(known);
+         i++)
+        used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s", i > 0 ? ", " : "",
+                                 snyk_regions[i].name);
+    return fail(error, "%s: [%s]: key 'region': unknown Snyk region (known: %s)", path, group,
+                known);
+}
+
 /* Fills the URLs a preset knows unless the file set them explicitly. */
 static int apply_preset(const char *path, struct provider_config *config,
                         struct config_error *error)
@@ -333,17 +384,17 @@ static int apply_preset(const char *path, struct provider_config *config,
             return fail(error, "%s: [%s]: key 'region' needs preset = snyk", path, config->name);
         return 0;
     }
+    /* Neither value is quoted: a value in the wrong key may be the client secret. */
     if (strcmp(config->preset, "snyk") != 0)
-        return fail(error, "%s: [%s]: key 'preset': unknown preset '%s' (known: snyk)", path,
-                    config->name, config->preset);
+        return fail(error, "%s: [%s]: key 'preset': unknown preset (known: snyk)", path,
+                    config->name);
     wanted = config->region != NULL ? config->region : "SNYK-US-01";
     for (size_t i = 0; i < sizeof(snyk_regions) / sizeof(snyk_regions[0]); i++) {
         if (strcasecmp(snyk_regions[i].name, wanted) == 0)
             region = &snyk_regions[i];
     }
     if (region == NULL)
-        return fail(error, "%s: [%s]: key 'region': unknown Snyk region '%s'", path, config->name,
-                    wanted);
+        return fail_unknown_region(path, config->name, error);
     if (config->authorize_url == NULL)
         config->authorize_url = format_url(region->app_host, "/oauth2/authorize");
     if (config->token_url == NULL)

@@ -162,7 +162,7 @@ CASE_HELPER="$WORK/no-https/pam_oauth_keyring_helper" \
 CASE_HELPER="$WORK/other-https/pam_oauth_keyring_helper" \
     case_login https-module-other-version pok-private "does not belong to this helper's version"
 case_login config-missing pok-missing "missing.conf: cannot open"
-case_login config-unparsable pok-unparsable "unparsable.conf:12: expected key = value"
+case_login config-unparsable pok-unparsable 'unparsable.conf:12: not a "key = value" line'
 case_login config-world-writable pok-world-writable "must not be writable by group or others"
 case_login config-group-writable pok-group-writable "must not be writable by group or others"
 [ -f "$WORK/pam.d/pok-other-owner" ] &&

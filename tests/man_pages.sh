@@ -102,7 +102,8 @@ while read -r preset; do
     section "$CONF_TEXT" OPTIONS | grep -qw "$preset" ||
         fail "preset '$preset' is not documented"
 done <<<"$presets"
-grep -q 'Limits: 64 KiB' "$CONF_TEXT" && grep -q 'CONFIG_MAX_FILE_SIZE (64 \* 1024)' \
+# (A justified line may have two blanks where the source has one.)
+grep -qE 'Limits: +64 +KiB' "$CONF_TEXT" && grep -q 'CONFIG_MAX_FILE_SIZE (64 \* 1024)' \
     "$top_srcdir/pam_module/provider_config.h" || fail "the documented file size limit is not the code's"
 note "4. all $count keys, $regions_count Snyk regions and the presets are in pam_oauth_keyring.conf(5)"
 

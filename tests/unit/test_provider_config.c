@@ -213,6 +213,64 @@ static void test_unknown_key(void **state)
                      NULL, PATH ":8:", "client_sercet", NULL);
 }
 
+/* An unknown key is named by the key alone (a-z and _), and a long one is cut. */
+static void test_unknown_key_named_by_its_key_only(void **state)
+{
+    struct provider_config config;
+    struct config_error error;
+
+    (void)state;
+    parse_fails_with("[p]\n" GENERIC_KEYS "client_sercet = TOPSECRET==\n", NULL,
+                     PATH ":6: unknown key 'client_sercet'", NULL);
+    assert_int_equal(parse("[p]\n" GENERIC_KEYS "abcdefghijklmnopqrstuvwxyz_secret = x\n", NULL,
+                           &config, &error),
+                     -1);
+    assert_string_equal(error.message, PATH ":6: unknown key 'abcdefghijklmnopqrstuvwx...'");
+}
+
+/* Issue 10: a client secret typed without its '=' (or with the '=' of its base64 padding
+ * only) was logged whole at every login. No message may hold any part of the secret. */
+static void test_malformed_lines_never_quote_a_value(void **state)
+{
+    static const struct {
+        const char *line;
+        const char *message;
+    } cases[] = {
+        {"client_secret TOPSECRET==", ":6: not a \"key = value\" line (key 'client_secret')"},
+        {"client_secret TOPSECRET", ":6: not a \"key = value\" line (key 'client_secret')"},
+        {"client_secret:TOPSECRET", ":6: not a \"key = value\" line (key 'client_secret')"},
+        {"client_secret\tTOPSECRET=x", ":6: not a \"key = value\" line (key 'client_secret')"},
+        {"TOPSECRET==", ":6: not a \"key = value\" line (keys are a-z and _)"},
+        {"TOPSECRET", ":6: not a \"key = value\" line (keys are a-z and _)"},
+        {"topsecretTOPSECRET", ":6: not a \"key = value\" line (keys are a-z and _)"},
+        {"client_secretTOPSECRET = x", ":6: not a \"key = value\" line (key 'client_secret')"},
+        {"Client_Secret = TOPSECRET", ":6: not a \"key = value\" line (keys are a-z and _)"},
+        {"client-secret = TOPSECRET", ":6: not a \"key = value\" line (keys are a-z and _)"},
+        {"= TOPSECRET", ":6: not a \"key = value\" line (keys are a-z and _)"},
+        {"client_secret = TOPSECRET\\q", ":6: invalid escape sequence"},
+        {"client_secret = TOPSECRET\\n", ":6: key 'client_secret': control characters"},
+        {"preset = TOPSECRET", "key 'preset': unknown preset (known: snyk)"},
+        {"region = TOPSECRET", "key 'region'"},
+        {"timeout = TOPSECRET", ":6: key 'timeout': expected whole seconds"},
+        {"revoke_url = TOPSECRET", ":6: key 'revoke_url': only https://"},
+        {"client_id = TOPSECRET", ":6: key 'client_id' appears twice"},
+    };
+    struct provider_config config;
+    struct config_error error;
+    char text[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(text, sizeof(text), "[p]\n" GENERIC_KEYS "%s\n", cases[i].line);
+        assert_int_equal(parse(text, NULL, &config, &error), -1);
+        if (strstr(error.message, "TOPSECRET") != NULL || strstr(error.message, "topsecret") ||
+            strstr(error.message, cases[i].message) == NULL)
+            fail_msg("'%s' gave '%s', expected '%s' and no secret", cases[i].line, error.message,
+                     cases[i].message);
+        assert_null(config.client_secret);
+    }
+}
+
 static void test_http_authorize_url_rejected(void **state)
 {
     (void)state;
@@ -292,12 +350,14 @@ static void test_region_and_preset_errors(void **state)
 
     (void)state;
     parse_fails_with("[p]\n" GENERIC_KEYS "region = SNYK-EU-01\n", NULL, "region", "preset", NULL);
-    parse_fails_with("[p]\n" SNYK_KEYS "region = SNYK-MARS-01\n", NULL, "SNYK-MARS-01", NULL);
+    /* The values are not quoted (a value in the wrong key may be a secret); the known are. */
+    parse_fails_with("[p]\n" SNYK_KEYS "region = SNYK-MARS-01\n", NULL, "unknown Snyk region",
+                     "SNYK-EU-01", "SNYK-GOV-01", NULL);
     parse_fails_with("[p]\n"
                      "preset = github\n"
                      "client_id = cid\n"
                      "redirect_uri = http://127.0.0.1/cb\n",
-                     NULL, "github", NULL);
+                     NULL, "unknown preset", "snyk", NULL);
 
     /* Region names are matched without regard to case. */
     parse_ok("[p]\n" SNYK_KEYS "region = snyk-au-01\n", NULL, &config);
@@ -566,6 +626,8 @@ int main(void)
         cmocka_unit_test(test_keyring_service_defaults_to_group),
         cmocka_unit_test(test_timeout_bounds),
         cmocka_unit_test(test_unknown_key),
+        cmocka_unit_test(test_unknown_key_named_by_its_key_only),
+        cmocka_unit_test(test_malformed_lines_never_quote_a_value),
         cmocka_unit_test(test_http_authorize_url_rejected),
         cmocka_unit_test(test_missing_required_keys),
         cmocka_unit_test(test_provider_selection),
