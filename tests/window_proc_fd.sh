@@ -25,7 +25,7 @@ wait_until 10 test -S "$XDG_RUNTIME_DIR/pam_oauth_keyring/$SERVICE.sock" ||
 "$ATTACKER" procfd "$CLIENT_SECRET" 20 90 >"$WORK/out/attack.out" 2>&1 &
 attacker=$!
 logins=0
-while kill -0 "$attacker" 2>/dev/null && [ "$logins" -lt 60 ]; do
+while kill -0 "$attacker" 2>/dev/null && [ "$logins" -lt 400 ]; do
     logins=$((logins + 1))
     session_login url "again-$logins" || true
     grep -q "pam_open_session: Success" "$WORK/out/again-$logins.out" || fail "login $logins: no session"

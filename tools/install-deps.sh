@@ -18,6 +18,8 @@ PACKAGES=(
     debhelper dh-autoreconf dpkg-dev fakeroot lintian
     # the qr argument: libqrencode draws the code, zbarimg reads it back in tests/qr_code.sh
     libqrencode-dev zbar-tools
+    # tests/stalled_runtime_dir.sh: a user's FUSE mount that never answers (fusermount3)
+    fuse3
 )
 
 missing=()
