@@ -2,6 +2,7 @@
 
 #include "protocol.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,4 +178,123 @@ int protocol_decode(const char *data, size_t length, struct protocol_message *me
             return -1;
     }
     return 0;
+}
+
+/* What a reply carries, by the request it answers. The module checks every reply against this
+ * before it reads a field: a helper runs as the user, and a reply the user's own program wrote
+ * must not make root's PAM application read a field that is not there. */
+#define REPLY_MAX_FIELDS 4
+struct reply_fields {
+    const char *request;
+    const char *required[REPLY_MAX_FIELDS];
+    const char *optional[REPLY_MAX_FIELDS];
+};
+
+static const struct reply_fields ok_replies[] = {
+    {"authorize", {"url", "verifier", "state"}, {"qr"}},
+    {"answer", {"code"}, {"instance"}},
+    {"exchange", {"message"}, {"outcome"}}, /* outcome: "deferred" */
+    {"session", {"outcome", "message"}, {NULL}},
+    {"refresh", {"outcome", "message"}, {NULL}},
+    {"logout", {"outcome", "message"}, {NULL}},
+};
+
+/* Whatever the request, a refusal says why in a word and in a sentence. */
+static const struct reply_fields error_reply = {"", {"reason", "message"}, {NULL}};
+
+static const char *const outcome_names[] = {
+    /* helper/refresh.h refresh_outcome_name; test_refresh_schedule keeps the lists together. */
+    "not-due",        "refreshed",       "authorization-needed", "provider-unreachable",
+    "provider-error", "outcome-unknown", "keyring-failed",       "lock-timeout",
+    "deferred",   /* the keyring is not running yet: the refresher finishes the work */
+    "logged-out", /* a logout */
+};
+
+static int refuse_reply(char *why, size_t why_size, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int refuse_reply(char *why, size_t why_size, const char *format, ...)
+{
+    va_list arguments;
+
+    va_start(arguments, format);
+    vsnprintf(why, why_size, format, arguments);
+    va_end(arguments);
+    return -1;
+}
+
+/* Whether name is among the first count entries of names (a NULL entry ends the list). */
+static bool list_has(const char *const *names, size_t count, const char *name)
+{
+    for (size_t i = 0; i < count && names[i] != NULL; i++) {
+        if (strcmp(names[i], name) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool protocol_outcome_is_known(const char *outcome)
+{
+    return outcome != NULL &&
+           list_has(outcome_names, sizeof(outcome_names) / sizeof(outcome_names[0]), outcome);
+}
+
+static const struct reply_fields *reply_fields_for(const char *request, const char *reply)
+{
+    if (strcmp(reply, "error") == 0)
+        return &error_reply;
+    for (size_t i = 0; strcmp(reply, "ok") == 0 && i < sizeof(ok_replies) / sizeof(ok_replies[0]);
+         i++) {
+        if (strcmp(ok_replies[i].request, request) == 0)
+            return &ok_replies[i];
+    }
+    return NULL;
+}
+
+static int check_required(const char *request, const struct reply_fields *spec,
+                          const struct protocol_message *reply, char *why, size_t why_size)
+{
+    for (size_t i = 0; i < REPLY_MAX_FIELDS && spec->required[i] != NULL; i++) {
+        if (protocol_message_get(reply, spec->required[i]) == NULL)
+            return refuse_reply(why, why_size, "the helper's reply to '%s' lacks '%s'", request,
+                                spec->required[i]);
+    }
+    return 0;
+}
+
+/* Field names are [a-z0-9_-] (protocol_decode made sure): safe to name in the log. */
+static int check_present(const char *request, const struct reply_fields *spec,
+                         const struct protocol_message *reply, char *why, size_t why_size)
+{
+    for (size_t i = 0; i < reply->field_count; i++) {
+        const struct protocol_field *field = &reply->fields[i];
+        if (!list_has(spec->required, REPLY_MAX_FIELDS, field->name) &&
+            !list_has(spec->optional, REPLY_MAX_FIELDS, field->name))
+            return refuse_reply(why, why_size,
+                                "the helper's reply to '%s' carries an unexpected '%s'", request,
+                                field->name);
+        if (field->length == 0)
+            return refuse_reply(why, why_size, "the helper's reply to '%s' has an empty '%s'",
+                                request, field->name);
+        if (strcmp(field->name, "outcome") == 0 && !protocol_outcome_is_known(field->value))
+            return refuse_reply(why, why_size, "the helper's reply to '%s' has an unknown outcome",
+                                request);
+    }
+    return 0;
+}
+
+int protocol_reply_check(const char *request, const struct protocol_message *reply, char *why,
+                         size_t why_size)
+{
+    const struct reply_fields *spec = reply_fields_for(request, reply->command);
+    int rv;
+
+    if (spec == NULL)
+        rv = refuse_reply(why, why_size, "the helper's reply to '%s' is not one the protocol has",
+                          request);
+    else
+        rv = check_required(request, spec, reply, why, why_size);
+    if (rv == 0)
+        rv = check_present(request, spec, reply, why, why_size);
+    return rv;
 }

@@ -13,6 +13,7 @@
 #ifndef POK_PROTOCOL_H
 #define POK_PROTOCOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "secret_memory.h"
@@ -66,5 +67,18 @@ int protocol_encode(const struct protocol_message *message, struct capped_buffer
 /* Parses exactly length bytes into message (which must be cleared by the caller afterwards
  * even on failure). 0 on success, -1 on any deviation from the format. */
 int protocol_decode(const char *data, size_t length, struct protocol_message *message);
+
+/* Checks a decoded reply to the request named request against the one table of what replies
+ * carry (protocol.c): an "ok" every field its request's "ok" needs, an "error" a reason and
+ * a message; no field the table does not name, none empty, an outcome only by a known name.
+ * A reader that checked it finds every field it needs, printable outcome included. 0, or -1
+ * with why ("the helper's reply to 'answer' lacks 'code'") fit for the log: it names fields,
+ * never shows a value. */
+int protocol_reply_check(const char *request, const struct protocol_message *reply, char *why,
+                         size_t why_size);
+
+/* Whether outcome is a name a reply's outcome field may hold: one of helper/refresh.h's
+ * refresh outcomes, "deferred" or "logged-out". */
+bool protocol_outcome_is_known(const char *outcome);
 
 #endif

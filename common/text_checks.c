@@ -2,6 +2,9 @@
 
 #include "text_checks.h"
 
+#include <stdio.h>
+#include <string.h>
+
 static bool in_range(const char *text, size_t length, unsigned char low, unsigned char high)
 {
     for (size_t i = 0; i < length; i++) {
@@ -76,4 +79,70 @@ bool text_is_block_drawing(const char *text, size_t length)
         i += glyph;
     }
     return valid && line_width > 0 && (width == 0 || line_width == width);
+}
+
+static bool ends_with(const char *text, size_t length, const char *suffix)
+{
+    size_t suffix_length = strlen(suffix);
+
+    return length >= suffix_length &&
+           memcmp(text + length - suffix_length, suffix, suffix_length) == 0;
+}
+
+/* Lower-case letters, digits, '-' and '.', and no empty label ("..") inside. */
+static bool is_lower_host_text(const char *host, size_t length)
+{
+    for (size_t i = 0; i < length; i++) {
+        char c = host[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.') ||
+            (c == '.' && i > 0 && host[i - 1] == '.'))
+            return false;
+    }
+    return true;
+}
+
+bool snyk_instance_host(const char *instance, char *host, size_t host_size)
+{
+    /* "https://", the longest host, one '/' and the NUL: anything longer is refused. */
+    char lowered[sizeof("https://") + SNYK_HOST_MAX + 1];
+    const char *start = lowered;
+    size_t length = instance != NULL ? strnlen(instance, sizeof(lowered)) : sizeof(lowered);
+    bool allowed = false;
+
+    if (host_size > 0)
+        host[0] = '\0';
+    if (length < sizeof(lowered)) {
+        for (size_t i = 0; i <= length; i++)
+            lowered[i] =
+                instance[i] >= 'A' && instance[i] <= 'Z' ? (char)(instance[i] + 32) : instance[i];
+        if (strncmp(start, "https://", 8) == 0) {
+            start += 8;
+            length -= 8;
+        }
+        if (length > 0 && start[length - 1] == '/')
+            length--;
+        /* Snyk's CLI trusts only api. hosts of its own two domains; so do we. */
+        allowed = length <= SNYK_HOST_MAX && length < host_size && strncmp(start, "api.", 4) == 0 &&
+                  is_lower_host_text(start, length) &&
+                  (ends_with(start, length, ".snyk.io") || ends_with(start, length, ".snykgov.io"));
+    }
+    if (allowed) {
+        memcpy(host, start, length);
+        host[length] = '\0';
+    }
+    return allowed;
+}
+
+bool snyk_instance_token_url(const char *instance, char *url, size_t url_size)
+{
+    char host[SNYK_HOST_MAX + 1];
+    bool allowed = snyk_instance_host(instance, host, sizeof(host));
+    int written = allowed ? snprintf(url, url_size, "https://%s/oauth2/token", host) : -1;
+
+    if (written < 0 || (size_t)written >= url_size) {
+        allowed = false;
+        if (url_size > 0)
+            url[0] = '\0';
+    }
+    return allowed;
 }

@@ -1,5 +1,6 @@
 /* The byte-level checks every parser here needs, in one place: what is a control byte, what
- * is a token character, how provider text is made safe to show. */
+ * is a token character, how provider text is made safe to show, which Snyk hosts may receive
+ * a code. Plain libc: the module uses them too. */
 #ifndef POK_TEXT_CHECKS_H
 #define POK_TEXT_CHECKS_H
 
@@ -23,5 +24,18 @@ void text_copy_printable(char *out, size_t size, const char *text);
  * half blocks U+2580, U+2584, U+2588 and spaces, joined by '\n', none empty, no '\n' at the
  * end. The only text other than printable ASCII that the module shows. */
 bool text_is_block_drawing(const char *text, size_t length);
+
+/* Room for the longest host snyk_instance_host accepts, and for its token URL. */
+#define SNYK_HOST_MAX 253
+#define SNYK_TOKEN_URL_MAX (sizeof("https://") + SNYK_HOST_MAX + sizeof("/oauth2/token"))
+
+/* Snyk's instance= redirect parameter names the regional API host to spend a code at. The
+ * host it names (a host or an https:// URL, any case, at most one trailing '/'), lower-cased
+ * into host, when it is an api. host under snyk.io or snykgov.io - the hosts Snyk's own CLI
+ * accepts; false otherwise (host is then empty). The one check, for helper and module. */
+bool snyk_instance_host(const char *instance, char *host, size_t host_size);
+
+/* https://<that host>/oauth2/token into url; false when snyk_instance_host refuses. */
+bool snyk_instance_token_url(const char *instance, char *url, size_t url_size);
 
 #endif

@@ -7,18 +7,19 @@
  *
  * Each input is one C string (answer_parse takes one; an embedded NUL ends it, as it would in
  * the protocol) parsed under four fixed expectations - snyk_instances on and off, issuer set
- * and NULL - and passed to snyk_instance_token_url as an instance= value. Checked:
- *   - on success: a code of 1 to 2048 visible-ASCII bytes, and a token URL that is the
- *     configured one or, only with snyk_instances, https://api.<host>/oauth2/token for a host
- *     under snyk.io or snykgov.io;
+ * and NULL - and passed to snyk_instance_token_url (common/text_checks.c) as an instance=
+ * value. Checked:
+ *   - on success: a code of 1 to 2048 visible-ASCII bytes, and no instance or, only with
+ *     snyk_instances, one that snyk_instance_token_url turns into
+ *     https://api.<host>/oauth2/token for a host under snyk.io or snykgov.io;
  *   - on refusal: no code and no URL left behind, a non-empty terminated message without a
  *     control byte (it is shown to the user and logged; provider text reaches it only through
  *     text_copy_printable). Not ASCII-only: GLib's own error texts, quoted in it, use
  *     U+2018/U+2019 quotes around the '=' of "Missing '=' and parameter value";
  *   - the checks only ever narrow: what is accepted with an issuer configured is accepted the
  *     same way without one, and what is accepted with snyk_instances is accepted the same way
- *     without (with the configured URL);
- *   - snyk_instance_token_url returns NULL or a URL of the shape above.
+ *     without (with no instance);
+ *   - snyk_instance_token_url refuses, or gives a URL of the shape above.
  * Memory: ASan, UBSan, LeakSanitizer (GLib is told to use plain malloc, so a GError or a
  * GLib string left behind is a reported leak, not hidden in a GSlice magazine). */
 #include "config.h"
@@ -38,22 +39,15 @@
  * state comparison and into the iss, code and instance checks. */
 #define STATE "sTaTe-0123_abcXYZ"
 #define ISSUER "https://app.snyk.io"
-#define TOKEN_URL "https://api.snyk.io/oauth2/token"
 #define CODE_MAX_BYTES 2048
 
 enum { PLAIN, WITH_ISSUER, SNYK, SNYK_WITH_ISSUER, EXPECTATION_COUNT };
 
 static const struct answer_expectations expectations[EXPECTATION_COUNT] = {
-    [PLAIN] = {.state = STATE, .issuer = NULL, .token_url = TOKEN_URL, .snyk_instances = false},
-    [WITH_ISSUER] = {.state = STATE,
-                     .issuer = ISSUER,
-                     .token_url = TOKEN_URL,
-                     .snyk_instances = false},
-    [SNYK] = {.state = STATE, .issuer = NULL, .token_url = TOKEN_URL, .snyk_instances = true},
-    [SNYK_WITH_ISSUER] = {.state = STATE,
-                          .issuer = ISSUER,
-                          .token_url = TOKEN_URL,
-                          .snyk_instances = true},
+    [PLAIN] = {.state = STATE, .issuer = NULL, .snyk_instances = false},
+    [WITH_ISSUER] = {.state = STATE, .issuer = ISSUER, .snyk_instances = false},
+    [SNYK] = {.state = STATE, .issuer = NULL, .snyk_instances = true},
+    [SNYK_WITH_ISSUER] = {.state = STATE, .issuer = ISSUER, .snyk_instances = true},
 };
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -77,7 +71,7 @@ static bool ends_with(const char *text, size_t length, const char *suffix)
            memcmp(text + length - suffix_length, suffix, suffix_length) == 0;
 }
 
-/* The only token URLs an instance= may lead to, restated independently of answer.c:
+/* The only token URLs an instance= may lead to, restated independently of text_checks.c:
  * https://api.<lowercase host>/oauth2/token, the host under snyk.io or snykgov.io, made of
  * [a-z0-9.-] without an empty label, at most 253 bytes. */
 static void check_instance_url(const char *url)
@@ -102,15 +96,17 @@ static void check_instance_url(const char *url)
 static void check_accepted(const struct parsed_answer *parsed,
                            const struct answer_expectations *expect)
 {
+    char url[SNYK_TOKEN_URL_MAX];
     size_t length;
 
-    CHECK(parsed->code != NULL && parsed->token_url != NULL);
+    CHECK(parsed->code != NULL);
     length = strlen(parsed->code);
     CHECK(length > 0 && length <= CODE_MAX_BYTES);
     CHECK(text_is_visible(parsed->code, length));
-    if (strcmp(parsed->token_url, expect->token_url) != 0) {
+    if (parsed->instance != NULL) {
         CHECK(expect->snyk_instances);
-        check_instance_url(parsed->token_url);
+        CHECK(snyk_instance_token_url(parsed->instance, url, sizeof(url)));
+        check_instance_url(url);
     }
 }
 
@@ -118,21 +114,23 @@ static void check_refused(const struct parsed_answer *parsed)
 {
     size_t length = strnlen(parsed->message, sizeof(parsed->message));
 
-    CHECK(parsed->code == NULL && parsed->token_url == NULL);
+    CHECK(parsed->code == NULL && parsed->instance == NULL);
     CHECK(length > 0 && length < sizeof(parsed->message));
     CHECK(!text_has_control_byte(parsed->message, length));
 }
 
-/* Whether two accepted answers agree: the same code, and the same token URL unless the
- * first may use an instance= URL and the second may not. */
+/* Whether two accepted answers agree: the same code, and the same instance unless the first
+ * may take an instance= and the second may not (it has none). */
 static void check_same(const struct parsed_answer *narrow, const struct parsed_answer *wide,
-                       bool same_url)
+                       bool same_instance)
 {
     CHECK(strcmp(narrow->code, wide->code) == 0);
-    if (same_url)
-        CHECK(strcmp(narrow->token_url, wide->token_url) == 0);
+    if (same_instance)
+        CHECK((narrow->instance == NULL && wide->instance == NULL) ||
+              (narrow->instance != NULL && wide->instance != NULL &&
+               strcmp(narrow->instance, wide->instance) == 0));
     else
-        CHECK(strcmp(wide->token_url, TOKEN_URL) == 0);
+        CHECK(wide->instance == NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -140,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *answer = malloc(size + 1);
     struct parsed_answer parsed[EXPECTATION_COUNT];
     int rv[EXPECTATION_COUNT];
-    char *url;
+    char url[SNYK_TOKEN_URL_MAX];
 
     if (answer == NULL)
         return 0;
@@ -177,14 +175,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (int i = 0; i < EXPECTATION_COUNT; i++) {
         parsed_answer_clear(&parsed[i]);
-        CHECK(parsed[i].code == NULL && parsed[i].token_url == NULL);
+        CHECK(parsed[i].code == NULL && parsed[i].instance == NULL);
     }
 
     /* The same bytes as an instance= value (answer_parse hands it over percent-decoded). */
-    url = snyk_instance_token_url(answer);
-    if (url != NULL)
+    if (snyk_instance_token_url(answer, url, sizeof(url)))
         check_instance_url(url);
-    g_free(url);
     free(answer);
     return 0;
 }

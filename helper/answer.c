@@ -46,35 +46,6 @@ static bool is_code_text(const char *text, size_t max)
     return length > 0 && length <= max && text_is_visible(text, length);
 }
 
-static bool host_label_chars_ok(const char *host)
-{
-    for (const char *p = host; *p != '\0'; p++) {
-        if (!g_ascii_islower(*p) && !g_ascii_isdigit(*p) && *p != '-' && *p != '.')
-            return false;
-    }
-    return strstr(host, "..") == NULL;
-}
-
-char *snyk_instance_token_url(const char *instance)
-{
-    char *host = g_ascii_strdown(instance, -1);
-    char *start = host, *url = NULL;
-    size_t length;
-
-    if (g_str_has_prefix(start, "https://"))
-        start += strlen("https://");
-    length = strlen(start);
-    if (length > 0 && start[length - 1] == '/')
-        start[--length] = '\0';
-    /* Snyk's CLI trusts only api. hosts of its own two domains; so do we. */
-    if (length <= 253 && g_str_has_prefix(start, "api.") && host_label_chars_ok(start) &&
-        (g_str_has_suffix(start, ".snyk.io") || g_str_has_suffix(start, ".snykgov.io") ||
-         strcmp(start, "api.snyk.io") == 0))
-        url = g_strdup_printf("https://%s/oauth2/token", start);
-    g_free(host);
-    return url;
-}
-
 /* Whether text starts with one of the redirect's parameters, as a pasted "code=...&state=..."
  * does; a bare code may itself contain '=' (base64 padding) and is not a query. */
 static bool starts_with_parameter(const char *text)
@@ -159,9 +130,11 @@ static int check_parameters(char **values, const struct answer_expectations *exp
     if (values[PARAM_CODE] == NULL || !is_code_text(values[PARAM_CODE], CODE_MAX_BYTES))
         return refuse(parsed, "That address holds no usable code.");
     if (expect->snyk_instances && values[PARAM_INSTANCE] != NULL) {
-        parsed->token_url = snyk_instance_token_url(values[PARAM_INSTANCE]);
-        if (parsed->token_url == NULL)
+        char host[SNYK_HOST_MAX + 1];
+        if (!snyk_instance_host(values[PARAM_INSTANCE], host, sizeof(host)))
             return refuse(parsed, "That address names a Snyk instance that is not allowed.");
+        parsed->instance = values[PARAM_INSTANCE];
+        values[PARAM_INSTANCE] = NULL;
     }
     parsed->code = values[PARAM_CODE];
     values[PARAM_CODE] = NULL;
@@ -189,7 +162,7 @@ int answer_parse(const char *answer, const struct answer_expectations *expect,
     int rv = -1;
 
     memset(parsed, 0, sizeof(*parsed));
-    if (answer == NULL || expect->state == NULL || expect->token_url == NULL ||
+    if (answer == NULL || expect->state == NULL ||
         strnlen(answer, ANSWER_MAX_BYTES + 1) > ANSWER_MAX_BYTES ||
         text_has_control_byte(answer, strlen(answer))) {
         refuse(parsed, "That answer is too long or holds control characters.");
@@ -207,8 +180,6 @@ int answer_parse(const char *answer, const struct answer_expectations *expect,
     } else {
         rv = refuse(parsed, "That is not a code or an address.");
     }
-    if (rv == 0 && parsed->token_url == NULL)
-        parsed->token_url = g_strdup(expect->token_url);
 out:
     secret_free_string(&trimmed);
     if (rv != 0)
@@ -219,6 +190,5 @@ out:
 void parsed_answer_clear(struct parsed_answer *parsed)
 {
     secret_free_string(&parsed->code);
-    g_free(parsed->token_url);
-    parsed->token_url = NULL;
+    secret_free_string(&parsed->instance);
 }

@@ -106,14 +106,13 @@ static int build_authorization(struct helper_context *context)
     return status;
 }
 
-/* "answer": the code (and token endpoint) out of what the user pasted, or why not. */
+/* "answer": the code (and Snyk's instance=) out of what the user pasted, or why not. */
 static int check_answer(struct helper_context *context)
 {
     const char *preset = field(context, "preset");
     struct answer_expectations expect = {
         .state = field(context, "state"),
         .issuer = field(context, "issuer"),
-        .token_url = field(context, "token_url"),
         .snyk_instances = preset != NULL && strcmp(preset, "snyk") == 0,
     };
     struct parsed_answer parsed;
@@ -121,9 +120,10 @@ static int check_answer(struct helper_context *context)
 
     if (answer_parse(field(context, "answer"), &expect, &parsed) != 0)
         return reply_error(context, "bad-answer", parsed.message);
+    /* The instance, not a URL: the module derives where the code goes from its own config. */
     protocol_message_init(&context->reply, "ok");
     status = protocol_message_add(&context->reply, "code", parsed.code) |
-                     protocol_message_add(&context->reply, "token_url", parsed.token_url)
+                     protocol_message_add(&context->reply, "instance", parsed.instance)
                  ? reply_error(context, "internal", "the reply does not fit")
                  : HELPER_EXIT_OK;
     parsed_answer_clear(&parsed);

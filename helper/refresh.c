@@ -10,10 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "answer.h"
 #include "deadline.h"
 #include "secret_memory.h"
 #include "test_hooks.h"
+#include "text_checks.h"
 #include "token_exchange.h"
 #include "user_state.h"
 
@@ -231,19 +231,19 @@ static bool unknown_outcome_blocks(const struct stored_pair *pair,
 static char *choose_token_url(const struct refresh_request *request, const struct stored_pair *pair)
 {
     bool snyk = request->names.preset != NULL && strcmp(request->names.preset, "snyk") == 0;
-    char *host = NULL, *allowed = NULL, *chosen;
+    char allowed[SNYK_TOKEN_URL_MAX] = "";
+    char *host = NULL, *chosen;
 
     if (pair->token_url != NULL && snyk && g_str_has_prefix(pair->token_url, "https://")) {
         host = g_strndup(pair->token_url + 8, strcspn(pair->token_url + 8, "/"));
-        allowed = snyk_instance_token_url(host);
+        snyk_instance_token_url(host, allowed, sizeof(allowed));
     }
     if (pair->token_url != NULL && (strcmp(pair->token_url, request->token_url) == 0 ||
-                                    (allowed != NULL && strcmp(pair->token_url, allowed) == 0)))
+                                    (allowed[0] != '\0' && strcmp(pair->token_url, allowed) == 0)))
         chosen = g_strdup(pair->token_url);
     else
         chosen = g_strdup(request->token_url);
     g_free(host);
-    g_free(allowed);
     return chosen;
 }
 

@@ -133,14 +133,12 @@ static bool is_expected_state(const char *reason)
             strcmp(reason, "authorization-needed") == 0);
 }
 
-/* Runs one request through the helper; true when it answered "ok". A failed run is logged as
- * an error; an "error" reply at the priority its reason deserves. */
 /* The reply's words come from the provider or from the user's own session bus (any program
  * can answer there): only printable ASCII of them reaches root's log and the user's screen.
  * The QR code, the one field shown that is not ASCII, is shown whole or not at all. */
 static void make_reply_printable(struct protocol_message *reply)
 {
-    static const char *const shown[] = {"message", "reason", "url"};
+    static const char *const shown[] = {"message", "reason", "url", "outcome"};
 
     for (size_t i = 0; i < reply->field_count; i++) {
         struct protocol_field *field = &reply->fields[i];
@@ -155,14 +153,23 @@ static void make_reply_printable(struct protocol_message *reply)
     }
 }
 
+/* Runs one request through the helper; true when it answered "ok". A failed run is logged as
+ * an error; an "error" reply at the priority its reason deserves. The reply counts only when
+ * it carries what the protocol's table says a reply to this request carries
+ * (protocol_reply_check): the helper runs as the user, and a reply the user's own program
+ * wrote must not make root's application read a field that is not there. Such a reply is
+ * logged and dropped unread. */
 static bool ask_helper(struct login_context *context, int timeout_ms)
 {
     const char *message, *reason;
 
     protocol_message_clear(&context->reply);
     if (helper_run(&context->account, &context->environment, &context->request, timeout_ms,
-                   &context->reply, context->why, sizeof(context->why)) != 0) {
+                   &context->reply, context->why, sizeof(context->why)) != 0 ||
+        protocol_reply_check(context->request.command, &context->reply, context->why,
+                             sizeof(context->why)) != 0) {
         pam_syslog(context->pamh, LOG_ERR, "user %s: %s", context->user_name, context->why);
+        protocol_message_clear(&context->reply);
         return false;
     }
     make_reply_printable(&context->reply);
@@ -243,20 +250,40 @@ static bool request_answer_check(struct login_context *context, const char *answ
     rv |= protocol_message_add(&context->request, "state", state);
     rv |= protocol_message_add(&context->request, "issuer", config->issuer);
     rv |= protocol_message_add(&context->request, "preset", config->preset);
-    rv |= protocol_message_add(&context->request, "token_url", config->token_url);
     return rv == 0 && ask_helper(context, LOCAL_HELPER_TIMEOUT_MS);
 }
 
-/* Keeps code, verifier, state and token URL for open_session; wiped by the PAM handle. */
-static void keep_for_session(struct login_context *context, const char *verifier, const char *state)
+/* Where the code goes: derived from the configuration and the reply's Snyk instance (if any),
+ * never a URL the helper names. NULL, with the user told and the refusal logged, when the
+ * instance is not one this configuration allows. */
+static char *token_url_for_answer(struct login_context *context)
+{
+    const char *instance = protocol_message_get(&context->reply, "instance");
+    char *token_url = NULL;
+
+    if (provider_token_url_for_login(&context->config, instance, &token_url, context->why,
+                                     sizeof(context->why)) != 0) {
+        pam_error(context->pamh, "%s", context->why);
+        pam_syslog(context->pamh, LOG_NOTICE, "user %s: answer refused: %s", context->user_name,
+                   context->why);
+    }
+    return token_url;
+}
+
+/* Keeps code, verifier, state and token URL (taken over) for open_session; wiped by the PAM
+ * handle. The reply's code is there and not empty: ask_helper checked the reply. */
+static void keep_for_session(struct login_context *context, const char *verifier, const char *state,
+                             char *token_url)
 {
     struct pending_authorization *pending = calloc(1, sizeof(*pending));
 
     if (pending != NULL) {
         pending->code = strdup(protocol_message_get(&context->reply, "code"));
-        pending->token_url = strdup(protocol_message_get(&context->reply, "token_url"));
+        pending->token_url = token_url;
         pending->verifier = strdup(verifier);
         pending->state = strdup(state);
+    } else {
+        secret_free_string(&token_url);
     }
     if (pending == NULL || pending->code == NULL || pending->token_url == NULL ||
         pending->verifier == NULL || pending->state == NULL ||
@@ -280,7 +307,7 @@ static void take_reply_field(struct login_context *context, const char *name, ch
 
 static void collect_authorization(struct login_context *context)
 {
-    char *verifier = NULL, *state = NULL, *answer = NULL;
+    char *verifier = NULL, *state = NULL, *answer = NULL, *token_url = NULL;
     const char *url;
 
     if (!request_authorize_url(context))
@@ -289,8 +316,7 @@ static void collect_authorization(struct login_context *context)
     take_reply_field(context, "verifier", &verifier);
     take_reply_field(context, "state", &state);
     if (url == NULL || verifier == NULL || state == NULL) {
-        pam_syslog(context->pamh, LOG_ERR, "user %s: incomplete reply from the helper",
-                   context->user_name);
+        pam_syslog(context->pamh, LOG_ERR, "user %s: out of memory", context->user_name);
         goto out;
     }
     answer = converse_for_answer(context, url);
@@ -311,7 +337,9 @@ static void collect_authorization(struct login_context *context)
         pam_error(context->pamh, "%s", message != NULL ? message : "The answer was not accepted.");
         goto out;
     }
-    keep_for_session(context, verifier, state);
+    token_url = token_url_for_answer(context);
+    if (token_url != NULL)
+        keep_for_session(context, verifier, state, token_url);
 out:
     secret_free_string(&verifier);
     secret_free_string(&state);

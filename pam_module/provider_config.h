@@ -29,9 +29,10 @@ struct provider_config {
     char *scope;
     char *issuer;
     char *ca_file;
-    char *keyring_service; /* default: the group's name */
-    long timeout;          /* seconds for one exchange */
-    long refresh_margin;   /* refresh when less than this many seconds are left */
+    char *keyring_service;      /* default: the group's name */
+    long timeout;               /* seconds for one exchange */
+    long refresh_margin;        /* refresh when less than this many seconds are left */
+    bool token_url_from_preset; /* the Snyk preset chose token_url: instance= may move it */
 };
 
 struct config_error {
@@ -55,5 +56,14 @@ void provider_config_clear(struct provider_config *config);
 
 /* Whether a URL is acceptable for an endpoint: https, a host, no space or control byte. */
 bool provider_url_is_https(const char *url);
+
+/* Where this login's code is spent: always derived here, from the configuration, never taken
+ * from the helper. instance is Snyk's instance= from the pasted address (NULL: none); it
+ * counts only with the Snyk preset, and must pass snyk_instance_host (common/text_checks.h).
+ * When the preset chose token_url, an instance moves it to that region's API host; when the
+ * admin set token_url, an instance must name its host. 0 with a new string in *token_url;
+ * -1 with why set to a sentence for the user and the log (hosts named, nothing secret). */
+int provider_token_url_for_login(const struct provider_config *config, const char *instance,
+                                 char **token_url, char *why, size_t why_size);
 
 #endif

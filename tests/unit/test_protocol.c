@@ -12,6 +12,7 @@
 
 #include "protocol.h"
 #include "secret_memory.h"
+#include "text_checks.h"
 
 /* Decodes a NUL-terminated text (the NUL is not part of the message). */
 static int decode_text(const char *text, struct protocol_message *message)
@@ -421,6 +422,245 @@ static void test_secret_strings_equal(void **state)
     assert_false(secret_strings_equal("a", ""));
 }
 
+/* One complete "ok" reply per request, as the helper writes it; each test takes one field
+ * away, empties one, or adds one. */
+struct reply_case {
+    const char *request;
+    const char *command;
+    const char *fields[6][2]; /* name, value; ends at a NULL name */
+    size_t required;          /* the first this many fields are required, the rest optional */
+};
+
+static const struct reply_case complete_replies[] = {
+    {"authorize",
+     "ok",
+     {{"url", "https://idp/a?x=1"}, {"verifier", "v"}, {"state", "s"}, {"qr", "\xe2\x96\x88"}},
+     3},
+    {"answer", "ok", {{"code", "c"}, {"instance", "api.eu.snyk.io"}}, 1},
+    {"exchange", "ok", {{"message", "tokens stored"}, {"outcome", "deferred"}}, 1},
+    {"session", "ok", {{"outcome", "not-due"}, {"message", "still valid"}}, 2},
+    {"refresh", "ok", {{"outcome", "refreshed"}, {"message", "refreshed"}}, 2},
+    {"logout", "ok", {{"outcome", "logged-out"}, {"message", "revoked"}}, 2},
+    {"authorize", "error", {{"reason", "bad-request"}, {"message", "no URL"}}, 2},
+    {"answer", "error", {{"reason", "bad-answer"}, {"message", "state does not match"}}, 2},
+    {"exchange", "error", {{"reason", "keyring-locked"}, {"message", "locked"}}, 2},
+    {"session", "error", {{"reason", "authorization-needed"}, {"message", "expired"}}, 2},
+};
+
+/* The reply of a case, without the field named skip and with the one named empty empty. */
+static void build_reply(const struct reply_case *reply_case, const char *skip, const char *empty,
+                        struct protocol_message *reply)
+{
+    assert_int_equal(protocol_message_init(reply, reply_case->command), 0);
+    for (size_t i = 0; reply_case->fields[i][0] != NULL; i++) {
+        const char *name = reply_case->fields[i][0];
+        if (skip != NULL && strcmp(name, skip) == 0)
+            continue;
+        assert_int_equal(protocol_message_add(reply, name,
+                                              empty != NULL && strcmp(name, empty) == 0
+                                                  ? ""
+                                                  : reply_case->fields[i][1]),
+                         0);
+    }
+}
+
+/* Checks the reply; when needle is not NULL it must be refused with needle in why. */
+static void check_reply(const char *request, struct protocol_message *reply, const char *needle)
+{
+    char why[256] = "";
+    int rv = protocol_reply_check(request, reply, why, sizeof(why));
+
+    if (needle == NULL && rv != 0)
+        fail_msg("a reply to '%s' refused: %s", request, why);
+    if (needle != NULL && (rv != -1 || strstr(why, needle) == NULL))
+        fail_msg("a reply to '%s': %d '%s', expected a refusal with '%s'", request, rv, why,
+                 needle);
+    protocol_message_clear(reply);
+}
+
+static void test_reply_check_complete_and_minimal(void **state)
+{
+    struct protocol_message reply;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(complete_replies) / sizeof(complete_replies[0]); i++) {
+        const struct reply_case *reply_case = &complete_replies[i];
+        build_reply(reply_case, NULL, NULL, &reply);
+        check_reply(reply_case->request, &reply, NULL);
+        /* Without its optional fields, too. */
+        assert_int_equal(protocol_message_init(&reply, reply_case->command), 0);
+        for (size_t j = 0; j < reply_case->required; j++)
+            assert_int_equal(
+                protocol_message_add(&reply, reply_case->fields[j][0], reply_case->fields[j][1]),
+                0);
+        check_reply(reply_case->request, &reply, NULL);
+    }
+}
+
+/* The lie of issue 10: "POK/1 ok\nend\n" to any request, and every required field missing in
+ * turn, or empty; an optional field empty too. */
+static void test_reply_check_missing_and_empty_fields(void **state)
+{
+    struct protocol_message reply;
+    char needle[64];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(complete_replies) / sizeof(complete_replies[0]); i++) {
+        const struct reply_case *reply_case = &complete_replies[i];
+        assert_int_equal(protocol_message_init(&reply, reply_case->command), 0);
+        check_reply(reply_case->request, &reply, "lacks");
+        for (size_t j = 0; reply_case->fields[j][0] != NULL; j++) {
+            const char *name = reply_case->fields[j][0];
+            if (j < reply_case->required) {
+                snprintf(needle, sizeof(needle), "the helper's reply to '%s' lacks '%s'",
+                         reply_case->request, name);
+                build_reply(reply_case, name, NULL, &reply);
+                check_reply(reply_case->request, &reply, needle);
+            }
+            snprintf(needle, sizeof(needle), "has an empty '%s'", name);
+            build_reply(reply_case, NULL, name, &reply);
+            check_reply(reply_case->request, &reply, needle);
+        }
+    }
+}
+
+static void test_reply_check_unexpected_fields(void **state)
+{
+    struct protocol_message reply;
+
+    (void)state;
+    /* The token URL the helper used to name: the module derives it now. */
+    build_reply(&complete_replies[1], NULL, NULL, &reply);
+    assert_int_equal(protocol_message_add(&reply, "token_url", "https://evil.example/t"), 0);
+    check_reply("answer", &reply, "carries an unexpected 'token_url'");
+    /* An error reply carries a reason and a message, nothing else. */
+    build_reply(&complete_replies[6], NULL, NULL, &reply);
+    assert_int_equal(protocol_message_add(&reply, "code", "c"), 0);
+    check_reply("authorize", &reply, "unexpected 'code'");
+    /* A field of another request's reply. */
+    build_reply(&complete_replies[3], NULL, NULL, &reply);
+    assert_int_equal(protocol_message_add(&reply, "code", "c"), 0);
+    check_reply("session", &reply, "unexpected 'code'");
+}
+
+static void test_reply_check_outcomes(void **state)
+{
+    static const char *const refused[] = {"done",    "deferred\x1b[2J", "not-due ",
+                                          "NOT-DUE", "refreshed\n",     "\xff"};
+    static const char *const known[] = {
+        "not-due",        "refreshed",       "authorization-needed", "provider-unreachable",
+        "provider-error", "outcome-unknown", "keyring-failed",       "lock-timeout",
+        "deferred",       "logged-out",
+    };
+    struct protocol_message reply;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+        assert_true(protocol_outcome_is_known(known[i]));
+        assert_int_equal(protocol_message_init(&reply, "ok"), 0);
+        assert_int_equal(protocol_message_add(&reply, "outcome", known[i]), 0);
+        assert_int_equal(protocol_message_add(&reply, "message", "m"), 0);
+        check_reply("session", &reply, NULL);
+    }
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        assert_false(protocol_outcome_is_known(refused[i]));
+        assert_int_equal(protocol_message_init(&reply, "ok"), 0);
+        assert_int_equal(protocol_message_add(&reply, "outcome", refused[i]), 0);
+        assert_int_equal(protocol_message_add(&reply, "message", "m"), 0);
+        check_reply("session", &reply, "unknown outcome");
+    }
+    assert_false(protocol_outcome_is_known(NULL));
+}
+
+static void test_reply_check_unknown_request_or_command(void **state)
+{
+    struct protocol_message reply;
+
+    (void)state;
+    build_reply(&complete_replies[3], NULL, NULL, &reply);
+    check_reply("refresher", &reply, "not one the protocol has");
+    assert_int_equal(protocol_message_init(&reply, "maybe"), 0);
+    check_reply("session", &reply, "not one the protocol has");
+}
+
+/* snyk_instance_host: the one check of Snyk's instance=, for the helper and the module. */
+static void test_snyk_instance_token_url(void **state)
+{
+    static const struct {
+        const char *instance;
+        const char *token_url;
+    } cases[] = {
+        {"api.snyk.io", "https://api.snyk.io/oauth2/token"},
+        {"api.eu.snyk.io", "https://api.eu.snyk.io/oauth2/token"},
+        {"api.au.snyk.io", "https://api.au.snyk.io/oauth2/token"},
+        {"API.US.SNYK.IO", "https://api.us.snyk.io/oauth2/token"},
+        {"https://api.snykgov.io", "https://api.snykgov.io/oauth2/token"},
+        {"HTTPS://API.EU.SNYK.IO/", "https://api.eu.snyk.io/oauth2/token"},
+        {"https://api.eu.snyk.io/", "https://api.eu.snyk.io/oauth2/token"},
+        /* The hostile values of test_answer's test_snyk_instance_refused, decoded. */
+        {"evil.com", NULL},
+        {"evil.example", NULL},
+        {"api.snyk.io.evil.com", NULL},
+        {"api.evil.snyk.io.example.com", NULL},
+        {"app.snyk.io", NULL},
+        {"api.evil.com/snyk.io", NULL},
+        {"api..snyk.io", NULL},
+        {"api.snyk.io:8443", NULL},
+        {"https://api.snyk.io/x", NULL},
+        {"https://api.snyk.io//", NULL},
+        {"http://api.snyk.io", NULL},
+        {"api.evilsnyk.io", NULL},
+        {"api.snyk.io.", NULL},
+        {"snyk.io", NULL},
+        {".snyk.io", NULL},
+        {"api.snyk.io@evil.com", NULL},
+        {"api.snyk io", NULL},
+        {" api.snyk.io", NULL},
+        {"api.snyk.io\n", NULL},
+        {"api.\xc5\xbfnyk.io", NULL},
+        {"", NULL},
+    };
+    char url[SNYK_TOKEN_URL_MAX], host[SNYK_HOST_MAX + 1];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        bool allowed = snyk_instance_token_url(cases[i].instance, url, sizeof(url));
+
+        assert_int_equal(snyk_instance_host(cases[i].instance, host, sizeof(host)), allowed);
+        if (cases[i].token_url == NULL) {
+            if (allowed)
+                fail_msg("'%s' gave '%s'", cases[i].instance, url);
+            assert_string_equal(host, "");
+        } else {
+            if (!allowed)
+                fail_msg("'%s' refused", cases[i].instance);
+            assert_string_equal(url, cases[i].token_url);
+            assert_int_equal(strncmp(url + strlen("https://"), host, strlen(host)), 0);
+        }
+    }
+    assert_false(snyk_instance_host(NULL, host, sizeof(host)));
+}
+
+/* The longest host DNS allows, and no longer; the caller's buffer bounds what is accepted. */
+static void test_snyk_instance_lengths(void **state)
+{
+    char instance[400], url[SNYK_TOKEN_URL_MAX], host[SNYK_HOST_MAX + 1];
+    size_t fill = SNYK_HOST_MAX - strlen("api.") - strlen(".snyk.io");
+
+    (void)state;
+    snprintf(instance, sizeof(instance), "api.%0*d.snyk.io", (int)fill, 0);
+    assert_int_equal(strlen(instance), SNYK_HOST_MAX);
+    assert_true(snyk_instance_token_url(instance, url, sizeof(url)));
+    assert_true(snyk_instance_host(instance, host, sizeof(host)));
+    assert_false(snyk_instance_host(instance, host, SNYK_HOST_MAX));
+    assert_false(snyk_instance_token_url(instance, url, 40));
+    assert_string_equal(url, "");
+    snprintf(instance, sizeof(instance), "https://api.%0*d.snyk.io/", (int)fill, 0);
+    assert_true(snyk_instance_host(instance, host, sizeof(host)));
+    snprintf(instance, sizeof(instance), "api.%0*d.snyk.io", (int)fill + 1, 0);
+    assert_false(snyk_instance_host(instance, host, sizeof(host)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +686,13 @@ int main(void)
         cmocka_unit_test(test_clear_empties_message),
         cmocka_unit_test(test_capped_buffer),
         cmocka_unit_test(test_secret_strings_equal),
+        cmocka_unit_test(test_reply_check_complete_and_minimal),
+        cmocka_unit_test(test_reply_check_missing_and_empty_fields),
+        cmocka_unit_test(test_reply_check_unexpected_fields),
+        cmocka_unit_test(test_reply_check_outcomes),
+        cmocka_unit_test(test_reply_check_unknown_request_or_command),
+        cmocka_unit_test(test_snyk_instance_token_url),
+        cmocka_unit_test(test_snyk_instance_lengths),
     };
 
     return cmocka_run_group_tests_name("test_protocol", tests, NULL, NULL);

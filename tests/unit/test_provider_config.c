@@ -446,6 +446,109 @@ static void test_url_is_https(void **state)
     assert_false(provider_url_is_https(""));
 }
 
+/* ---- provider_token_url_for_login: where a login's code is spent ---- */
+
+/* Parses text, derives the token URL for instance: expected, or a refusal (expected NULL)
+ * whose sentence holds every one of the NULL-terminated needles. */
+static void token_url_is(const char *text, const char *instance, const char *expected, ...)
+{
+    struct provider_config config;
+    char *token_url = NULL, why[512] = "";
+    int rv;
+    va_list needles;
+    const char *needle;
+
+    parse_ok(text, NULL, &config);
+    rv = provider_token_url_for_login(&config, instance, &token_url, why, sizeof(why));
+    if (expected != NULL) {
+        if (rv != 0)
+            fail_msg("instance '%s' refused: %s", instance, why);
+        assert_string_equal(token_url, expected);
+    } else {
+        if (rv == 0)
+            fail_msg("instance '%s' gave '%s'", instance, token_url);
+        assert_null(token_url);
+        va_start(needles, expected);
+        while ((needle = va_arg(needles, const char *)) != NULL) {
+            if (strstr(why, needle) == NULL)
+                fail_msg("'%s' lacks '%s'", why, needle);
+        }
+        va_end(needles);
+    }
+    free(token_url);
+    provider_config_clear(&config);
+}
+
+#define SNYK_EXPLICIT SNYK_KEYS "token_url = https://api.eu.snyk.io/oauth2/token\n"
+
+static void test_token_url_from_preset_follows_instance(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[p]\n" SNYK_KEYS, NULL, &config);
+    assert_true(config.token_url_from_preset);
+    provider_config_clear(&config);
+    token_url_is("[p]\n" SNYK_KEYS, NULL, "https://api.snyk.io/oauth2/token", NULL);
+    token_url_is("[p]\n" SNYK_KEYS, "api.eu.snyk.io", "https://api.eu.snyk.io/oauth2/token", NULL);
+    token_url_is("[p]\n" SNYK_KEYS, "HTTPS://API.AU.SNYK.IO/",
+                 "https://api.au.snyk.io/oauth2/token", NULL);
+    token_url_is("[p]\n" SNYK_KEYS "region = SNYK-EU-01\n", "api.snyk.io",
+                 "https://api.snyk.io/oauth2/token", NULL);
+}
+
+/* The module checks the instance itself: a helper that lies about it moves nothing. */
+static void test_token_url_hostile_instance_refused(void **state)
+{
+    static const char *const hostile[] = {
+        "evil.example",
+        "api.evil.snyk.io.example.com",
+        "https://api.snyk.io/x",
+        "api.snyk.io:8443",
+        "api.snyk.io@evil.com",
+        "https://evil.example/oauth2/token",
+        "",
+        "api.snyk.io\n",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(hostile) / sizeof(hostile[0]); i++) {
+        token_url_is("[p]\n" SNYK_KEYS, hostile[i], NULL, "not allowed", NULL);
+        token_url_is("[p]\n" SNYK_EXPLICIT, hostile[i], NULL, "not allowed", NULL);
+    }
+}
+
+/* Issue 11 item 3: the admin's token_url stands; an instance on another host is refused. */
+static void test_token_url_explicit_stands(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[p]\n" SNYK_EXPLICIT, NULL, &config);
+    assert_false(config.token_url_from_preset);
+    provider_config_clear(&config);
+    token_url_is("[p]\n" SNYK_EXPLICIT, NULL, "https://api.eu.snyk.io/oauth2/token", NULL);
+    token_url_is("[p]\n" SNYK_EXPLICIT, "api.eu.snyk.io", "https://api.eu.snyk.io/oauth2/token",
+                 NULL);
+    token_url_is("[p]\n" SNYK_EXPLICIT, "https://API.EU.SNYK.IO/",
+                 "https://api.eu.snyk.io/oauth2/token", NULL);
+    token_url_is("[p]\n" SNYK_EXPLICIT, "api.us.snyk.io", NULL, "api.us.snyk.io", "api.eu.snyk.io",
+                 "not kept", NULL);
+    token_url_is("[p]\n" SNYK_KEYS "token_url = https://API.EU.snyk.io:443/oauth2/token\n",
+                 "api.eu.snyk.io", "https://API.EU.snyk.io:443/oauth2/token", NULL);
+    token_url_is("[p]\n" SNYK_KEYS "token_url = https://proxy.corp.example/snyk/token\n",
+                 "api.snyk.io", NULL, "Snyk instance api.snyk.io", "proxy.corp.example", NULL);
+}
+
+/* Without the Snyk preset there is no instance= to follow: the configured URL, always. */
+static void test_token_url_without_preset_ignores_instance(void **state)
+{
+    (void)state;
+    token_url_is("[p]\n" GENERIC_KEYS, NULL, "https://idp.example/token", NULL);
+    token_url_is("[p]\n" GENERIC_KEYS, "api.eu.snyk.io", "https://idp.example/token", NULL);
+    token_url_is("[p]\n" GENERIC_KEYS, "evil.example", "https://idp.example/token", NULL);
+}
+
 /* ---- provider_config_load: the file's trust checks ---- */
 
 static const char file_text[] = "[p]\n" GENERIC_KEYS "client_secret = from-file\n";
@@ -628,6 +731,10 @@ int main(void)
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_unknown_key_named_by_its_key_only),
         cmocka_unit_test(test_malformed_lines_never_quote_a_value),
+        cmocka_unit_test(test_token_url_from_preset_follows_instance),
+        cmocka_unit_test(test_token_url_hostile_instance_refused),
+        cmocka_unit_test(test_token_url_explicit_stands),
+        cmocka_unit_test(test_token_url_without_preset_ignores_instance),
         cmocka_unit_test(test_http_authorize_url_rejected),
         cmocka_unit_test(test_missing_required_keys),
         cmocka_unit_test(test_provider_selection),

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "protocol.h"
 #include "refresh.h"
 
 /* Snyk's hour-long token with the default margin: due five minutes before expiry. */
@@ -44,6 +45,19 @@ static void test_outcome_names(void **state)
     assert_string_equal(refresh_outcome_name(REFRESH_OUTCOME_UNKNOWN), "outcome-unknown");
 }
 
+/* The module takes a reply's outcome only by a name the protocol's list knows (protocol.c):
+ * every refresh outcome the helper can report must be on it. */
+static void test_outcome_names_known_to_protocol(void **state)
+{
+    (void)state;
+    for (int outcome = REFRESH_NOT_DUE; outcome <= REFRESH_LOCK_TIMEOUT; outcome++) {
+        const char *name = refresh_outcome_name((enum refresh_outcome)outcome);
+        if (!protocol_outcome_is_known(name))
+            fail_msg("refresh outcome '%s' is not in protocol.c's list", name);
+        assert_int_equal(refresh_outcome_from_name(name), outcome);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -52,6 +66,7 @@ int main(void)
         cmocka_unit_test(test_no_expiry_never_due),
         cmocka_unit_test(test_margin_zero_means_at_expiry),
         cmocka_unit_test(test_outcome_names),
+        cmocka_unit_test(test_outcome_names_known_to_protocol),
     };
     return cmocka_run_group_tests_name("test_refresh_schedule", tests, NULL, NULL);
 }
