@@ -82,7 +82,7 @@ expect_mode() { # expect_mode PATH "MODE OWNER:GROUP TYPE"
     [ "$got" = "$2" ] || fail "$1: '$got', want '$2'"
 }
 expect_mode "$MODULE_PATH" "644 root:root regular file"
-expect_mode "$HELPER_PATH" "755 root:root regular file"
+expect_mode "$HELPER_PATH" "711 root:root regular file"
 expect_mode "${HELPER_PATH%/*}/pam_oauth_keyring_https.so" "644 root:root regular file"
 expect_mode /usr/bin/oauth-keyring "755 root:root regular file"
 expect_mode "$CONF" "600 root:root regular file"
@@ -106,7 +106,7 @@ for page in "$top_srcdir"/man/*.[1-8]; do
     grep -qx "/usr/share/man/man${page##*.}/$(basename "$page").gz" <<<"$files" ||
         fail "$(basename "$page") is not in the package"
 done
-note "2. installed: module, helper (0755, no setuid), oauth-keyring, $CONF (0600 conffile), $STATE_DIR"
+note "2. installed: module, helper (0711: executable, not readable by users; no setuid), oauth-keyring, $CONF (0600 conffile), $STATE_DIR"
 
 # --- 3. pam-auth-update on a scratch root -------------------------------------------------------
 # --root reads the profiles and writes common-* and its saved state under ROOT. Its debconf

@@ -75,6 +75,7 @@ printf 'int pok_https_transport_abi(void) { return 999; }\n' >"$WORK/other-https
 cc -shared -fPIC -o "$WORK/other-https/pam_oauth_keyring_https.so" "$WORK/other-https/abi.c" ||
     fail "cannot build the stand-in https module"
 chmod -R a+rX "$WORK/no-https" "$WORK/other-https"
+protect_helper "$WORK/no-https/pam_oauth_keyring_helper" "$WORK/other-https/pam_oauth_keyring_helper"
 
 cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u
