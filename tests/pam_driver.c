@@ -9,12 +9,18 @@
  * of ours are left (zombies included), whether the fd count changed, and whether the SIGCHLD
  * handler it installed before the PAM calls is still the one in place.
  *
+ * With --cycles N, N logins run one after another in one process; --threads T runs T such
+ * loops at once, each in its own thread with its own PAM handles (as a display manager with
+ * several seats may). --sigchld count|reap|ignore chooses the application's SIGCHLD handling:
+ * a handler that only counts (default), one that reaps every child (waitpid(-1)), or SIG_IGN.
+ *
  * Echo-off prompts (passwords) are answered from the environment variable TEST_PASSWORD.
  * Echo-on prompts run CMD with `sh -c`, the text shown so far on its stdin; its first output
  * line is the answer. Without CMD the answer is empty. */
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <security/pam_appl.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -34,8 +40,10 @@ struct driver {
     int environment_count;
     char transcript[65536];
     size_t transcript_length;
-    long cycles; /* --cycles N: N whole logins in this one process */
-    bool unlock; /* --mode unlock: a screen unlock (pam_setcred REINITIALIZE, no session) */
+    long cycles;         /* --cycles N: N whole logins in this one process */
+    long threads;        /* --threads T: T threads doing --cycles each */
+    const char *sigchld; /* --sigchld count|reap|ignore */
+    bool unlock;         /* --mode unlock: a screen unlock (pam_setcred REINITIALIZE, no session) */
 };
 
 static FILE *log_file;
@@ -194,6 +202,27 @@ static void count_sigchld(int signal_number)
     sigchld_count++;
 }
 
+/* Like an application that reaps every child from its handler: it takes the module's helper's
+ * exit status before the module can. */
+static void reap_every_child(int signal_number)
+{
+    int saved_errno = errno;
+
+    (void)signal_number;
+    while (waitpid(-1, NULL, WNOHANG) > 0)
+        sigchld_count++;
+    errno = saved_errno;
+}
+
+static void (*chosen_sigchld_handler(const char *choice))(int)
+{
+    if (choice != NULL && strcmp(choice, "reap") == 0)
+        return reap_every_child;
+    if (choice != NULL && strcmp(choice, "ignore") == 0)
+        return SIG_IGN;
+    return count_sigchld;
+}
+
 static int count_entries(const char *path)
 {
     DIR *directory = opendir(path);
@@ -242,14 +271,14 @@ static int count_children(void)
     return children;
 }
 
-static void report_hygiene(int fds_before)
+static void report_hygiene(const struct driver *driver, int fds_before)
 {
     struct sigaction current;
 
     sigaction(SIGCHLD, NULL, &current);
     printf("hygiene: children left %d, fds before %d after %d, sigchld handler %s\n",
            count_children(), fds_before, count_entries("/proc/self/fd"),
-           current.sa_handler == count_sigchld ? "preserved" : "changed");
+           current.sa_handler == chosen_sigchld_handler(driver->sigchld) ? "preserved" : "changed");
 }
 
 static long long now_ms(void)
@@ -278,6 +307,10 @@ static int parse_arguments(int argc, char **argv, struct driver *driver)
             driver->log_path = value;
         else if (strcmp(name, "--cycles") == 0)
             driver->cycles = strtol(value, NULL, 10);
+        else if (strcmp(name, "--threads") == 0)
+            driver->threads = strtol(value, NULL, 10);
+        else if (strcmp(name, "--sigchld") == 0)
+            driver->sigchld = value;
         else if (strcmp(name, "--mode") == 0 && strcmp(value, "unlock") == 0)
             driver->unlock = true;
         else if (strcmp(name, "--mode") == 0 && strcmp(value, "login") == 0)
@@ -377,6 +410,42 @@ static int many_logins(struct driver *driver, struct pam_conv *conversation)
     return failures == 0 ? 0 : 1;
 }
 
+#define THREADS_MAX 8
+
+struct login_thread {
+    pthread_t thread;
+    struct driver driver; /* a copy: its own transcript */
+    int rv;
+};
+
+static void *login_thread_main(void *data)
+{
+    struct login_thread *login = data;
+    struct pam_conv conversation = {converse, &login->driver};
+
+    login->rv = many_logins(&login->driver, &conversation);
+    return NULL;
+}
+
+/* --threads T: T loops of --cycles logins at once. */
+static int logins_in_threads(const struct driver *driver)
+{
+    static struct login_thread threads[THREADS_MAX];
+    long count = driver->threads > THREADS_MAX ? THREADS_MAX : driver->threads;
+    int rv = 0;
+
+    for (long i = 0; i < count; i++) {
+        threads[i].driver = *driver;
+        if (pthread_create(&threads[i].thread, NULL, login_thread_main, &threads[i]) != 0)
+            return 1;
+    }
+    for (long i = 0; i < count; i++) {
+        pthread_join(threads[i].thread, NULL);
+        rv |= threads[i].rv;
+    }
+    return rv;
+}
+
 int main(int argc, char **argv)
 {
     static struct driver driver;
@@ -387,21 +456,24 @@ int main(int argc, char **argv)
     if (parse_arguments(argc, argv, &driver) != 0) {
         fprintf(stderr,
                 "usage: %s --confdir DIR --service NAME --user USER [--answer-command CMD] "
-                "[--setenv NAME=VALUE]... [--log FILE] [--cycles N] [--mode login|unlock]\n",
+                "[--setenv NAME=VALUE]... [--log FILE] [--cycles N [--threads T]] "
+                "[--mode login|unlock] [--sigchld count|reap|ignore]\n",
                 argv[0]);
         return 2;
     }
     if (driver.log_path != NULL)
         log_file = fopen(driver.log_path, "a");
     memset(&on_sigchld, 0, sizeof(on_sigchld));
-    on_sigchld.sa_handler = count_sigchld;
+    on_sigchld.sa_handler = chosen_sigchld_handler(driver.sigchld);
     sigaction(SIGCHLD, &on_sigchld, NULL);
     fds_before = count_entries("/proc/self/fd");
-    if (driver.cycles > 0)
+    if (driver.cycles > 0 && driver.threads > 1)
+        rv = logins_in_threads(&driver);
+    else if (driver.cycles > 0)
         rv = many_logins(&driver, &conversation);
     else
         rv = one_login(&driver, &conversation, true);
-    report_hygiene(fds_before);
+    report_hygiene(&driver, fds_before);
     if (log_file != NULL)
         fclose(log_file);
     return rv;
