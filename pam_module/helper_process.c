@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "deadline.h"
@@ -29,11 +30,12 @@
 
 /* Everything one helper run owns, released by helper_process_cleanup. */
 struct helper_process {
-    pid_t pid;    /* for the log only: every signal and wait goes through exit_fd */
-    int exit_fd;  /* pidfd of the child: readable once it has exited */
-    bool running; /* started and not yet seen to exit */
-    bool stuck;   /* killed, and still not dead after KILL_GRACE_MS: left behind */
-    int channel;  /* our end of the socketpair that is the helper's stdin and stdout */
+    pid_t pid;         /* with a pidfd, only for the log: signals and waits go through it */
+    int exit_fd;       /* pidfd of the child, readable once it has exited; -1 without pidfds */
+    bool pid_released; /* without a pidfd: reaped, by us or by the application */
+    bool running;      /* started and not yet seen to exit */
+    bool stuck;        /* killed, and still not dead after KILL_GRACE_MS: left behind */
+    int channel;       /* our end of the socketpair that is the helper's stdin and stdout */
     struct capped_buffer request;
     struct capped_buffer reply;
     long long deadline_ms; /* CLOCK_MONOTONIC, common/deadline.h */
@@ -197,6 +199,38 @@ static int exchange_messages(struct helper_process *process, char *why, size_t w
     return received == RECEIVE_DONE ? 0 : -1;
 }
 
+static void record_status(struct helper_process *process, bool exited, int code_or_signal)
+{
+    process->status_known = true;
+    process->exit_code = exited ? code_or_signal : -1;
+    process->exit_signal = exited ? 0 : code_or_signal;
+}
+
+/* Without a pidfd (Linux before 5.3, or under valgrind): waitpid(WNOHANG) on the pid with a
+ * short backoff. The pid cannot be reused while the child is unreaped; once waitpid says it is
+ * no longer ours (the application reaped it), it is never used again. */
+static bool wait_for_exit_by_pid(struct helper_process *process, long long until_ms)
+{
+    struct timespec pause = {0, 200 * 1000};
+    int status;
+
+    for (;;) {
+        pid_t reaped = waitpid(process->pid, &status, WNOHANG);
+        if (reaped == process->pid || (reaped < 0 && errno != EINTR)) {
+            if (reaped == process->pid)
+                record_status(process, WIFEXITED(status),
+                              WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+            process->pid_released = true;
+            return true;
+        }
+        if (deadline_remaining_ms(until_ms) == 0)
+            return false;
+        nanosleep(&pause, NULL);
+        if (pause.tv_nsec < 10 * 1000 * 1000)
+            pause.tv_nsec *= 2;
+    }
+}
+
 /* Waits up to wait_ms for the child's exit; true once it has exited. */
 static bool wait_for_exit(struct helper_process *process, long long wait_ms)
 {
@@ -204,6 +238,8 @@ static bool wait_for_exit(struct helper_process *process, long long wait_ms)
     long long until_ms = monotonic_now_ms() + wait_ms;
     int ready;
 
+    if (process->exit_fd < 0)
+        return wait_for_exit_by_pid(process, until_ms);
     do
         ready = poll(&exited, 1, (int)deadline_remaining_ms(until_ms));
     while (ready < 0 && errno == EINTR);
@@ -218,17 +254,19 @@ static void collect_exit(struct helper_process *process)
 
     memset(&info, 0, sizeof(info));
     process->running = false;
-    if (waitid((idtype_t)P_PIDFD, (id_t)process->exit_fd, &info, WEXITED | WNOHANG) != 0 ||
+    if (process->exit_fd < 0 ||
+        waitid((idtype_t)P_PIDFD, (id_t)process->exit_fd, &info, WEXITED | WNOHANG) != 0 ||
         info.si_pid == 0)
         return;
-    process->status_known = true;
-    process->exit_code = info.si_code == CLD_EXITED ? info.si_status : -1;
-    process->exit_signal = info.si_code == CLD_EXITED ? 0 : info.si_status;
+    record_status(process, info.si_code == CLD_EXITED, info.si_status);
 }
 
 static void kill_child(struct helper_process *process)
 {
-    syscall(SYS_pidfd_send_signal, process->exit_fd, SIGKILL, NULL, 0);
+    if (process->exit_fd >= 0)
+        syscall(SYS_pidfd_send_signal, process->exit_fd, SIGKILL, NULL, 0);
+    else if (!process->pid_released)
+        kill(process->pid, SIGKILL);
 }
 
 /* Reaps exactly our child, through its pidfd (never a pid that may have been reused): by the
@@ -252,7 +290,8 @@ static void reap_child(struct helper_process *process, bool kill_now)
         collect_exit(process);
 }
 
-/* The child, and a pidfd for it taken at once: it is unreaped (ours) until it has exited. */
+/* The child, and a pidfd for it taken at once: it is unreaped (ours) until it has exited, so
+ * the pidfd is this child's. Without pidfds, the pid (wait_for_exit_by_pid). */
 static int fork_child(struct helper_process *process, int child_channel, int dev_null,
                       const struct user_account *account,
                       const struct helper_environment *environment)
@@ -263,11 +302,6 @@ static int fork_child(struct helper_process *process, int child_channel, int dev
     if (process->pid < 0)
         return -1;
     process->exit_fd = (int)syscall(SYS_pidfd_open, process->pid, 0);
-    if (process->exit_fd < 0) {
-        /* Without a pidfd (Linux before 5.3) there is no bounded, reuse-proof wait: end it. */
-        kill(process->pid, SIGKILL);
-        return -1;
-    }
     process->running = true;
     return 0;
 }
