@@ -4,7 +4,7 @@
 # run as root). Shows what the user sees, then reads the token back with secret-tool.
 set -u
 cd "$(dirname "$0")"
-tools/install-deps.sh && tools/build.sh || exit 1
+tools/install-deps.sh demo && tools/build.sh --demo || exit 1
 top_srcdir=$PWD
 top_builddir=$PWD
 . tests/lib.sh

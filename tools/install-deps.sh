@@ -1,26 +1,60 @@
 #!/bin/bash
-# Installs what building, testing and the demo need on Debian 12, and nothing when all of it
-# is there already. As a normal user it uses sudo, only if something is missing.
+# Installs the Debian 12 packages one purpose needs, and nothing when they are all there.
+# As a normal user it uses sudo, only if something is missing.
+#
+#   tools/install-deps.sh demo    what ./demo.sh needs: build, and the components a login uses
+#   tools/install-deps.sh suite   what ./check.sh needs: the demo's, plus the tests' tools
+#   tools/install-deps.sh ci      what .ci/run adds: sanitizers, static analysis, fuzzing, the
+#                                 Debian package and lintian
+#   tools/install-deps.sh --list PURPOSE   prints the packages, installs nothing
 set -eu
 
-PACKAGES=(
+DEMO=(
     # build
     build-essential autoconf automake libtool pkg-config binutils
     libpam0g-dev libcurl4-openssl-dev libjson-c-dev libsecret-1-dev libglib2.0-dev
-    libcmocka-dev clang-format clang clang-tools cppcheck libclang-rt-14-dev
-    # the real components the tests and the demo run
+    libqrencode-dev
+    # the real components a login runs: the keyring, the bus, the test provider, secret-tool
     gnome-keyring libpam-gnome-keyring libpam-modules libsecret-tools dbus dbus-daemon
-    python3 python3-keyring python3-secretstorage openssl curl ca-certificates git
-    passwd util-linux procps valgrind
+    python3 openssl curl ca-certificates passwd util-linux procps
+)
+SUITE=(
+    # unit tests and the format check
+    libcmocka-dev clang-format
+    # the real consumers and tools the tests drive
+    python3-keyring python3-secretstorage git valgrind
     # the man pages and their test
     man-db groff-base
-    # the Debian package and its test (tests/debian_package.sh)
-    debhelper dh-autoreconf dpkg-dev fakeroot lintian
-    # the qr argument: libqrencode draws the code, zbarimg reads it back in tests/qr_code.sh
-    libqrencode-dev zbar-tools
+    # tests/qr_code.sh reads the drawing back
+    zbar-tools
     # tests/stalled_runtime_dir.sh: a user's FUSE mount that never answers (fusermount3)
     fuse3
 )
+CI=(
+    # the sanitizer build, the clang static analyzer, cppcheck, libFuzzer
+    clang clang-tools cppcheck libclang-rt-14-dev
+    # the Debian package and its test (tests/debian_package.sh)
+    debhelper dh-autoreconf dpkg-dev fakeroot lintian
+)
+
+list=false
+if [ "${1:-}" = --list ]; then
+    list=true
+    shift
+fi
+case "${1:-}" in
+demo) PACKAGES=("${DEMO[@]}") ;;
+suite) PACKAGES=("${DEMO[@]}" "${SUITE[@]}") ;;
+ci) PACKAGES=("${DEMO[@]}" "${SUITE[@]}" "${CI[@]}") ;;
+*)
+    echo "usage: $0 [--list] demo|suite|ci" >&2
+    exit 2
+    ;;
+esac
+if $list; then
+    printf '%s\n' "${PACKAGES[@]}"
+    exit 0
+fi
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -1,0 +1,26 @@
+#!/bin/bash
+# What `make install` leaves (issue 11, item 10): no libtool .la file beside the PAM module or
+# the helper's https module (PAM modules never ship one); the helper mode 0711; and the
+# module's default configuration under this build's $sysconfdir, as Linux-PAM's own modules
+# do, so a --prefix or --sysconfdir build never reads the system's file.
+set -u
+. "${top_srcdir:-.}/tests/lib.sh"
+
+make_workdir
+make -s -C "$top_builddir" install DESTDIR="$WORK/root" >"$WORK/install.out" 2>&1 ||
+    fail "make install: $(tail -5 "$WORK/install.out")"
+module=$(find "$WORK/root" -name pam_oauth_keyring.so -path '*security*')
+helper=$(find "$WORK/root" -name pam_oauth_keyring_helper)
+[ -n "$module" ] && [ -n "$helper" ] || fail "make install installed no module or no helper"
+las=$(find "$WORK/root" -name '*.la')
+[ -z "$las" ] || fail "make install left libtool files: ${las//$WORK\/root/}"
+[ "$(stat -c %a "$helper")" = 711 ] || fail "the helper is installed $(stat -c %a "$helper"), not 711"
+read -r configfile sysconfdir < <(make -s -C "$top_builddir" --no-print-directory print-configfile)
+[ "$configfile" = "$sysconfdir/security/pam_oauth_keyring.conf" ] ||
+    fail "the default configuration $configfile is not under sysconfdir $sysconfdir"
+strings "$module" | grep -qxF "$configfile" ||
+    fail "the installed module does not default to $configfile"
+make -s -C "$top_builddir" uninstall DESTDIR="$WORK/root" >/dev/null 2>&1 || fail "make uninstall"
+left=$(find "$WORK/root" -type f)
+[ -z "$left" ] || fail "make uninstall left: ${left//$WORK\/root/}"
+pass "make install: no .la, helper 0711, default configuration $configfile; uninstall removes all"
