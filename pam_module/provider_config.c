@@ -29,11 +29,17 @@ struct config_entry {
     unsigned line;
 };
 
+/* A [name] line: every error about the group as a whole names this line. */
+struct config_group {
+    char *name;
+    unsigned line;
+};
+
 struct parsed_file {
     const char *path;
     struct config_entry entries[CONFIG_MAX_ENTRIES];
     size_t entry_count;
-    char *groups[CONFIG_MAX_ENTRIES];
+    struct config_group groups[CONFIG_MAX_ENTRIES];
     size_t group_count;
 };
 
@@ -77,6 +83,14 @@ static const struct key_spec key_specs[] = {
     {"timeout", FIELD(timeout), VALUE_SECONDS},
     {"refresh_margin", FIELD(refresh_margin), VALUE_SECONDS},
 };
+#define KEY_SPEC_COUNT (sizeof(key_specs) / sizeof(key_specs[0]))
+
+/* Building the chosen group's configuration: where it and each of its keys were set. */
+struct provider_build {
+    const char *path;
+    const struct config_group *group;
+    unsigned key_lines[KEY_SPEC_COUNT]; /* 0: the key is not set */
+};
 
 static int fail(struct config_error *error, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
@@ -98,7 +112,7 @@ static void parsed_file_clear(struct parsed_file *file)
         secret_free_string(&file->entries[i].value);
     }
     for (size_t i = 0; i < file->group_count; i++)
-        free(file->groups[i]);
+        free(file->groups[i].name);
     file->entry_count = 0;
     file->group_count = 0;
 }
@@ -160,14 +174,16 @@ static int add_group(struct parsed_file *file, unsigned line, const char *start,
         memchr(start, '[', length) != NULL || memchr(start, '/', length) != NULL)
         return fail(error, "%s:%u: invalid group name", file->path, line);
     for (size_t i = 0; i < file->group_count; i++) {
-        if (strlen(file->groups[i]) == length && memcmp(file->groups[i], start, length) == 0)
+        if (strlen(file->groups[i].name) == length &&
+            memcmp(file->groups[i].name, start, length) == 0)
             return fail(error, "%s:%u: group [%.*s] appears twice", file->path, line, (int)length,
                         start);
     }
     if (file->group_count >= CONFIG_MAX_ENTRIES)
         return fail(error, "%s:%u: too many groups", file->path, line);
-    file->groups[file->group_count] = secret_strndup(start, length);
-    if (file->groups[file->group_count] == NULL)
+    file->groups[file->group_count].name = secret_strndup(start, length);
+    file->groups[file->group_count].line = line;
+    if (file->groups[file->group_count].name == NULL)
         return fail(error, "%s: out of memory", file->path);
     file->group_count++;
     return 0;
@@ -180,7 +196,7 @@ static bool is_key_byte(char c)
 
 static const struct key_spec *find_key_spec(const char *key, size_t length)
 {
-    for (size_t i = 0; i < sizeof(key_specs) / sizeof(key_specs[0]); i++) {
+    for (size_t i = 0; i < KEY_SPEC_COUNT; i++) {
         if (strlen(key_specs[i].key) == length && memcmp(key_specs[i].key, key, length) == 0)
             return &key_specs[i];
     }
@@ -213,6 +229,32 @@ static bool is_key_text(const char *start, const char *end)
     return end > start;
 }
 
+/* A value in double quotes ("org.read") means the text between them: GKeyFile keeps the
+ * quotes, which then reach the provider (scope=%22org.read%22). A quote at either end must
+ * be one of such a pair with no other quote inside; a quote inside an unquoted value is the
+ * value's own. 0 with *start and *end moved inside the quotes, or -1; the value is never
+ * quoted in the message. */
+static int unquote(const struct parsed_file *file, unsigned line, const char *key,
+                   size_t key_length, const char **start, const char **end,
+                   struct config_error *error)
+{
+    size_t length = (size_t)(*end - *start);
+
+    if (length == 0 || ((*start)[0] != '"' && (*end)[-1] != '"'))
+        return 0;
+    if (length < 2 || (*start)[0] != '"' || (*end)[-1] != '"' ||
+        memchr(*start + 1, '"', length - 2) != NULL)
+        return fail(error,
+                    "%s:%u: key '%.*s': unbalanced double quote (write the value bare, or "
+                    "whole in one pair of double quotes)",
+                    file->path, line,
+                    (int)(key_length < CONFIG_KEY_SHOWN_MAX ? key_length : CONFIG_KEY_SHOWN_MAX),
+                    key);
+    (*start)++;
+    (*end)--;
+    return 0;
+}
+
 static int add_entry(struct parsed_file *file, unsigned line, const char *start, const char *end,
                      struct config_error *error)
 {
@@ -229,10 +271,12 @@ static int add_entry(struct parsed_file *file, unsigned line, const char *start,
     if (file->entry_count >= CONFIG_MAX_ENTRIES)
         return fail(error, "%s:%u: too many keys", file->path, line);
     trim(&value_start, &end);
+    if (unquote(file, line, start, (size_t)(key_end - start), &value_start, &end, error) != 0)
+        return -1;
     if ((size_t)(end - value_start) > CONFIG_MAX_VALUE)
         return fail(error, "%s:%u: overlong value", file->path, line);
     entry = &file->entries[file->entry_count];
-    entry->group = file->groups[file->group_count - 1];
+    entry->group = file->groups[file->group_count - 1].name;
     entry->line = line;
     entry->key = secret_strndup(start, (size_t)(key_end - start));
     entry->value = decode_value(value_start, end);
@@ -249,11 +293,15 @@ static int parse_lines(struct parsed_file *file, const char *text, size_t length
                        struct config_error *error)
 {
     const char *position = text, *end = text + length;
+    const char *nul = memchr(text, '\0', length);
     unsigned line = 0;
     int rv = 0;
 
-    if (memchr(text, '\0', length) != NULL)
-        return fail(error, "%s: contains a NUL byte", file->path);
+    if (nul != NULL) {
+        for (const char *p = text; p < nul; p++)
+            line += *p == '\n';
+        return fail(error, "%s:%u: contains a NUL byte", file->path, line + 1);
+    }
     while (rv == 0 && position < end) {
         const char *newline = memchr(position, '\n', (size_t)(end - position));
         const char *line_end = newline != NULL ? newline : end;
@@ -272,21 +320,52 @@ static int parse_lines(struct parsed_file *file, const char *text, size_t length
     return rv;
 }
 
-static const char *select_group(const struct parsed_file *file, const char *provider,
-                                struct config_error *error)
+/* The names of the groups found, "[a], [b]", cut with ", ..." to fit: names only, never a
+ * value, for the messages that say the wanted group is not there. */
+static void list_groups(const struct parsed_file *file, char *list, size_t size)
 {
+    static const char more[] = ", ...";
+    size_t used = 0;
+
+    list[0] = '\0';
+    for (size_t i = 0; i < file->group_count; i++) {
+        const char *separator = i > 0 ? ", " : "";
+        size_t needed = strlen(separator) + strlen(file->groups[i].name) + 2 + sizeof(more);
+
+        if (used + needed > size) {
+            snprintf(list + used, size - used, "%s...", separator);
+            return;
+        }
+        used +=
+            (size_t)snprintf(list + used, size - used, "%s[%s]", separator, file->groups[i].name);
+    }
+}
+
+static const struct config_group *select_group(const struct parsed_file *file, const char *provider,
+                                               struct config_error *error)
+{
+    char groups[256];
+
     if (provider != NULL) {
         for (size_t i = 0; i < file->group_count; i++) {
-            if (strcmp(file->groups[i], provider) == 0)
-                return file->groups[i];
+            if (strcmp(file->groups[i].name, provider) == 0)
+                return &file->groups[i];
         }
-        fail(error, "%s: no [%s] group for provider=%s", file->path, provider, provider);
-        return NULL;
+    } else if (file->group_count == 1) {
+        return &file->groups[0];
     }
-    if (file->group_count == 1)
-        return file->groups[0];
-    fail(error, "%s: %s; name one with the provider= module argument", file->path,
-         file->group_count == 0 ? "no provider group" : "several provider groups");
+    list_groups(file, groups, sizeof(groups));
+    if (provider != NULL && file->group_count == 0)
+        fail(error, "%s: no [%s] group for provider=%s (the file has none)", file->path, provider,
+             provider);
+    else if (provider != NULL)
+        fail(error, "%s: no [%s] group for provider=%s (groups: %s)", file->path, provider,
+             provider, groups);
+    else if (file->group_count == 0)
+        fail(error, "%s: no provider group (a group starts with a [name] line)", file->path);
+    else
+        fail(error, "%s: several provider groups (%s); name one with the provider= module argument",
+             file->path, groups);
     return NULL;
 }
 
@@ -301,6 +380,14 @@ bool provider_url_is_https(const char *url)
     /* A host must follow the scheme: not empty, not userinfo. */
     return *host != '/' && *host != ':' && *host != '?' && *host != '#' &&
            strcspn(host, "@") >= strcspn(host, "/?#");
+}
+
+/* Where the chosen group set a key (a name of key_specs); 0 when it did not. */
+static unsigned key_line(const struct provider_build *build, const char *key)
+{
+    const struct key_spec *spec = find_key_spec(key, strlen(key));
+
+    return spec != NULL ? build->key_lines[spec - key_specs] : 0;
 }
 
 /* Whole seconds within the key's range: timeout 1..120, refresh_margin 0..86400. */
@@ -322,10 +409,11 @@ static int apply_seconds(const struct config_entry *entry, const char *path, lon
     return 0;
 }
 
-static int apply_entry(const struct config_entry *entry, const char *path,
-                       struct provider_config *config, bool *seen, struct config_error *error)
+static int apply_entry(const struct config_entry *entry, struct provider_build *build,
+                       struct provider_config *config, struct config_error *error)
 {
     const struct key_spec *spec = find_key_spec(entry->key, strlen(entry->key));
+    const char *path = build->path;
     size_t index;
     char **slot;
 
@@ -334,9 +422,9 @@ static int apply_entry(const struct config_entry *entry, const char *path,
         return fail(error, "%s:%u: unknown key '%.*s%s'", path, entry->line, CONFIG_KEY_SHOWN_MAX,
                     entry->key, strlen(entry->key) > CONFIG_KEY_SHOWN_MAX ? "..." : "");
     index = (size_t)(spec - key_specs);
-    if (seen[index])
+    if (build->key_lines[index] != 0)
         return fail(error, "%s:%u: key '%s' appears twice", path, entry->line, entry->key);
-    seen[index] = true;
+    build->key_lines[index] = entry->line;
     if (spec->kind == VALUE_SECONDS)
         return apply_seconds(entry, path, (long *)(void *)((char *)config + spec->offset), error);
     if (spec->kind == VALUE_HTTPS_URL && !provider_url_is_https(entry->value))
@@ -359,7 +447,7 @@ static char *format_url(const char *host, const char *path)
     return url;
 }
 
-static int fail_unknown_region(const char *path, const char *group, struct config_error *error)
+static int fail_unknown_region(const struct provider_build *build, struct config_error *error)
 {
     char known[128] = "";
     size_t used = 0;
@@ -368,33 +456,37 @@ static int fail_unknown_region(const char *path, const char *group, struct confi
          i++)
         used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s", i > 0 ? ", " : "",
                                  snyk_regions[i].name);
-    return fail(error, "%s: [%s]: key 'region': unknown Snyk region (known: %s)", path, group,
-                known);
+    return fail(error, "%s:%u: [%s]: key 'region': unknown Snyk region (known: %s)", build->path,
+                key_line(build, "region"), build->group->name, known);
 }
 
 /* Fills the URLs a preset knows unless the file set them explicitly. */
-static int apply_preset(const char *path, struct provider_config *config,
+static int apply_preset(const struct provider_build *build, struct provider_config *config,
                         struct config_error *error)
 {
     const struct snyk_region *region = NULL;
+    const char *path = build->path, *group = build->group->name;
     const char *wanted;
 
     if (config->preset == NULL) {
         if (config->region != NULL)
-            return fail(error, "%s: [%s]: key 'region' needs preset = snyk", path, config->name);
+            return fail(error, "%s:%u: [%s]: key 'region' needs preset = snyk", path,
+                        key_line(build, "region"), group);
         return 0;
     }
     /* Neither value is quoted: a value in the wrong key may be the client secret. */
-    if (strcmp(config->preset, "snyk") != 0)
-        return fail(error, "%s: [%s]: key 'preset': unknown preset (known: snyk)", path,
-                    config->name);
+    if (strcasecmp(config->preset, "snyk") != 0)
+        return fail(error, "%s:%u: [%s]: key 'preset': unknown preset (known: snyk)", path,
+                    key_line(build, "preset"), group);
+    /* Matched in any case, like the regions; kept as the one spelling the helper knows. */
+    memcpy(config->preset, "snyk", sizeof("snyk"));
     wanted = config->region != NULL ? config->region : "SNYK-US-01";
     for (size_t i = 0; i < sizeof(snyk_regions) / sizeof(snyk_regions[0]); i++) {
         if (strcasecmp(snyk_regions[i].name, wanted) == 0)
             region = &snyk_regions[i];
     }
     if (region == NULL)
-        return fail_unknown_region(path, config->name, error);
+        return fail_unknown_region(build, error);
     if (config->authorize_url == NULL)
         config->authorize_url = format_url(region->app_host, "/oauth2/authorize");
     config->token_url_from_preset = config->token_url == NULL;
@@ -407,9 +499,11 @@ static int apply_preset(const char *path, struct provider_config *config,
     return 0;
 }
 
-static int check_required(const char *path, struct provider_config *config,
+static int check_required(const struct provider_build *build, struct provider_config *config,
                           struct config_error *error)
 {
+    const char *path = build->path, *group = build->group->name;
+    unsigned line = build->group->line;
     const char *missing = config->authorize_url == NULL  ? "authorize_url"
                           : config->token_url == NULL    ? "token_url"
                           : config->client_id == NULL    ? "client_id"
@@ -417,11 +511,11 @@ static int check_required(const char *path, struct provider_config *config,
                                                          : NULL;
 
     if (missing != NULL)
-        return fail(error, "%s: [%s]: required key '%s' is missing", path, config->name, missing);
+        return fail(error, "%s:%u: [%s]: required key '%s' is missing", path, line, group, missing);
     if (config->keyring_service == NULL)
-        config->keyring_service = secret_strndup(config->name, CONFIG_MAX_VALUE);
+        config->keyring_service = secret_strndup(group, CONFIG_MAX_VALUE);
     config->display_name =
-        secret_strndup(config->preset != NULL ? "Snyk" : config->name, CONFIG_MAX_VALUE);
+        secret_strndup(config->preset != NULL ? "Snyk" : group, CONFIG_MAX_VALUE);
     if (config->timeout == 0)
         config->timeout = CONFIG_DEFAULT_TIMEOUT;
     if (config->refresh_margin < 0)
@@ -431,24 +525,23 @@ static int check_required(const char *path, struct provider_config *config,
     return 0;
 }
 
-static int build_provider(const struct parsed_file *file, const char *group,
+static int build_provider(const struct parsed_file *file, struct provider_build *build,
                           struct provider_config *config, struct config_error *error)
 {
-    bool seen[sizeof(key_specs) / sizeof(key_specs[0])] = {false};
     int rv = 0;
 
     config->refresh_margin = -1; /* not set yet: the default applies */
-    config->name = secret_strndup(group, CONFIG_MAX_VALUE);
+    config->name = secret_strndup(build->group->name, CONFIG_MAX_VALUE);
     if (config->name == NULL)
         return fail(error, "%s: out of memory", file->path);
     for (size_t i = 0; rv == 0 && i < file->entry_count; i++) {
-        if (file->entries[i].group == group)
-            rv = apply_entry(&file->entries[i], file->path, config, seen, error);
+        if (file->entries[i].group == build->group->name)
+            rv = apply_entry(&file->entries[i], build, config, error);
     }
     if (rv == 0)
-        rv = apply_preset(file->path, config, error);
+        rv = apply_preset(build, config, error);
     if (rv == 0)
-        rv = check_required(file->path, config, error);
+        rv = check_required(build, config, error);
     return rv;
 }
 
@@ -456,7 +549,7 @@ int provider_config_parse(const char *path, const char *text, size_t length, con
                           struct provider_config *config, struct config_error *error)
 {
     struct parsed_file *file = calloc(1, sizeof(*file));
-    const char *group;
+    struct provider_build build = {.path = path};
     int rv = -1;
 
     memset(config, 0, sizeof(*config));
@@ -468,8 +561,8 @@ int provider_config_parse(const char *path, const char *text, size_t length, con
     file->path = path;
     if (parse_lines(file, text, length, error) != 0)
         goto out;
-    group = select_group(file, provider, error);
-    if (group == NULL || build_provider(file, group, config, error) != 0)
+    build.group = select_group(file, provider, error);
+    if (build.group == NULL || build_provider(file, &build, config, error) != 0)
         goto out;
     rv = 0;
 out:

@@ -16,11 +16,13 @@
 
 #define PATH "/etc/test.conf"
 
-/* A minimal valid Snyk group body, without its [group] line. */
-#define SNYK_KEYS                                                                                  \
+/* A Snyk group body without its client secret, and a minimal valid one (a Snyk App has a
+ * secret); neither has its [group] line. */
+#define SNYK_PUBLIC_KEYS                                                                           \
     "preset = snyk\n"                                                                              \
     "client_id = cid\n"                                                                            \
     "redirect_uri = https://app.snyk.io/oauth/callback\n"
+#define SNYK_KEYS SNYK_PUBLIC_KEYS "client_secret = csecret\n"
 
 /* A minimal valid group for a generic provider, without its [group] line. */
 #define GENERIC_KEYS                                                                               \
@@ -89,7 +91,7 @@ static void test_snyk_preset_default_region(void **state)
     assert_string_equal(config.revoke_url, "https://api.snyk.io/oauth2/revoke");
     assert_string_equal(config.client_id, "cid");
     assert_string_equal(config.redirect_uri, "https://app.snyk.io/oauth/callback");
-    assert_null(config.client_secret);
+    assert_string_equal(config.client_secret, "csecret");
     assert_null(config.scope);
     assert_null(config.issuer);
     assert_null(config.ca_file);
@@ -249,11 +251,16 @@ static void test_malformed_lines_never_quote_a_value(void **state)
         {"= TOPSECRET", ":6: not a \"key = value\" line (keys are a-z and _)"},
         {"client_secret = TOPSECRET\\q", ":6: invalid escape sequence"},
         {"client_secret = TOPSECRET\\n", ":6: key 'client_secret': control characters"},
-        {"preset = TOPSECRET", "key 'preset': unknown preset (known: snyk)"},
-        {"region = TOPSECRET", "key 'region'"},
+        {"preset = TOPSECRET", ":6: [p]: key 'preset': unknown preset (known: snyk)"},
+        {"region = TOPSECRET", ":6: [p]: key 'region' needs preset = snyk"},
         {"timeout = TOPSECRET", ":6: key 'timeout': expected whole seconds"},
         {"revoke_url = TOPSECRET", ":6: key 'revoke_url': only https://"},
         {"client_id = TOPSECRET", ":6: key 'client_id' appears twice"},
+        {"client_secret = \"TOPSECRET", ":6: key 'client_secret': unbalanced double quote"},
+        {"client_secret = TOPSECRET\"", ":6: key 'client_secret': unbalanced double quote"},
+        {"client_secret = \"TOP\"SECRET\"", ":6: key 'client_secret': unbalanced double quote"},
+        {"preset = \"TOPSECRET\"", ":6: [p]: key 'preset': unknown preset (known: snyk)"},
+        {"region = \"TOPSECRET\"", ":6: [p]: key 'region' needs preset = snyk"},
     };
     struct provider_config config;
     struct config_error error;
@@ -313,7 +320,7 @@ static void test_provider_selection(void **state)
 {
     static const char two_groups[] = "[first]\n" GENERIC_KEYS "client_secret = one\n"
                                      "\n"
-                                     "[second]\n" SNYK_KEYS "client_secret = two\n";
+                                     "[second]\n" SNYK_PUBLIC_KEYS "client_secret = two\n";
     struct provider_config config;
 
     (void)state;
@@ -379,12 +386,13 @@ static void test_comments_and_blank_lines(void **state)
              "\r\n"
              "preset = snyk\r\n"
              "#client_secret = commented-out\n"
+             "client_secret = kept\r\n"
              "redirect_uri = https://x.example/cb\n"
              "\n",
              NULL, &config);
     assert_string_equal(config.client_id, "cid");
     assert_string_equal(config.preset, "snyk");
-    assert_null(config.client_secret);
+    assert_string_equal(config.client_secret, "kept");
     provider_config_clear(&config);
 }
 
@@ -553,17 +561,24 @@ static void test_token_url_without_preset_ignores_instance(void **state)
 
 static const char file_text[] = "[p]\n" GENERIC_KEYS "client_secret = from-file\n";
 
-/* A temporary file holding file_text with the given mode; the caller unlinks it. */
-static void make_file(char *path, mode_t mode)
+/* A temporary file holding text with the given mode; the caller unlinks it. */
+static void make_file_with(char *path, const char *text, mode_t mode)
 {
+    size_t length = strlen(text);
     int fd;
 
     strcpy(path, "/tmp/test_provider_config.XXXXXX");
     fd = mkstemp(path);
     assert_true(fd >= 0);
-    assert_int_equal(write(fd, file_text, sizeof(file_text) - 1), (ssize_t)(sizeof(file_text) - 1));
+    assert_int_equal(write(fd, text, length), (ssize_t)length);
     assert_int_equal(fchmod(fd, mode), 0);
     assert_int_equal(close(fd), 0);
+}
+
+/* A temporary file holding file_text with the given mode; the caller unlinks it. */
+static void make_file(char *path, mode_t mode)
+{
+    make_file_with(path, file_text, mode);
 }
 
 static void test_load_private_file(void **state)
@@ -718,6 +733,152 @@ static void test_load_rejects_foreign_owner(void **state)
     assert_null(config.client_secret);
 }
 
+/* ---- issue 11, item 5: values in double quotes ---- */
+
+static void test_quoted_values(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[p]\n" GENERIC_KEYS "scope = \"org.read\"\n"
+             "client_secret = \" spaced \\s\"\n"
+             "issuer = \"https://idp.example\"\n"
+             "keyring_service = a\"b\n",
+             NULL, &config);
+    assert_string_equal(config.scope, "org.read");
+    assert_string_equal(config.client_secret, " spaced  ");
+    assert_string_equal(config.issuer, "https://idp.example");
+    /* A quote inside a value is the value's own. */
+    assert_string_equal(config.keyring_service, "a\"b");
+    provider_config_clear(&config);
+
+    parse_ok("[p]\n"
+             "authorize_url = \"https://idp.example/authorize\"\n"
+             "token_url = \"https://idp.example/token\"\n"
+             "client_id = \"cid\"\n"
+             "redirect_uri = \"http://127.0.0.1:8080/cb\"\n"
+             "timeout = \"30\"\n",
+             NULL, &config);
+    assert_string_equal(config.authorize_url, "https://idp.example/authorize");
+    assert_string_equal(config.client_id, "cid");
+    assert_int_equal(config.timeout, 30);
+    provider_config_clear(&config);
+
+    parse_fails_with("[p]\n" GENERIC_KEYS "scope = \"org.read\n", NULL,
+                     PATH ":6: key 'scope': unbalanced double quote", NULL);
+    parse_fails_with("[p]\n" GENERIC_KEYS "scope = org.read\"\n", NULL,
+                     PATH ":6: key 'scope': unbalanced double quote", NULL);
+    parse_fails_with("[p]\n" GENERIC_KEYS "scope = \"\n", NULL,
+                     PATH ":6: key 'scope': unbalanced double quote", NULL);
+    parse_fails_with("[p]\n" GENERIC_KEYS "scope = \"a\" \"b\"\n", NULL,
+                     PATH ":6: key 'scope': unbalanced double quote", NULL);
+    parse_fails_with("[p]\n" GENERIC_KEYS "scope = \"\"\n", NULL,
+                     PATH ":6: key 'scope': empty value", NULL);
+}
+
+/* ---- issue 11, item 8: every error names the file and the line ---- */
+
+static void test_group_errors_name_a_line(void **state)
+{
+    (void)state;
+    /* Missing keys: the group's line. */
+    parse_fails_with("# a comment\n\n[p]\n"
+                     "authorize_url = https://idp.example/authorize\n"
+                     "token_url = https://idp.example/token\n"
+                     "redirect_uri = http://127.0.0.1/cb\n",
+                     NULL, PATH ":3: [p]: required key 'client_id' is missing", NULL);
+    parse_fails_with("[q]\n" GENERIC_KEYS "\n[p]\npreset = snyk\nclient_id = c\n", "p",
+                     PATH ":7: [p]: required key 'redirect_uri' is missing", NULL);
+    /* A key's own error: that key's line. */
+    parse_fails_with("[p]\n" GENERIC_KEYS "region = SNYK-EU-01\n", NULL,
+                     PATH ":6: [p]: key 'region' needs preset = snyk", NULL);
+    parse_fails_with("[p]\n" SNYK_KEYS "\nregion = SNYK-MARS-01\n", NULL,
+                     PATH ":7: [p]: key 'region': unknown Snyk region (known: SNYK-US-01, "
+                          "SNYK-US-02, SNYK-EU-01, SNYK-AU-01, SNYK-GOV-01)",
+                     NULL);
+    parse_fails_with("[p]\nclient_id = c\npreset = github\nredirect_uri = http://h/cb\n", NULL,
+                     PATH ":3: [p]: key 'preset': unknown preset (known: snyk)", NULL);
+}
+
+static void test_nul_byte_names_its_line(void **state)
+{
+    static const char with_nul[] = "[p]\n" GENERIC_KEYS "scope = a\0b\n";
+    struct provider_config config;
+    struct config_error error;
+
+    (void)state;
+    memset(&error, 0, sizeof(error));
+    assert_int_equal(
+        provider_config_parse(PATH, with_nul, sizeof(with_nul) - 1, NULL, &config, &error), -1);
+    assert_string_equal(error.message, PATH ":6: contains a NUL byte");
+}
+
+/* The Snyk preset's name is matched without regard to case, like its regions. */
+static void test_preset_any_case(void **state)
+{
+    static const char *const spellings[] = {"Snyk", "SNYK", "sNyK"};
+    struct provider_config config;
+    char text[512];
+    char *token_url = NULL, why[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++) {
+        snprintf(text, sizeof(text),
+                 "[p]\npreset = %s\nclient_id = cid\nclient_secret = s\n"
+                 "redirect_uri = https://app.snyk.io/cb\nregion = snyk-eu-01\n",
+                 spellings[i]);
+        parse_ok(text, NULL, &config);
+        assert_string_equal(config.preset, "snyk");
+        assert_string_equal(config.display_name, "Snyk");
+        assert_string_equal(config.token_url, "https://api.eu.snyk.io/oauth2/token");
+        /* The preset's behaviour follows: instance= is honoured. */
+        assert_int_equal(
+            provider_token_url_for_login(&config, "api.au.snyk.io", &token_url, why, sizeof(why)),
+            0);
+        assert_string_equal(token_url, "https://api.au.snyk.io/oauth2/token");
+        free(token_url);
+        provider_config_clear(&config);
+    }
+}
+
+/* "No [NAME] group" and "several groups" list the groups found: names only, never a value. */
+static void test_group_choice_lists_the_groups(void **state)
+{
+    static const char three[] = "[first]\n" GENERIC_KEYS "client_secret = TOPSECRET\n"
+                                "[Corp IdP]\n" GENERIC_KEYS "[snyk]\n" SNYK_KEYS;
+    struct provider_config config;
+    struct config_error error;
+
+    (void)state;
+    assert_int_equal(parse(three, "Snyk", &config, &error), -1);
+    assert_string_equal(error.message, PATH ": no [Snyk] group for provider=Snyk (groups: [first], "
+                                            "[Corp IdP], [snyk])");
+    assert_int_equal(parse(three, NULL, &config, &error), -1);
+    assert_string_equal(error.message, PATH ": several provider groups ([first], [Corp IdP], "
+                                            "[snyk]); name one with the provider= module argument");
+    assert_int_equal(parse("# nothing\n", "p", &config, &error), -1);
+    assert_string_equal(error.message, PATH ": no [p] group for provider=p (the file has none)");
+}
+
+/* Many groups: the list is cut to fit, and says so. */
+static void test_group_list_is_cut(void **state)
+{
+    char text[4096] = "";
+    size_t used = 0;
+    struct provider_config config;
+    struct config_error error;
+
+    (void)state;
+    for (int i = 0; i < 100; i++)
+        used += (size_t)snprintf(text + used, sizeof(text) - used,
+                                 "[group-with-a-long-name-%03d]\n", i);
+    assert_int_equal(parse(text, "other", &config, &error), -1);
+    assert_true(strlen(error.message) < sizeof(error.message) - 1);
+    assert_non_null(strstr(error.message, "[group-with-a-long-name-000]"));
+    assert_null(strstr(error.message, "[group-with-a-long-name-099]"));
+    assert_non_null(strstr(error.message, ", ...)"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -752,6 +913,12 @@ int main(void)
         cmocka_unit_test(test_load_rejects_directory),
         cmocka_unit_test(test_load_rejects_missing_file),
         cmocka_unit_test(test_load_rejects_foreign_owner),
+        cmocka_unit_test(test_quoted_values),
+        cmocka_unit_test(test_group_errors_name_a_line),
+        cmocka_unit_test(test_nul_byte_names_its_line),
+        cmocka_unit_test(test_preset_any_case),
+        cmocka_unit_test(test_group_choice_lists_the_groups),
+        cmocka_unit_test(test_group_list_is_cut),
     };
 
     return cmocka_run_group_tests_name("test_provider_config", tests, NULL, NULL);
