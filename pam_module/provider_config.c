@@ -90,6 +90,7 @@ struct provider_build {
     const char *path;
     const struct config_group *group;
     unsigned key_lines[KEY_SPEC_COUNT]; /* 0: the key is not set */
+    bool check_files;                   /* provider_config_load: check the files keys name */
 };
 
 static int fail(struct config_error *error, const char *format, ...)
@@ -525,6 +526,51 @@ static int check_required(const struct provider_build *build, struct provider_co
     return 0;
 }
 
+/* Why a file the module relies on may not be trusted, in why; false when it may be. The rule
+ * of the configuration file and of ca_file: a regular file, owned by root - or by the module's
+ * own euid when the module does not run as root - and not writable by group or others. */
+static bool file_untrusted(const struct stat *info, char *why, size_t why_size)
+{
+    uid_t trusted_owner = geteuid();
+
+    if (!S_ISREG(info->st_mode))
+        snprintf(why, why_size, "not a regular file");
+    else if (info->st_uid != 0 && info->st_uid != trusted_owner && trusted_owner == 0)
+        snprintf(why, why_size, "must be owned by root (owner is uid %u)", (unsigned)info->st_uid);
+    else if (info->st_uid != 0 && info->st_uid != trusted_owner)
+        snprintf(why, why_size,
+                 "must be owned by root or by uid %u, which the module runs as (owner is uid %u)",
+                 (unsigned)trusted_owner, (unsigned)info->st_uid);
+    else if ((info->st_mode & (S_IWGRP | S_IWOTH)) != 0)
+        snprintf(why, why_size, "must not be writable by group or others (mode %04o)",
+                 (unsigned)(info->st_mode & 07777));
+    else
+        return false;
+    return true;
+}
+
+/* The CA file decides which servers every served user's helper trusts: a file another user
+ * can write lets them add trust anchors for everyone, and a missing one fails every exchange
+ * after the user has signed in. The path is named only once it names a file: a value that
+ * names none may be a secret typed into the wrong key. Whether the user can read the file is
+ * the helper's check. */
+static int check_ca_file(const struct provider_build *build, const char *ca_file,
+                         struct config_error *error)
+{
+    unsigned line = key_line(build, "ca_file");
+    struct stat info;
+    char why[128];
+
+    if (ca_file[0] != '/')
+        return fail(error, "%s:%u: key 'ca_file': must be an absolute path", build->path, line);
+    if (stat(ca_file, &info) != 0)
+        return fail(error, "%s:%u: key 'ca_file': cannot use the file it names: %s", build->path,
+                    line, strerror(errno));
+    if (file_untrusted(&info, why, sizeof(why)))
+        return fail(error, "%s:%u: key 'ca_file': %s: %s", build->path, line, ca_file, why);
+    return 0;
+}
+
 static int build_provider(const struct parsed_file *file, struct provider_build *build,
                           struct provider_config *config, struct config_error *error)
 {
@@ -542,14 +588,18 @@ static int build_provider(const struct parsed_file *file, struct provider_build 
         rv = apply_preset(build, config, error);
     if (rv == 0)
         rv = check_required(build, config, error);
+    if (rv == 0 && build->check_files && config->ca_file != NULL)
+        rv = check_ca_file(build, config->ca_file, error);
     return rv;
 }
 
-int provider_config_parse(const char *path, const char *text, size_t length, const char *provider,
-                          struct provider_config *config, struct config_error *error)
+/* provider_config_parse, and with check_files the checks of the files the keys name. */
+static int parse_config(const char *path, const char *text, size_t length, const char *provider,
+                        bool check_files, struct provider_config *config,
+                        struct config_error *error)
 {
     struct parsed_file *file = calloc(1, sizeof(*file));
-    struct provider_build build = {.path = path};
+    struct provider_build build = {.path = path, .check_files = check_files};
     int rv = -1;
 
     memset(config, 0, sizeof(*config));
@@ -575,19 +625,19 @@ out:
     return rv;
 }
 
+int provider_config_parse(const char *path, const char *text, size_t length, const char *provider,
+                          struct provider_config *config, struct config_error *error)
+{
+    return parse_config(path, text, length, provider, false, config, error);
+}
+
 /* The file holds the client secret and decides where tokens go: only its owner may write. */
 static int check_file_trust(const char *path, const struct stat *info, struct config_error *error)
 {
-    uid_t trusted_owner = geteuid();
+    char why[128];
 
-    if (!S_ISREG(info->st_mode))
-        return fail(error, "%s: not a regular file", path);
-    if (info->st_uid != 0 && info->st_uid != trusted_owner)
-        return fail(error, "%s: must be owned by root (owner is uid %u)", path,
-                    (unsigned)info->st_uid);
-    if ((info->st_mode & (S_IWGRP | S_IWOTH)) != 0)
-        return fail(error, "%s: must not be writable by group or others (mode %04o)", path,
-                    (unsigned)(info->st_mode & 07777));
+    if (file_untrusted(info, why, sizeof(why)))
+        return fail(error, "%s: %s", path, why);
     if (info->st_size > CONFIG_MAX_FILE_SIZE)
         return fail(error, "%s: larger than %d bytes", path, CONFIG_MAX_FILE_SIZE);
     error->world_readable = (info->st_mode & S_IROTH) != 0;
@@ -640,7 +690,7 @@ int provider_config_load(const char *path, const char *provider, struct provider
     }
     if (read_whole_file(fd, path, &content, error) != 0)
         goto out;
-    rv = provider_config_parse(path, content.data, content.length, provider, config, error);
+    rv = parse_config(path, content.data, content.length, provider, true, config, error);
 out:
     if (fd >= 0)
         close(fd);

@@ -733,6 +733,149 @@ static void test_load_rejects_foreign_owner(void **state)
     assert_null(config.client_secret);
 }
 
+/* ---- issue 11, item 4: what would make the code exchange fail for sure ---- */
+
+/* A configuration file (mode 0600, owned by us) whose group names ca_file_path; loads it and
+ * returns provider_config_load's result, error filled; the config is cleared. */
+static int load_with_ca_file(const char *ca_file_path, char *config_path,
+                             struct config_error *error)
+{
+    char text[512];
+    struct provider_config config;
+    int rv;
+
+    snprintf(text, sizeof(text), "[p]\n" GENERIC_KEYS "ca_file = %s\n", ca_file_path);
+    make_file_with(config_path, text, 0600);
+    memset(error, 0, sizeof(*error));
+    rv = provider_config_load(config_path, NULL, &config, error);
+    if (rv == 0)
+        assert_string_equal(config.ca_file, ca_file_path);
+    else
+        assert_null(config.ca_file);
+    provider_config_clear(&config);
+    return rv;
+}
+
+/* Loads a configuration naming a CA file of this mode and owner (-1: ours); expects the
+ * NULL-terminated needles in the refusal, or success when the first needle is NULL. */
+static void ca_file_check_is(mode_t mode, uid_t owner, const char *first_needle, ...)
+{
+    char ca_path[64], config_path[64], line_prefix[192];
+    struct config_error error;
+    const char *needle = first_needle;
+    va_list needles;
+    int rv;
+
+    make_file_with(ca_path, "-----BEGIN CERTIFICATE-----\n", mode);
+    if (owner != (uid_t)-1)
+        assert_int_equal(chown(ca_path, owner, (gid_t)-1), 0);
+    rv = load_with_ca_file(ca_path, config_path, &error);
+    unlink(ca_path);
+    unlink(config_path);
+    if (first_needle == NULL) {
+        if (rv != 0)
+            fail_msg("mode %04o owner %d refused: %s", (unsigned)mode, (int)owner, error.message);
+        return;
+    }
+    if (rv == 0)
+        fail_msg("mode %04o owner %d accepted", (unsigned)mode, (int)owner);
+    /* The configuration file and the key's line, then the CA file itself. */
+    snprintf(line_prefix, sizeof(line_prefix), "%s:6: key 'ca_file': %s: ", config_path, ca_path);
+    if (strncmp(error.message, line_prefix, strlen(line_prefix)) != 0)
+        fail_msg("'%s' does not start with '%s'", error.message, line_prefix);
+    va_start(needles, first_needle);
+    for (; needle != NULL; needle = va_arg(needles, const char *)) {
+        if (strstr(error.message, needle) == NULL)
+            fail_msg("'%s' lacks '%s'", error.message, needle);
+    }
+    va_end(needles);
+}
+
+/* Issue 11, item 4: a ca_file another user can write lets them add trust anchors for every
+ * user the module serves; the file has the configuration file's own rule. */
+static void test_load_ca_file_trust(void **state)
+{
+    (void)state;
+    ca_file_check_is(0644, (uid_t)-1, NULL);
+    ca_file_check_is(0600, (uid_t)-1, NULL);
+    ca_file_check_is(0444, (uid_t)-1, NULL);
+    ca_file_check_is(0664, (uid_t)-1, "must not be writable by group or others", "0664", NULL);
+    ca_file_check_is(0646, (uid_t)-1, "must not be writable by group or others", "0646", NULL);
+    ca_file_check_is(0666, (uid_t)-1, "must not be writable by group or others", NULL);
+    if (geteuid() == 0)
+        ca_file_check_is(0644, 65534, "must be owned by root", "owner is uid 65534", NULL);
+}
+
+/* A missing, relative or non-regular ca_file: refused at load, the value never quoted when
+ * it names no file (it may be a secret in the wrong key). */
+static void test_load_ca_file_must_exist(void **state)
+{
+    char directory[64] = "/tmp/test_provider_config_dir.XXXXXX", config_path[64];
+    char missing[80], expected[192];
+    struct config_error error;
+
+    (void)state;
+    snprintf(missing, sizeof(missing), "/nonexistent/TOPSECRET/%d.pem", (int)getpid());
+    assert_int_equal(load_with_ca_file(missing, config_path, &error), -1);
+    unlink(config_path);
+    snprintf(expected, sizeof(expected), "%s:6: key 'ca_file': ", config_path);
+    if (strncmp(error.message, expected, strlen(expected)) != 0 ||
+        strstr(error.message, "No such file") == NULL || strstr(error.message, "TOPSECRET"))
+        fail_msg("missing ca_file gave '%s'", error.message);
+
+    assert_int_equal(load_with_ca_file("TOPSECRET.pem", config_path, &error), -1);
+    unlink(config_path);
+    snprintf(expected, sizeof(expected), "%s:6: key 'ca_file': must be an absolute path",
+             config_path);
+    if (strcmp(error.message, expected) != 0)
+        fail_msg("relative ca_file gave '%s'", error.message);
+
+    assert_non_null(mkdtemp(directory));
+    assert_int_equal(load_with_ca_file(directory, config_path, &error), -1);
+    rmdir(directory);
+    unlink(config_path);
+    snprintf(expected, sizeof(expected), "%s:6: key 'ca_file': %s: not a regular file", config_path,
+             directory);
+    if (strcmp(error.message, expected) != 0)
+        fail_msg("directory ca_file gave '%s'", error.message);
+}
+
+/* Not running as root, the module trusts a CA file of its own euid, as it does its
+ * configuration file. */
+static void test_load_ca_file_own_when_not_root(void **state)
+{
+    char ca_path[64], config_path[64], text[512];
+    struct provider_config config;
+    struct config_error error;
+    uid_t unprivileged = 65534;
+    int rv;
+
+    (void)state;
+    if (geteuid() != 0)
+        skip();
+    make_file_with(ca_path, "-----BEGIN CERTIFICATE-----\n", 0644);
+    snprintf(text, sizeof(text), "[p]\n" GENERIC_KEYS "ca_file = %s\n", ca_path);
+    make_file_with(config_path, text, 0600);
+    assert_int_equal(chown(ca_path, unprivileged, (gid_t)-1), 0);
+    assert_int_equal(chown(config_path, unprivileged, (gid_t)-1), 0);
+    assert_int_equal(seteuid(unprivileged), 0);
+    memset(&error, 0, sizeof(error));
+    rv = provider_config_load(config_path, NULL, &config, &error);
+    assert_int_equal(seteuid(0), 0);
+    if (rv != 0)
+        fail_msg("own ca_file refused: %s", error.message);
+    provider_config_clear(&config);
+    /* Owned by another user than the module's: refused, with the rule for this module. */
+    assert_int_equal(chown(ca_path, 1, (gid_t)-1), 0);
+    assert_int_equal(seteuid(unprivileged), 0);
+    rv = provider_config_load(config_path, NULL, &config, &error);
+    assert_int_equal(seteuid(0), 0);
+    unlink(ca_path);
+    unlink(config_path);
+    if (rv == 0 || strstr(error.message, "must be owned by root or by uid 65534") == NULL)
+        fail_msg("foreign ca_file gave %d '%s'", rv, error.message);
+}
+
 /* ---- issue 11, item 5: values in double quotes ---- */
 
 static void test_quoted_values(void **state)
@@ -913,6 +1056,9 @@ int main(void)
         cmocka_unit_test(test_load_rejects_directory),
         cmocka_unit_test(test_load_rejects_missing_file),
         cmocka_unit_test(test_load_rejects_foreign_owner),
+        cmocka_unit_test(test_load_ca_file_trust),
+        cmocka_unit_test(test_load_ca_file_must_exist),
+        cmocka_unit_test(test_load_ca_file_own_when_not_root),
         cmocka_unit_test(test_quoted_values),
         cmocka_unit_test(test_group_errors_name_a_line),
         cmocka_unit_test(test_nul_byte_names_its_line),
