@@ -735,6 +735,24 @@ static void test_load_rejects_foreign_owner(void **state)
 
 /* ---- issue 11, item 4: what would make the code exchange fail for sure ---- */
 
+/* Snyk Apps are confidential clients: the preset without client_secret is refused at load,
+ * naming the group's line, before any user is sent to sign in. */
+static void test_snyk_preset_needs_client_secret(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_fails_with("# Snyk\n[work]\n" SNYK_PUBLIC_KEYS, NULL,
+                     PATH ":2: [work]: required key 'client_secret' is missing",
+                     "Snyk Apps are confidential clients", NULL);
+    parse_fails_with("[work]\n" SNYK_PUBLIC_KEYS "region = SNYK-EU-01\n", NULL,
+                     PATH ":1:", "client_secret", NULL);
+    /* A generic provider may be a public client. */
+    parse_ok("[p]\n" GENERIC_KEYS, NULL, &config);
+    assert_null(config.client_secret);
+    provider_config_clear(&config);
+}
+
 /* A configuration file (mode 0600, owned by us) whose group names ca_file_path; loads it and
  * returns provider_config_load's result, error filled; the config is cleared. */
 static int load_with_ca_file(const char *ca_file_path, char *config_path,
@@ -1056,6 +1074,7 @@ int main(void)
         cmocka_unit_test(test_load_rejects_directory),
         cmocka_unit_test(test_load_rejects_missing_file),
         cmocka_unit_test(test_load_rejects_foreign_owner),
+        cmocka_unit_test(test_snyk_preset_needs_client_secret),
         cmocka_unit_test(test_load_ca_file_trust),
         cmocka_unit_test(test_load_ca_file_must_exist),
         cmocka_unit_test(test_load_ca_file_own_when_not_root),
