@@ -6,6 +6,7 @@
 #include <security/pam_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 
 #if !defined(POK_DEFAULT_CONFIG) || !defined(POK_STATE_DIR)
@@ -23,12 +24,37 @@ static bool take_value(const char *argument, const char *prefix, const char **ta
     return true;
 }
 
-static bool take_flag(const char *argument, const char *name, bool *target)
+/* A boolean argument: the name alone, or "name=value"; points *value at the value ("yes"
+ * for the name alone) and says so. */
+static bool take_flag(const char *argument, const char *name, const char **value)
 {
-    if (strcmp(argument, name) != 0)
+    size_t length = strlen(name);
+
+    if (strncmp(argument, name, length) != 0 ||
+        (argument[length] != '\0' && argument[length] != '='))
         return false;
-    *target = true;
+    *value = argument[length] == '=' ? argument + length + 1 : "yes";
     return true;
+}
+
+/* yes/no, true/false, on/off, 1/0 in any case; anything else is logged and the value kept. */
+static void parse_boolean(pam_handle_t *pamh, const char *name, const char *text, bool *target)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1"};
+    static const char *const no[] = {"no", "false", "off", "0"};
+
+    for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(text, yes[i]) == 0) {
+            *target = true;
+            return;
+        }
+        if (strcasecmp(text, no[i]) == 0) {
+            *target = false;
+            return;
+        }
+    }
+    pam_syslog(pamh, LOG_ERR, "invalid %s=%s (yes, no, true, false, on, off, 1 or 0), keeping %s",
+               name, text, *target ? "yes" : "no");
 }
 
 static void parse_minimum_uid(pam_handle_t *pamh, const char *text, struct module_options *options)
@@ -47,15 +73,18 @@ static void parse_minimum_uid(pam_handle_t *pamh, const char *text, struct modul
 
 static void parse_prompt(pam_handle_t *pamh, const char *text, struct module_options *options)
 {
+    static const char *const names[] = {
+        [PROMPT_MISSING] = "missing", [PROMPT_ALWAYS] = "always", [PROMPT_NEVER] = "never"};
+
     if (strcmp(text, "missing") == 0)
         options->prompt = PROMPT_MISSING;
     else if (strcmp(text, "always") == 0)
         options->prompt = PROMPT_ALWAYS;
     else if (strcmp(text, "never") == 0)
         options->prompt = PROMPT_NEVER;
-    else
-        pam_syslog(pamh, LOG_ERR, "invalid prompt=%s (missing, always or never), keeping missing",
-                   text);
+    else /* the value kept: the default, or an earlier prompt= */
+        pam_syslog(pamh, LOG_ERR, "invalid prompt=%s (missing, always or never), keeping %s", text,
+                   names[options->prompt]);
 }
 
 void module_options_parse(pam_handle_t *pamh, int argc, const char **argv,
@@ -71,24 +100,28 @@ void module_options_parse(pam_handle_t *pamh, int argc, const char **argv,
     options->debug = false;
     options->show_qr = false;
     for (int i = 0; i < argc; i++) {
-        const char *minimum_uid = NULL, *prompt = NULL, *refresher = NULL;
-        bool known = take_flag(argv[i], "debug", &options->debug) ||
-                     take_flag(argv[i], "qr", &options->show_qr) ||
+        const char *minimum_uid = NULL, *prompt = NULL, *refresher = NULL, *qr = NULL,
+                   *debug = NULL;
+        bool known = take_flag(argv[i], "debug", &debug) || take_flag(argv[i], "qr", &qr) ||
+                     take_flag(argv[i], "refresher", &refresher) ||
                      take_value(argv[i], "config=", &options->config_path) ||
                      take_value(argv[i], "provider=", &options->provider) ||
                      take_value(argv[i], "only_if=", &options->only_if) ||
                      take_value(argv[i], "minimum_uid=", &minimum_uid) ||
                      take_value(argv[i], "prompt=", &prompt) ||
-                     take_value(argv[i], "state_dir=", &options->state_dir) ||
-                     take_value(argv[i], "refresher=", &refresher);
+                     take_value(argv[i], "state_dir=", &options->state_dir);
         if (!known)
             pam_syslog(pamh, LOG_ERR, "unknown module argument: %s", argv[i]);
         if (minimum_uid != NULL)
             parse_minimum_uid(pamh, minimum_uid, options);
         if (prompt != NULL)
             parse_prompt(pamh, prompt, options);
+        if (debug != NULL)
+            parse_boolean(pamh, "debug", debug, &options->debug);
+        if (qr != NULL)
+            parse_boolean(pamh, "qr", qr, &options->show_qr);
         if (refresher != NULL)
-            options->start_refresher = strcmp(refresher, "no") != 0;
+            parse_boolean(pamh, "refresher", refresher, &options->start_refresher);
     }
 }
 
