@@ -754,7 +754,8 @@ static void test_snyk_preset_needs_client_secret(void **state)
 }
 
 /* A configuration file (mode 0600, owned by us) whose group names ca_file_path; loads it and
- * returns provider_config_load's result, error filled; the config is cleared. */
+ * returns provider_config_load's result, error filled; the config is cleared and the file
+ * removed (config_path still names it, for messages). */
 static int load_with_ca_file(const char *ca_file_path, char *config_path,
                              struct config_error *error)
 {
@@ -766,6 +767,7 @@ static int load_with_ca_file(const char *ca_file_path, char *config_path,
     make_file_with(config_path, text, 0600);
     memset(error, 0, sizeof(*error));
     rv = provider_config_load(config_path, NULL, &config, error);
+    unlink(config_path);
     if (rv == 0)
         assert_string_equal(config.ca_file, ca_file_path);
     else
@@ -789,7 +791,6 @@ static void ca_file_check_is(mode_t mode, uid_t owner, const char *first_needle,
         assert_int_equal(chown(ca_path, owner, (gid_t)-1), 0);
     rv = load_with_ca_file(ca_path, config_path, &error);
     unlink(ca_path);
-    unlink(config_path);
     if (first_needle == NULL) {
         if (rv != 0)
             fail_msg("mode %04o owner %d refused: %s", (unsigned)mode, (int)owner, error.message);
@@ -831,27 +832,26 @@ static void test_load_ca_file_must_exist(void **state)
     char directory[64] = "/tmp/test_provider_config_dir.XXXXXX", config_path[64];
     char missing[80], expected[192];
     struct config_error error;
+    int rv;
 
     (void)state;
     snprintf(missing, sizeof(missing), "/nonexistent/TOPSECRET/%d.pem", (int)getpid());
     assert_int_equal(load_with_ca_file(missing, config_path, &error), -1);
-    unlink(config_path);
     snprintf(expected, sizeof(expected), "%s:6: key 'ca_file': ", config_path);
     if (strncmp(error.message, expected, strlen(expected)) != 0 ||
         strstr(error.message, "No such file") == NULL || strstr(error.message, "TOPSECRET"))
         fail_msg("missing ca_file gave '%s'", error.message);
 
     assert_int_equal(load_with_ca_file("TOPSECRET.pem", config_path, &error), -1);
-    unlink(config_path);
     snprintf(expected, sizeof(expected), "%s:6: key 'ca_file': must be an absolute path",
              config_path);
     if (strcmp(error.message, expected) != 0)
         fail_msg("relative ca_file gave '%s'", error.message);
 
     assert_non_null(mkdtemp(directory));
-    assert_int_equal(load_with_ca_file(directory, config_path, &error), -1);
+    rv = load_with_ca_file(directory, config_path, &error);
     rmdir(directory);
-    unlink(config_path);
+    assert_int_equal(rv, -1);
     snprintf(expected, sizeof(expected), "%s:6: key 'ca_file': %s: not a regular file", config_path,
              directory);
     if (strcmp(error.message, expected) != 0)
@@ -880,8 +880,11 @@ static void test_load_ca_file_own_when_not_root(void **state)
     memset(&error, 0, sizeof(error));
     rv = provider_config_load(config_path, NULL, &config, &error);
     assert_int_equal(seteuid(0), 0);
-    if (rv != 0)
+    if (rv != 0) {
+        unlink(ca_path);
+        unlink(config_path);
         fail_msg("own ca_file refused: %s", error.message);
+    }
     provider_config_clear(&config);
     /* Owned by another user than the module's: refused, with the rule for this module. */
     assert_int_equal(chown(ca_path, 1, (gid_t)-1), 0);
