@@ -110,6 +110,8 @@ static bool login_context_prepare(struct login_context *context, pam_handle_t *p
     if (config_error.world_readable)
         pam_syslog(pamh, LOG_WARNING, "%s is readable by others; it holds the client secret",
                    context->options.config_path);
+    if (config_error.warning[0] != '\0')
+        pam_syslog(pamh, LOG_WARNING, "%s", config_error.warning);
     if (login_state_path(context->options.state_dir, context->account.uid,
                          context->config.keyring_service, context->login_state,
                          sizeof(context->login_state)) != 0) {

@@ -513,19 +513,17 @@ static int check_required(const struct provider_build *build, struct provider_co
 
     if (missing != NULL)
         return fail(error, "%s:%u: [%s]: required key '%s' is missing", path, line, group, missing);
-    /* Snyk Apps are confidential clients. The shared reference (snyk-oauth2.md, "Authorization
-     * code exchange") gives the token request as "grant_type=authorization_code&code=…&
-     * redirect_uri=…&client_id=…&client_secret=…&code_verifier=…"; its "(public clients send
-     * no client_secret)" is OAuth's general rule, and a Snyk App is no public client: Snyk
-     * hands every App its clientSecret when the App is created, its documentation of the
-     * exchange sends "client_secret=(clientSecret from the app creation)", and its OAuth2
-     * API lists client_secret among the token request's required fields. Without it every
-     * exchange fails, after the user has signed in: refused here (issue 11, item 4). */
+    /* A Snyk App made in Snyk's UI is a confidential client: Snyk hands it its clientSecret
+     * at creation and its token requests send it (snyk-oauth2.md: "grant_type=
+     * authorization_code&code=…&redirect_uri=…&client_id=…&client_secret=…&code_verifier=…").
+     * But the same reference says "(public clients send no client_secret)", and Snyk has
+     * public clients (its own CLI's): refusing would break those. A warning at every load
+     * tells the admin before a user's sign-in fails for it (issue 11, item 4). */
     if (config->preset != NULL && config->client_secret == NULL)
-        return fail(error,
-                    "%s:%u: [%s]: required key 'client_secret' is missing: Snyk Apps are "
-                    "confidential clients, and Snyk's token endpoint requires the client secret",
-                    path, line, group);
+        snprintf(error->warning, sizeof(error->warning),
+                 "%s:%u: [%s]: preset = snyk without client_secret: only a public client "
+                 "works so; a Snyk App made in Snyk's UI needs its client secret",
+                 path, line, group);
     if (config->keyring_service == NULL)
         config->keyring_service = secret_strndup(group, CONFIG_MAX_VALUE);
     config->display_name =
@@ -617,6 +615,7 @@ static int parse_config(const char *path, const char *text, size_t length, const
 
     memset(config, 0, sizeof(*config));
     error->message[0] = '\0';
+    error->warning[0] = '\0';
     if (file == NULL) {
         fail(error, "%s: out of memory", path);
         goto out;

@@ -38,6 +38,7 @@ struct provider_config {
 struct config_error {
     char message[512];
     bool world_readable; /* a warning, not an error: the file is readable by others */
+    char warning[256];   /* a warning about the group, for the log; empty when none */
 };
 
 /* Checks the opened file (regular, owned by root - or by the caller itself when the module

@@ -737,16 +737,26 @@ static void test_load_rejects_foreign_owner(void **state)
 
 /* Snyk Apps are confidential clients: the preset without client_secret is refused at load,
  * naming the group's line, before any user is sent to sign in. */
-static void test_snyk_preset_needs_client_secret(void **state)
+static void test_snyk_preset_without_client_secret_warns(void **state)
 {
     struct provider_config config;
+    struct config_error error;
 
     (void)state;
-    parse_fails_with("# Snyk\n[work]\n" SNYK_PUBLIC_KEYS, NULL,
-                     PATH ":2: [work]: required key 'client_secret' is missing",
-                     "Snyk Apps are confidential clients", NULL);
-    parse_fails_with("[work]\n" SNYK_PUBLIC_KEYS "region = SNYK-EU-01\n", NULL,
-                     PATH ":1:", "client_secret", NULL);
+    /* Accepted (Snyk has public clients too), with a warning naming the group's line. */
+    assert_int_equal(provider_config_parse(PATH, "# Snyk\n[work]\n" SNYK_PUBLIC_KEYS,
+                                           strlen("# Snyk\n[work]\n" SNYK_PUBLIC_KEYS), NULL,
+                                           &config, &error),
+                     0);
+    assert_non_null(strstr(error.warning, PATH ":2: [work]: preset = snyk without client_secret"));
+    provider_config_clear(&config);
+    assert_int_equal(
+        provider_config_parse(PATH, "[work]\n" SNYK_PUBLIC_KEYS "client_secret = s\n",
+                              strlen("[work]\n" SNYK_PUBLIC_KEYS "client_secret = s\n"), NULL,
+                              &config, &error),
+        0);
+    assert_string_equal(error.warning, "");
+    provider_config_clear(&config);
     /* A generic provider may be a public client. */
     parse_ok("[p]\n" GENERIC_KEYS, NULL, &config);
     assert_null(config.client_secret);
@@ -1077,7 +1087,7 @@ int main(void)
         cmocka_unit_test(test_load_rejects_directory),
         cmocka_unit_test(test_load_rejects_missing_file),
         cmocka_unit_test(test_load_rejects_foreign_owner),
-        cmocka_unit_test(test_snyk_preset_needs_client_secret),
+        cmocka_unit_test(test_snyk_preset_without_client_secret_warns),
         cmocka_unit_test(test_load_ca_file_trust),
         cmocka_unit_test(test_load_ca_file_must_exist),
         cmocka_unit_test(test_load_ca_file_own_when_not_root),
