@@ -193,8 +193,10 @@ struct reply_fields {
 static const struct reply_fields ok_replies[] = {
     {"authorize", {"url", "verifier", "state"}, {"qr"}},
     {"answer", {"code"}, {"instance"}},
-    {"exchange", {"message"}, {"outcome"}}, /* outcome: "deferred" */
-    {"session", {"outcome", "message"}, {NULL}},
+    /* outcome: "deferred"; refresh_expires_at: a refresh token was stored, held until then */
+    {"exchange", {"message"}, {"outcome", "refresh_expires_at"}},
+    /* refresh_expires_at: the pair in the keyring holds a refresh token, until then */
+    {"session", {"outcome", "message"}, {"refresh_expires_at"}},
     {"refresh", {"outcome", "message"}, {NULL}},
     {"logout", {"outcome", "message"}, {NULL}},
 };
@@ -209,6 +211,20 @@ static const char *const outcome_names[] = {
     "deferred",   /* the keyring is not running yet: the refresher finishes the work */
     "logged-out", /* a logout */
 };
+
+/* Unix seconds, 0 when the provider gave no expiry: decimal digits that fit a long long. */
+#define EXPIRY_MAX_DIGITS 18
+
+static bool is_expiry(const char *value, size_t length)
+{
+    if (length == 0 || length > EXPIRY_MAX_DIGITS)
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        if (value[i] < '0' || value[i] > '9')
+            return false;
+    }
+    return true;
+}
 
 static int refuse_reply(char *why, size_t why_size, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
@@ -278,6 +294,12 @@ static int check_present(const char *request, const struct reply_fields *spec,
                                 request, field->name);
         if (strcmp(field->name, "outcome") == 0 && !protocol_outcome_is_known(field->value))
             return refuse_reply(why, why_size, "the helper's reply to '%s' has an unknown outcome",
+                                request);
+        if (strcmp(field->name, "refresh_expires_at") == 0 &&
+            !is_expiry(field->value, field->length))
+            return refuse_reply(why, why_size,
+                                "the helper's reply to '%s' has a refresh_expires_at that is not "
+                                "Unix seconds",
                                 request);
     }
     return 0;

@@ -70,7 +70,8 @@ int protocol_decode(const char *data, size_t length, struct protocol_message *me
 
 /* Checks a decoded reply to the request named request against the one table of what replies
  * carry (protocol.c): an "ok" every field its request's "ok" needs, an "error" a reason and
- * a message; no field the table does not name, none empty, an outcome only by a known name.
+ * a message; no field the table does not name, none empty, an outcome only by a known name,
+ * a refresh_expires_at only as decimal digits (at most 18: strtoll takes it whole).
  * A reader that checked it finds every field it needs, printable outcome included. 0, or -1
  * with why ("the helper's reply to 'answer' lacks 'code'") fit for the log: it names fields,
  * never shows a value. */

@@ -437,8 +437,14 @@ static const struct reply_case complete_replies[] = {
      {{"url", "https://idp/a?x=1"}, {"verifier", "v"}, {"state", "s"}, {"qr", "\xe2\x96\x88"}},
      3},
     {"answer", "ok", {{"code", "c"}, {"instance", "api.eu.snyk.io"}}, 1},
-    {"exchange", "ok", {{"message", "tokens stored"}, {"outcome", "deferred"}}, 1},
-    {"session", "ok", {{"outcome", "not-due"}, {"message", "still valid"}}, 2},
+    {"exchange",
+     "ok",
+     {{"message", "tokens stored"}, {"outcome", "deferred"}, {"refresh_expires_at", "1798761600"}},
+     1},
+    {"session",
+     "ok",
+     {{"outcome", "not-due"}, {"message", "still valid"}, {"refresh_expires_at", "0"}},
+     2},
     {"refresh", "ok", {{"outcome", "refreshed"}, {"message", "refreshed"}}, 2},
     {"logout", "ok", {{"outcome", "logged-out"}, {"message", "revoked"}}, 2},
     {"authorize", "error", {{"reason", "bad-request"}, {"message", "no URL"}}, 2},
@@ -572,6 +578,42 @@ static void test_reply_check_outcomes(void **state)
     assert_false(protocol_outcome_is_known(NULL));
 }
 
+/* The module writes the login state from refresh_expires_at: Unix seconds as plain digits,
+ * in the replies to exchange and session only. */
+static void test_reply_check_refresh_expiry(void **state)
+{
+    static const char *const refused[] = {
+        "-1", "+5", "12a", " 1", "1 ", "1e9", "0x10", "1234567890123456789", "\xff", "1\n2", "9.5"};
+    static const char *const accepted[] = {"0", "1798761600", "999999999999999999"};
+    static const char *const without[] = {"answer", "refresh", "logout"};
+    struct protocol_message reply;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(accepted) / sizeof(accepted[0]); i++) {
+        build_reply(&complete_replies[3], "refresh_expires_at", NULL, &reply);
+        assert_int_equal(protocol_message_add(&reply, "refresh_expires_at", accepted[i]), 0);
+        check_reply("session", &reply, NULL);
+        build_reply(&complete_replies[2], "refresh_expires_at", NULL, &reply);
+        assert_int_equal(protocol_message_add(&reply, "refresh_expires_at", accepted[i]), 0);
+        check_reply("exchange", &reply, NULL);
+    }
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        build_reply(&complete_replies[3], "refresh_expires_at", NULL, &reply);
+        assert_int_equal(protocol_message_add(&reply, "refresh_expires_at", refused[i]), 0);
+        check_reply("session", &reply,
+                    "the helper's reply to 'session' has a refresh_expires_at that is not Unix "
+                    "seconds");
+        build_reply(&complete_replies[2], "refresh_expires_at", NULL, &reply);
+        assert_int_equal(protocol_message_add(&reply, "refresh_expires_at", refused[i]), 0);
+        check_reply("exchange", &reply, "not Unix seconds");
+    }
+    for (size_t i = 0; i < sizeof(without) / sizeof(without[0]); i++) {
+        build_reply(&complete_replies[i == 0 ? 1 : 3 + i], NULL, NULL, &reply);
+        assert_int_equal(protocol_message_add(&reply, "refresh_expires_at", "0"), 0);
+        check_reply(without[i], &reply, "carries an unexpected 'refresh_expires_at'");
+    }
+}
+
 static void test_reply_check_unknown_request_or_command(void **state)
 {
     struct protocol_message reply;
@@ -690,6 +732,7 @@ int main(void)
         cmocka_unit_test(test_reply_check_missing_and_empty_fields),
         cmocka_unit_test(test_reply_check_unexpected_fields),
         cmocka_unit_test(test_reply_check_outcomes),
+        cmocka_unit_test(test_reply_check_refresh_expiry),
         cmocka_unit_test(test_reply_check_unknown_request_or_command),
         cmocka_unit_test(test_snyk_instance_token_url),
         cmocka_unit_test(test_snyk_instance_lengths),
