@@ -309,7 +309,6 @@ static int command_status(struct cli *cli)
 static int command_logout(struct cli *cli)
 {
     struct refresh_request request = {.names = cli->names, .timeout_ms = 10000};
-    struct refresh_status status;
     char reply[REFRESHER_LINE_MAX], message[512];
     char *tab;
 
@@ -319,8 +318,6 @@ static int command_logout(struct cli *cli)
         return EXIT_OK;
     }
     /* No refresher (and so no client secret): delete here; the provider is not told. */
-    refresh_status_read(cli->service, &status);
-    request.login_state_file = status.login_state_file;
     if (logout_pair(cli->keyring, &request, NULL, message, sizeof(message)) != 0) {
         fprintf(stderr, "oauth-keyring: %s\n", message);
         return EXIT_KEYRING;

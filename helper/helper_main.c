@@ -198,7 +198,6 @@ static void fill_refresh_request(const struct helper_context *context,
     request->client_secret = field(context, "client_secret");
     request->ca_file = field(context, "ca_file");
     request->deadline_ms = request_deadline(context);
-    request->login_state_file = field(context, "login_state_file");
     request->timeout_ms = (timeout != NULL ? strtol(timeout, NULL, 10) : 10) * 1000;
     request->margin_seconds = margin != NULL ? strtol(margin, NULL, 10) : REFRESH_DEFAULT_MARGIN;
     if (request->timeout_ms < 1000 || request->timeout_ms > 120000)
@@ -236,26 +235,41 @@ static void start_refresher(const struct helper_context *context, bool with_code
     protocol_message_clear(&request);
 }
 
+/* With holds_refresh_token, refresh_expires_at (Unix seconds, 0: the provider gave none) for
+ * the module's login state (pam_module/login_state.h): the module, not this process, writes
+ * that file. Without a refresh token, no such field: the next login has to ask. */
+static int add_refresh_expiry(struct helper_context *context, bool holds_refresh_token,
+                              long long refresh_expires_at)
+{
+    char text[24];
+
+    if (!holds_refresh_token)
+        return 0;
+    snprintf(text, sizeof(text), "%lld", refresh_expires_at > 0 ? refresh_expires_at : 0);
+    return protocol_message_add(&context->reply, "refresh_expires_at", text);
+}
+
 static int store_exchanged(struct helper_context *context, struct keyring *keyring,
                            struct exchange_result *result, const char *token_url)
 {
     struct refresh_request request;
     char why[512];
     time_t now = time(NULL);
+    long long refresh_expires_at = result->tokens.refresh_expires_in > 0
+                                       ? (long long)now + result->tokens.refresh_expires_in
+                                       : 0;
 
     fill_refresh_request(context, &request);
     if (keyring_store_pair(keyring, &request.names, &result->tokens, token_url, now, why,
                            sizeof(why)) != 0)
         return reply_error(context, "keyring-write", why);
-    login_state_write(request.login_state_file,
-                      result->tokens.refresh_expires_in > 0
-                          ? (long long)now + result->tokens.refresh_expires_in
-                          : 0,
-                      false);
     start_refresher(context, false);
     protocol_message_init(&context->reply, "ok");
-    protocol_message_add(&context->reply, "message", "tokens stored in the keyring");
-    return HELPER_EXIT_OK;
+    return protocol_message_add(&context->reply, "message", "tokens stored in the keyring") |
+                   add_refresh_expiry(context, result->tokens.refresh_token != NULL,
+                                      refresh_expires_at)
+               ? reply_error(context, "internal", "the reply does not fit")
+               : HELPER_EXIT_OK;
 }
 
 /* The keyring is not up yet: in a display manager's stack whose pam_gnome_keyring session
@@ -354,7 +368,8 @@ static int refresh_for_session(struct helper_context *context)
     protocol_message_init(&context->reply, "ok");
     status =
         protocol_message_add(&context->reply, "outcome", refresh_outcome_name(report.outcome)) |
-                protocol_message_add(&context->reply, "message", report.message)
+                protocol_message_add(&context->reply, "message", report.message) |
+                add_refresh_expiry(context, report.holds_refresh_token, report.refresh_expires_at)
             ? reply_error(context, "internal", "the reply does not fit")
             : HELPER_EXIT_OK;
     return status;

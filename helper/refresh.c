@@ -134,6 +134,7 @@ static void store_new_pair(struct keyring *keyring, const struct refresh_request
                 result->tokens.expires_in > 0 ? now + result->tokens.expires_in : 0;
             report->refresh_expires_at =
                 result->tokens.refresh_expires_in > 0 ? now + result->tokens.refresh_expires_in : 0;
+            report->holds_refresh_token = result->tokens.refresh_token != NULL;
             return;
         }
         usleep(200 * 1000);
@@ -326,6 +327,7 @@ static void refresh_locked(struct keyring *keyring, const struct refresh_request
     report->obtained_at = pair.obtained_at;
     report->access_expires_at = pair.access_expires_at;
     report->refresh_expires_at = pair.refresh_expires_at;
+    report->holds_refresh_token = pair.refresh_token != NULL;
     if (!is_due(request, &pair, now))
         report_set(report, REFRESH_NOT_DUE, "the access token is still valid");
     else if (pair.refresh_token == NULL)
@@ -340,20 +342,12 @@ static void refresh_locked(struct keyring *keyring, const struct refresh_request
 static void record_outcome(const struct refresh_request *request, struct refresh_status *status,
                            const struct refresh_report *report)
 {
-    bool needed = report->outcome == REFRESH_AUTHORIZATION_NEEDED;
-
     if (report->outcome == REFRESH_NOT_DUE)
         return;
     status->time = (long long)time(NULL);
     snprintf(status->outcome, sizeof(status->outcome), "%s", refresh_outcome_name(report->outcome));
     snprintf(status->message, sizeof(status->message), "%s", report->message);
-    if (request->login_state_file != NULL)
-        snprintf(status->login_state_file, sizeof(status->login_state_file), "%s",
-                 request->login_state_file);
     refresh_status_write(request->names.service, status);
-    if (needed || report->outcome == REFRESH_DONE)
-        login_state_write(status->login_state_file, needed ? 0 : report->refresh_expires_at,
-                          needed);
 }
 
 /* Most calls find the token valid: that is decided from one read, without the lock or the
@@ -371,6 +365,7 @@ static bool still_valid(struct keyring *keyring, const struct refresh_request *r
         report->obtained_at = pair.obtained_at;
         report->access_expires_at = pair.access_expires_at;
         report->refresh_expires_at = pair.refresh_expires_at;
+        report->holds_refresh_token = true;
         report_set(report, REFRESH_NOT_DUE, "the access token is still valid");
     }
     stored_pair_clear(&pair);

@@ -22,9 +22,8 @@ struct refresh_request {
     long timeout_ms;        /* for one token request */
     long margin_seconds;    /* refresh when less than this is left (at most half the lifetime) */
     long min_valid_seconds; /* > 0: refresh when less than this is left, whatever the margin */
-    const char *login_state_file; /* NULL: none to keep up to date */
-    long lock_wait_ms;     /* how long to wait for another process's refresh; 0: timeout + 2 s */
-    long long deadline_ms; /* CLOCK_MONOTONIC ms by which all must be done; 0: none */
+    long lock_wait_ms;      /* how long to wait for another process's refresh; 0: timeout + 2 s */
+    long long deadline_ms;  /* CLOCK_MONOTONIC ms by which all must be done; 0: none */
 };
 
 enum refresh_outcome {
@@ -44,6 +43,7 @@ struct refresh_report {
     long long access_expires_at; /* of the pair now in the keyring; 0: unknown or none */
     long long refresh_expires_at;
     long long obtained_at;
+    bool holds_refresh_token; /* the pair now in the keyring has one (for the module's state) */
 };
 
 /* The whole refresh, under the lock. Never prompts, never blocks past the request timeout

@@ -97,9 +97,6 @@ int logout_pair(struct keyring *keyring, const struct refresh_request *request,
     snprintf(status.outcome, sizeof(status.outcome), "logged-out");
     snprintf(status.message, sizeof(status.message), "%s", message);
     refresh_status_write(request->names.service, &status);
-    login_state_write(status.login_state_file[0] != '\0' ? status.login_state_file
-                                                         : request->login_state_file,
-                      0, true);
     refresh_lock_release(lock);
     return rv;
 }

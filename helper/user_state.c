@@ -134,8 +134,6 @@ void refresh_status_read(const char *service, struct refresh_status *status)
     copy_member(object, "message", status->message, sizeof(status->message));
     copy_member(object, "unknown_fingerprint", status->unknown_fingerprint,
                 sizeof(status->unknown_fingerprint));
-    copy_member(object, "login_state_file", status->login_state_file,
-                sizeof(status->login_state_file));
     json_object_put(object);
 }
 
@@ -152,33 +150,12 @@ int refresh_status_write(const char *service, const struct refresh_status *statu
                            json_object_new_string(status->unknown_fingerprint));
     json_object_object_add(object, "unknown_attempts",
                            json_object_new_int(status->unknown_attempts));
-    json_object_object_add(object, "login_state_file",
-                           json_object_new_string(status->login_state_file));
     if (user_state_path(service, ".status", path, sizeof(path)) == 0 &&
         (size_t)snprintf(temporary, sizeof(temporary), "%s.new", path) < sizeof(temporary) &&
         json_object_to_file_ext(temporary, object, JSON_C_TO_STRING_PLAIN) == 0 &&
         rename(temporary, path) == 0)
         rv = 0;
     json_object_put(object);
-    return rv;
-}
-
-int login_state_write(const char *path, long long refresh_expires_at, bool authorization_needed)
-{
-    char text[128];
-    int length, fd, rv = -1;
-    struct stat info;
-
-    if (path == NULL || path[0] == '\0')
-        return 0;
-    fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-    length = snprintf(text, sizeof(text), "refresh_expires_at=%lld\nauthorization_needed=%d\n",
-                      refresh_expires_at, authorization_needed ? 1 : 0);
-    if (fd >= 0 && fstat(fd, &info) == 0 && S_ISREG(info.st_mode) && info.st_uid == getuid() &&
-        ftruncate(fd, 0) == 0 && write(fd, text, (size_t)length) == length)
-        rv = 0;
-    if (fd >= 0)
-        close(fd);
     return rv;
 }
 

@@ -5,9 +5,9 @@
  *       SERVICE.refresher  flock held by the running refresher: at most one per service
  *       SERVICE.sock       the refresher's socket for `oauth-keyring`
  *       SERVICE.status     JSON: last refresh outcome and time, for `oauth-keyring status`
- *   LOGIN_STATE_FILE        "has a refresh token until T" for the module's prompt=missing:
- *                           created by the module as root in a root-owned directory, owned by
- *                           the user, so the user can update it but nobody else's. */
+ *
+ * The module's login state file (prompt=missing) is root's and written by the module alone,
+ * from the replies of the helper (pam_module/login_state.h): nothing here writes it. */
 #ifndef POK_USER_STATE_H
 #define POK_USER_STATE_H
 
@@ -35,16 +35,11 @@ struct refresh_status {
     char message[320];
     char unknown_fingerprint[24]; /* a refresh token whose request got no answer */
     int unknown_attempts;
-    char login_state_file[STATE_PATH_MAX];
 };
 
 /* Reads SERVICE.status (all zero when absent); writes it atomically. */
 void refresh_status_read(const char *service, struct refresh_status *status);
 int refresh_status_write(const char *service, const struct refresh_status *status);
-
-/* Updates the module's login state file (which must already exist and be the user's):
- * refresh_expires_at (0: unknown) and whether the user must authorize again. */
-int login_state_write(const char *path, long long refresh_expires_at, bool authorization_needed);
 
 /* A short, non-reversible tag of a refresh token (SHA-256, first 16 hex digits). */
 void token_fingerprint(const char *token, char *out, size_t size);

@@ -348,7 +348,8 @@ out:
     secret_free_string(&answer);
 }
 
-/* prompt=missing asks only when the user's own state file shows no usable refresh token. */
+/* prompt=missing asks only when the user's login state file (root's) shows no usable refresh
+ * token. */
 static bool should_prompt(const struct login_context *context)
 {
     switch (context->options.prompt) {
@@ -396,7 +397,6 @@ static int add_provider_fields(struct login_context *context)
     rv |= protocol_message_add(request, "username", context->user_name);
     rv |= protocol_message_add(request, "display_name", config->display_name);
     rv |= protocol_message_add(request, "preset", config->preset);
-    rv |= protocol_message_add(request, "login_state_file", context->login_state);
     if (context->options.start_refresher)
         rv |= protocol_message_add(request, "start_refresher", "1");
     return rv;
@@ -428,6 +428,36 @@ static bool request_exchange(struct login_context *context,
     return rv == 0 && ask_helper(context, budget_ms + HELPER_GRACE_MS);
 }
 
+/* What prompt=missing knows at the next auth, written by the module alone (login_state.h)
+ * from the reply it just checked. A module running as the user writes nothing into root's
+ * state directory: it says so in the debug log only. */
+static void record_login_state(struct login_context *context, long long refresh_expires_at,
+                               bool authorization_needed)
+{
+    char why[512];
+    int rv = login_state_write(context->login_state, context->account.gid, refresh_expires_at,
+                               authorization_needed, why, sizeof(why));
+
+    if (rv < 0)
+        pam_syslog(context->pamh, LOG_WARNING, "user %s: %s; prompt=missing will ask",
+                   context->user_name, why);
+    else if (rv > 0)
+        debug_log(context, "running as the user: the login state stays as root wrote it");
+}
+
+/* After an "ok" to exchange or session: refresh_expires_at (digits: protocol_reply_check)
+ * says the keyring now holds a refresh token, until then (0: no expiry given); without it,
+ * there is none and the next login has to ask. */
+static void record_refresh_token(struct login_context *context)
+{
+    const char *expires_at = protocol_message_get(&context->reply, "refresh_expires_at");
+
+    if (expires_at != NULL)
+        record_login_state(context, strtoll(expires_at, NULL, 10), false);
+    else
+        record_login_state(context, 0, true);
+}
+
 /* The helper found the keyring not started yet and left the work to the refresher. */
 static bool is_deferred(const struct protocol_message *reply)
 {
@@ -449,11 +479,15 @@ static void exchange_code(struct login_context *context,
                    context->user_name, context->config.keyring_service);
         pam_info(context->pamh, "Your %s token will be in your keyring once it is unlocked.",
                  context->config.display_name);
+        /* Optimistic: the refresher has the code. Should its exchange fail, the next
+         * session's hook finds no refresh token, records it, and the login after asks. */
+        record_login_state(context, 0, false);
     } else if (answered) {
         pam_syslog(context->pamh, LOG_INFO, "user %s: tokens stored in the keyring (service %s)",
                    context->user_name, context->config.keyring_service);
         pam_info(context->pamh, "Your %s token is now in your keyring.",
                  context->config.display_name);
+        record_refresh_token(context);
     } else {
         message = protocol_message_get(&context->reply, "message");
         pam_error(context->pamh, "Your %s token could not be stored: %s",
@@ -464,7 +498,10 @@ static void exchange_code(struct login_context *context,
     pam_set_data(context->pamh, PENDING_DATA_NAME, NULL, NULL);
 }
 
-/* Tokens from an earlier login: refresh once if due, start the refresher. */
+/* Tokens from an earlier login: refresh once if due, start the refresher. The login state
+ * follows the reply: refreshed or not due, what the keyring holds; "authorization-needed"
+ * (no refresh token, or a dead one: a logout, a revoked grant), ask at the next login;
+ * deferred or any other error (a locked keyring), nothing learnt, the file stays. */
 static void refresh_existing(struct login_context *context)
 {
     const struct provider_config *config = &context->config;
@@ -484,14 +521,17 @@ static void refresh_existing(struct login_context *context)
                        "user %s: session refresh: %s (%s)", context->user_name,
                        protocol_message_get(&context->reply, "outcome"),
                        protocol_message_get(&context->reply, "message"));
+        if (!deferred)
+            record_refresh_token(context);
         return;
     }
     reason = protocol_message_get(&context->reply, "reason");
-    if (reason != NULL && strcmp(reason, "authorization-needed") == 0)
+    if (reason != NULL && strcmp(reason, "authorization-needed") == 0) {
+        record_login_state(context, 0, true);
         pam_info(context->pamh,
                  "Your %s token needs a new sign-in; you will be asked at the next login.",
                  config->display_name);
-    else if (reason != NULL && strcmp(reason, "keyring-failed") == 0)
+    } else if (reason != NULL && strcmp(reason, "keyring-failed") == 0)
         pam_error(context->pamh, "Your %s token could not be renewed: %s", config->display_name,
                   protocol_message_get(&context->reply, "message"));
 }
@@ -500,10 +540,6 @@ static void store_tokens(struct login_context *context)
 {
     const void *data = NULL;
 
-    if (login_state_prepare(context->options.state_dir, context->login_state, &context->account) !=
-        0)
-        pam_syslog(context->pamh, LOG_WARNING, "cannot create %s: prompt=missing will ask",
-                   context->login_state);
     if (pam_get_data(context->pamh, PENDING_DATA_NAME, &data) == PAM_SUCCESS && data != NULL)
         exchange_code(context, data);
     else

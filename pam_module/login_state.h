@@ -1,30 +1,38 @@
 /* What the auth phase knows of the user's tokens without seeing the keyring: "user U holds a
  * refresh token valid until T", for prompt=missing.
  *
- * One small file per user and service in the state directory (root's), owned by the user:
- * the module creates it as root, the user's helper and refresher keep it current. Only a file
- * owned by the user it describes is believed, so a user can speak for themselves alone.
+ * One small file per user and service in the state directory, written by the module alone
+ * (login_flow.c, from the helper's replies) and only into a directory its own effective uid
+ * owns that nobody else can write: root's, in every real installation, so the file is root's
+ * and the user can neither change it nor make it grow. A module that runs as the user (a
+ * screen locker) finds root's directory and writes nothing; it reads root's file.
  *
- *     refresh_expires_at=<Unix seconds, 0: unknown>\n
+ *     refresh_expires_at=<Unix seconds, 0: none given>\n
  *     authorization_needed=<0|1>\n */
 #ifndef POK_LOGIN_STATE_H
 #define POK_LOGIN_STATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
-
-#include "user_account.h"
 
 /* STATE_DIR/<uid>-<service with unsafe bytes as '_'>; -1 when it does not fit. */
 int login_state_path(const char *state_dir, uid_t uid, const char *service, char *path,
                      size_t size);
 
-/* Creates the file (empty: nothing known) owned by the user, when it does not exist. */
-int login_state_prepare(const char *state_dir, const char *path,
-                        const struct user_account *account);
+/* Replaces the file at path (as login_state_path made it) with what is known now: written to
+ * ".<name>.new" beside it (O_EXCL, O_NOFOLLOW), then renamed over whatever was there - an
+ * older version's user-owned file or a symbolic link is replaced, never followed. Owner: the
+ * module's effective uid (root), group: gid (the user's, who may read it), mode 0640. As
+ * root, creates a missing directory 0755. 0: written; 1: not written because the module runs
+ * as a user and the directory is root's (nothing to tell); -1: not written, why says. */
+int login_state_write(const char *path, gid_t gid, long long refresh_expires_at,
+                      bool authorization_needed, char *why, size_t why_size);
 
-/* True when the user's own file says a refresh token is held and not expired at now. */
+/* True when the file says a refresh token is held and not expired at now. Believed only when
+ * it is a regular file that neither group nor others can write, owned by root - or by the
+ * user it describes when the module itself runs as that user and so wrote it itself. */
 bool login_state_has_refresh_token(const char *path, uid_t uid, time_t now);
 
 #endif

@@ -219,8 +219,9 @@ for pid in $(pgrep -u "$USER_NAME"); do
     [ "$(readlink "/proc/$pid/exe")" = "$HELPER_PATH" ] && refresher=$pid
 done
 [ -n "$refresher" ] || fail "no refresher from $HELPER_PATH runs as $USER_NAME: $(pgrep -a -u "$USER_NAME")"
-[ "$(stat -c %U "$STATE_DIR/$USER_UID-$SERVICE")" = "$USER_NAME" ] ||
-    fail "no login state file of the user's in $STATE_DIR"
+# The login state file: the module's own (root's), readable by the user's group only.
+[ "$(stat -c %U:%G:%a "$STATE_DIR/$USER_UID-$SERVICE")" = "root:$(id -gn "$USER_NAME"):640" ] ||
+    fail "no login state file of root's for the user in $STATE_DIR"
 [ "$(as_user oauth-keyring token --service "$SERVICE")" = "$issued" ] ||
     fail "the installed oauth-keyring does not print the token"
 assert_no_secret_in "$WORK"/{login,sudo,wrong-password}.{out,log}

@@ -79,6 +79,10 @@ login() { # login SERVICE BROWSER-MODE -> $WORK/login-N.out, log in $WORK/module
 token_requests() { idp_stat 's["requests"]["token"]'; }
 
 # --- 1. the good login -----------------------------------------------------------------------
+# An older version's login state file, the user's own: the module's first write replaces it.
+printf 'refresh_expires_at=0\nauthorization_needed=0\n' >"$WORK/state/$USER_UID-$SERVICE"
+chown "$USER_NAME" "$WORK/state/$USER_UID-$SERVICE"
+chmod 600 "$WORK/state/$USER_UID-$SERVICE"
 login pok-login url
 grep -q "is now in your keyring" "$OUT" || fail "first login did not store: $(cat "$OUT" "$LOG")"
 issued=$(idp_stat 's["issued"]["access_tokens"][-1]')
@@ -90,12 +94,17 @@ issued=$(idp_stat 's["issued"]["access_tokens"][-1]')
 [ "$(idp_stat '",".join(s["last_token_request_fields"])')" = \
     "client_id,client_secret,code,code_verifier,grant_type,redirect_uri" ] ||
     fail "the code exchange did not send exactly the reference's fields"
-# prompt=missing's knowledge: created by the module as root, owned and kept by the user.
+# prompt=missing's knowledge: written by the module as root from the helper's reply; root's,
+# the user's group may read it, the user can neither rewrite nor grow it (issue 10, finding 8).
 state_file="$WORK/state/$USER_UID-$SERVICE"
-[ "$(stat -c %U:%a "$state_file")" = "$USER_NAME:600" ] || fail "login state: $(stat -c %U:%a "$state_file")"
+[ "$(stat -c %U:%G:%a "$state_file")" = "root:$(id -gn "$USER_NAME"):640" ] ||
+    fail "login state: $(stat -c %U:%G:%a "$state_file")"
+as_user cat "$state_file" >/dev/null || fail "the user cannot read the login state file"
+as_user sh -c 'echo x >>"$1"' sh "$state_file" 2>/dev/null && fail "the user could append to the login state file"
 grep -q "^authorization_needed=0$" "$state_file" && grep -Eq "^refresh_expires_at=[1-9][0-9]+$" "$state_file" ||
-    fail "the helper did not record the refresh token's expiry: $(cat "$state_file")"
+    fail "the module did not record the refresh token's expiry: $(cat "$state_file")"
 note "1. login stored the issued token; secret-tool and Python keyring read it as the user"
+note "1. login state: the user's older file replaced by root's (0640, the user's group) with the expiry; the user cannot append"
 
 # The helper ran as the user: uid, gid, groups exactly; no new privileges; nothing secret
 # in its argv or environment.

@@ -153,6 +153,22 @@ lie session-outcome-unknown session 0 'ok; field outcome pwned; field message m;
     "the helper's reply to 'session' has an unknown outcome"
 lie session-error-no-reason session 1 'error; field message "no reason"; end' \
     "the helper's reply to 'session' lacks 'reason'"
+# The login state file is the module's, written from refresh_expires_at (issue 10, finding 8):
+# digits only, in an "ok" to exchange or session. A lie about it is refused and the file stays.
+state_file="$WORK/state/$(id -u "$TARGET")-stand-in"
+printf 'refresh_expires_at=7\nauthorization_needed=0\n' >"$state_file"
+lie exchange-expiry-negative exchange 0 'ok; field message m; field refresh_expires_at -1; end' \
+    "the helper's reply to 'exchange' has a refresh_expires_at that is not Unix seconds"
+lie session-expiry-text session 0 'ok; field outcome not-due; field message m; field refresh_expires_at 1e9; end' \
+    "the helper's reply to 'session' has a refresh_expires_at that is not Unix seconds"
+lie session-expiry-long session 0 \
+    'ok; field outcome not-due; field message m; field refresh_expires_at 1234567890123456789; end' \
+    "the helper's reply to 'session' has a refresh_expires_at that is not Unix seconds"
+lie session-expiry-in-error session 1 \
+    'error; field reason authorization-needed; field message m; field refresh_expires_at 5; end' \
+    "the helper's reply to 'session' carries an unexpected 'refresh_expires_at'"
+[ "$(cat "$state_file")" = "$(printf 'refresh_expires_at=7\nauthorization_needed=0')" ] ||
+    fail "a refused reply changed the login state file: $(cat "$state_file")"
 note "$LIES lying replies refused, each logged by its field; the PAM application lived on"
 
 # --- Finding 5: where the code goes is the module's choice ----------------------------------
