@@ -194,6 +194,7 @@ static void fill_refresh_request(const struct helper_context *context,
     request->names.display_name = field(context, "display_name");
     request->names.preset = field(context, "preset");
     request->token_url = field(context, "token_url");
+    request->token_url_from_preset = field(context, "token_url_from_preset") != NULL;
     request->client_id = field(context, "client_id");
     request->client_secret = field(context, "client_secret");
     request->ca_file = field(context, "ca_file");

@@ -231,7 +231,10 @@ static bool unknown_outcome_blocks(const struct stored_pair *pair,
  * edit; a URL taken from it unchecked would carry the client secret anywhere. */
 static char *choose_token_url(const struct refresh_request *request, const struct stored_pair *pair)
 {
-    bool snyk = request->names.preset != NULL && strcmp(request->names.preset, "snyk") == 0;
+    /* A Snyk region is followed only where the preset chose the token URL: an admin's explicit
+     * token_url stands (an EU site must not quietly talk to the US host). */
+    bool snyk = request->names.preset != NULL && strcmp(request->names.preset, "snyk") == 0 &&
+                request->token_url_from_preset;
     char allowed[SNYK_TOKEN_URL_MAX] = "";
     char *host = NULL, *chosen;
 

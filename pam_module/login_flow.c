@@ -399,6 +399,8 @@ static int add_provider_fields(struct login_context *context)
     rv |= protocol_message_add(request, "preset", config->preset);
     if (context->options.start_refresher)
         rv |= protocol_message_add(request, "start_refresher", "1");
+    if (config->token_url_from_preset)
+        rv |= protocol_message_add(request, "token_url_from_preset", "1");
     return rv;
 }
 
