@@ -495,6 +495,9 @@ static void exchange_code(struct login_context *context,
         pam_error(context->pamh, "Your %s token could not be stored: %s",
                   context->config.display_name,
                   message != NULL ? message : "the helper failed (see the system log)");
+        /* What happens next: nothing was kept, and the code cannot be used twice. */
+        pam_info(context->pamh, "You will be asked to sign in to %s again at your next login.",
+                 context->config.display_name);
     }
     /* A code is single-use: drop it (the cleanup wipes it) whatever happened. */
     pam_set_data(context->pamh, PENDING_DATA_NAME, NULL, NULL);

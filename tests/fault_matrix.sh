@@ -106,6 +106,12 @@ case_login() { # case_login NAME SERVICE EXPECTED-LOG-TEXT [BUS [KEYRING: same|c
         grep -q "is now in your keyring" "$WORK/out/$name.out" || fail "$name: the login did not store"
     fi
     grep -q -- "$expected" "$WORK/out/$name.log" || fail "$name: no '$expected' in: $(cat "$WORK/out/$name.log")"
+    # A sign-in that was not stored says what happens next (issue 11, item 6).
+    if grep -q "could not be stored" "$WORK/out/$name.out"; then
+        grep -q "asked to sign in to .* again at your next login" "$WORK/out/$name.out" ||
+            fail "$name: the user is not told what happens next: $(cat "$WORK/out/$name.out")"
+        NEXT_STEP_TOLD=$((${NEXT_STEP_TOLD:-0} + 1))
+    fi
     echo "--- $name: session ${session_ms} ms, keyring $keyring; log: $(grep -o -- "$expected.*" "$WORK/out/$name.log" | head -1 | cut -c1-110)"
 }
 fault() { idp_control "{\"reset\": true, \"fault\": \"$1\"}"; }
@@ -173,6 +179,8 @@ case_login unknown-argument pok-unknown-arg "unknown module argument: bogus_argu
     "$DBUS_SESSION_BUS_ADDRESS" changed
 "$PYTHON" "$WORK/bin/keyring_tool.py" lock || fail "cannot lock the keyring"
 case_login locked-keyring pok-private "keyring is locked" "$DBUS_SESSION_BUS_ADDRESS" locked
+[ "${NEXT_STEP_TOLD:-0}" -ge 10 ] || fail "only ${NEXT_STEP_TOLD:-0} failed sign-ins said what happens next"
+echo "--- ${NEXT_STEP_TOLD} failed sign-ins each told the user they will be asked at the next login"
 echo done >"$WORK/out/scenario.done"
 SCENARIO
 run_private_session "$WORK/scenario.sh" 300
