@@ -70,6 +70,24 @@ static int add_qr_drawing(struct helper_context *context, const char *url)
     return rv;
 }
 
+/* What would make the exchange fail for sure, found before the user signs in: the module can
+ * check the CA file's owner and mode, but only the user's own process can tell whether the
+ * user may read it (curl's "Problem with the SSL CA cert" came after the sign-in). */
+static bool ca_file_readable(struct helper_context *context)
+{
+    const char *ca_file = field(context, "ca_file");
+    char message[512];
+
+    if (ca_file == NULL || access(ca_file, R_OK) == 0)
+        return true;
+    snprintf(message, sizeof(message),
+             "the configured ca_file cannot be read by the user the helper runs as (%s); "
+             "make it readable by all (mode 0644)",
+             strerror(errno));
+    reply_error(context, "bad-config", message);
+    return false;
+}
+
 /* "authorize": a fresh PKCE verifier and state, and the URL the user opens. */
 static int build_authorization(struct helper_context *context)
 {
@@ -445,7 +463,7 @@ static int dispatch(struct helper_context *context)
     const char *command = context->request.command;
 
     if (strcmp(command, "authorize") == 0)
-        return build_authorization(context);
+        return ca_file_readable(context) ? build_authorization(context) : HELPER_EXIT_FAILED;
     if (strcmp(command, "answer") == 0)
         return check_answer(context);
     if (strcmp(command, "exchange") == 0)

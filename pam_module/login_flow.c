@@ -200,6 +200,7 @@ static bool request_authorize_url(struct login_context *context)
     rv |= protocol_message_add(&context->request, "client_id", config->client_id);
     rv |= protocol_message_add(&context->request, "redirect_uri", config->redirect_uri);
     rv |= protocol_message_add(&context->request, "scope", config->scope);
+    rv |= protocol_message_add(&context->request, "ca_file", config->ca_file);
     if (context->options.show_qr)
         rv |= protocol_message_add(&context->request, "qr", "1");
     return rv == 0 && ask_helper(context, LOCAL_HELPER_TIMEOUT_MS);
