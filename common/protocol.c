@@ -2,11 +2,12 @@
 
 #include "protocol.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "text_checks.h"
 
 static bool is_valid_name(const char *name, size_t length)
 {
@@ -226,19 +227,6 @@ static bool is_expiry(const char *value, size_t length)
     return true;
 }
 
-static int refuse_reply(char *why, size_t why_size, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int refuse_reply(char *why, size_t why_size, const char *format, ...)
-{
-    va_list arguments;
-
-    va_start(arguments, format);
-    vsnprintf(why, why_size, format, arguments);
-    va_end(arguments);
-    return -1;
-}
-
 /* Whether name is among the first count entries of names (a NULL entry ends the list). */
 static bool list_has(const char *const *names, size_t count, const char *name)
 {
@@ -272,7 +260,7 @@ static int check_required(const char *request, const struct reply_fields *spec,
 {
     for (size_t i = 0; i < REPLY_MAX_FIELDS && spec->required[i] != NULL; i++) {
         if (protocol_message_get(reply, spec->required[i]) == NULL)
-            return refuse_reply(why, why_size, "the helper's reply to '%s' lacks '%s'", request,
+            return text_set_why(why, why_size, "the helper's reply to '%s' lacks '%s'", request,
                                 spec->required[i]);
     }
     return 0;
@@ -286,18 +274,18 @@ static int check_present(const char *request, const struct reply_fields *spec,
         const struct protocol_field *field = &reply->fields[i];
         if (!list_has(spec->required, REPLY_MAX_FIELDS, field->name) &&
             !list_has(spec->optional, REPLY_MAX_FIELDS, field->name))
-            return refuse_reply(why, why_size,
+            return text_set_why(why, why_size,
                                 "the helper's reply to '%s' carries an unexpected '%s'", request,
                                 field->name);
         if (field->length == 0)
-            return refuse_reply(why, why_size, "the helper's reply to '%s' has an empty '%s'",
+            return text_set_why(why, why_size, "the helper's reply to '%s' has an empty '%s'",
                                 request, field->name);
         if (strcmp(field->name, "outcome") == 0 && !protocol_outcome_is_known(field->value))
-            return refuse_reply(why, why_size, "the helper's reply to '%s' has an unknown outcome",
+            return text_set_why(why, why_size, "the helper's reply to '%s' has an unknown outcome",
                                 request);
         if (strcmp(field->name, "refresh_expires_at") == 0 &&
             !is_expiry(field->value, field->length))
-            return refuse_reply(why, why_size,
+            return text_set_why(why, why_size,
                                 "the helper's reply to '%s' has a refresh_expires_at that is not "
                                 "Unix seconds",
                                 request);
@@ -312,7 +300,7 @@ int protocol_reply_check(const char *request, const struct protocol_message *rep
     int rv;
 
     if (spec == NULL)
-        rv = refuse_reply(why, why_size, "the helper's reply to '%s' is not one the protocol has",
+        rv = text_set_why(why, why_size, "the helper's reply to '%s' is not one the protocol has",
                           request);
     else
         rv = check_required(request, spec, reply, why, why_size);

@@ -2,6 +2,7 @@
 
 #include "text_checks.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -145,4 +146,14 @@ bool snyk_instance_token_url(const char *instance, char *url, size_t url_size)
             url[0] = '\0';
     }
     return allowed;
+}
+
+int text_set_why(char *why, size_t why_size, const char *format, ...)
+{
+    va_list arguments;
+
+    va_start(arguments, format);
+    vsnprintf(why, why_size, format, arguments);
+    va_end(arguments);
+    return -1;
 }

@@ -38,4 +38,9 @@ bool snyk_instance_host(const char *instance, char *host, size_t host_size);
 /* https://<that host>/oauth2/token into url; false when snyk_instance_host refuses. */
 bool snyk_instance_token_url(const char *instance, char *url, size_t url_size);
 
+/* The one setter of a "why" message fit for the log: formats into why (cut to why_size) and
+ * returns -1, so that a failing path can end with `return text_set_why(...)`. */
+int text_set_why(char *why, size_t why_size, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #endif

@@ -7,7 +7,6 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -19,6 +18,7 @@
 #include <unistd.h>
 
 #include "deadline.h"
+#include "text_checks.h"
 
 #define REPLY_CHUNK 4096
 /* How long a killed helper may take to die. One that does not is stuck in the kernel (a
@@ -44,18 +44,6 @@ struct helper_process {
     int exit_code;     /* when it exited; -1 when a signal ended it */
     int exit_signal;   /* when a signal ended it */
 };
-
-static void explain(char *why, size_t why_size, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void explain(char *why, size_t why_size, const char *format, ...)
-{
-    va_list arguments;
-
-    va_start(arguments, format);
-    vsnprintf(why, why_size, format, arguments);
-    va_end(arguments);
-}
 
 /* --- in the child, between fork and execve: async-signal-safe calls only ------------------ */
 
@@ -179,12 +167,12 @@ static int exchange_messages(struct helper_process *process, char *why, size_t w
 
         if (wait_ms == 0) {
             process->timed_out = true;
-            explain(why, why_size, "the helper did not answer in time");
+            text_set_why(why, why_size, "the helper did not answer in time");
             return -1;
         }
         ready = poll(&poll_entry, 1, wait_ms);
         if (ready < 0 && errno != EINTR) {
-            explain(why, why_size, "poll on the helper failed: %s", strerror(errno));
+            text_set_why(why, why_size, "poll on the helper failed: %s", strerror(errno));
             return -1;
         }
         if (ready > 0 && writing && (poll_entry.revents & (POLLOUT | POLLERR | POLLHUP)) != 0)
@@ -193,9 +181,10 @@ static int exchange_messages(struct helper_process *process, char *why, size_t w
             received = receive_available(process);
     }
     if (received == RECEIVE_TOO_BIG)
-        explain(why, why_size, "the helper's reply is larger than %d bytes", PROTOCOL_MAX_MESSAGE);
+        text_set_why(why, why_size, "the helper's reply is larger than %d bytes",
+                     PROTOCOL_MAX_MESSAGE);
     else if (received == RECEIVE_FAILED)
-        explain(why, why_size, "cannot read the helper's reply: %s", strerror(errno));
+        text_set_why(why, why_size, "cannot read the helper's reply: %s", strerror(errno));
     return received == RECEIVE_DONE ? 0 : -1;
 }
 
@@ -314,9 +303,9 @@ static int start_child(struct helper_process *process, const struct user_account
     int rv = -1;
 
     if (dev_null < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
-        explain(why, why_size, "cannot set up the helper's channel: %s", strerror(errno));
+        text_set_why(why, why_size, "cannot set up the helper's channel: %s", strerror(errno));
     else if (fork_child(process, pair[1], dev_null, account, environment) != 0)
-        explain(why, why_size, "cannot start the helper: %s", strerror(errno));
+        text_set_why(why, why_size, "cannot start the helper: %s", strerror(errno));
     else
         rv = 0;
     process->channel = pair[0];
@@ -355,8 +344,8 @@ static int accept_reply(struct helper_process *process, struct protocol_message 
     bool ok_agrees, error_agrees;
 
     if (protocol_decode(process->reply.data, process->reply.length, reply) != 0) {
-        explain(why, why_size, "the helper %s without a valid reply",
-                describe_exit(process, exit_text, sizeof(exit_text)));
+        text_set_why(why, why_size, "the helper %s without a valid reply",
+                     describe_exit(process, exit_text, sizeof(exit_text)));
         return -1;
     }
     ok_agrees = strcmp(reply->command, "ok") == 0 &&
@@ -365,8 +354,8 @@ static int accept_reply(struct helper_process *process, struct protocol_message 
                    (!process->status_known || process->exit_code == HELPER_EXIT_FAILED) &&
                    protocol_message_get(reply, "message") != NULL;
     if (!ok_agrees && !error_agrees) {
-        explain(why, why_size, "the helper's reply does not agree with its exit (it %s)",
-                describe_exit(process, exit_text, sizeof(exit_text)));
+        text_set_why(why, why_size, "the helper's reply does not agree with its exit (it %s)",
+                     describe_exit(process, exit_text, sizeof(exit_text)));
         return -1;
     }
     return 0;
@@ -388,10 +377,10 @@ static int check_identity(const struct user_account *account, char *why, size_t 
     uid_t effective = geteuid();
 
     if (account->uid == 0)
-        explain(why, why_size, "refusing to run the helper as root");
+        text_set_why(why, why_size, "refusing to run the helper as root");
     else if (effective != 0 && effective != account->uid)
-        explain(why, why_size, "the module runs as uid %u, neither root nor the user",
-                (unsigned)effective);
+        text_set_why(why, why_size, "the module runs as uid %u, neither root nor the user",
+                     (unsigned)effective);
     else
         return 0;
     return -1;
@@ -408,7 +397,8 @@ static int check_helper_file(const struct user_account *account, char *why, size
     mode_t readable = (mode_t)-1;
 
     if (stat(path, &file) != 0) {
-        explain(why, why_size, "the helper could not be executed (%s: %s)", path, strerror(errno));
+        text_set_why(why, why_size, "the helper could not be executed (%s: %s)", path,
+                     strerror(errno));
         return -1;
     }
     if (file.st_uid == 0)
@@ -419,10 +409,10 @@ static int check_helper_file(const struct user_account *account, char *why, size
         return 0;
     if (!S_ISREG(file.st_mode) || readable == (mode_t)-1 || (file.st_mode & readable) != 0 ||
         (file.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-        explain(why, why_size,
-                "refusing to run the helper %s: it must be a file the user cannot read and "
-                "only its owner can write (install it root:root, mode 0711)",
-                path);
+        text_set_why(why, why_size,
+                     "refusing to run the helper %s: it must be a file the user cannot read and "
+                     "only its owner can write (install it root:root, mode 0711)",
+                     path);
         return -1;
     }
     return 0;
@@ -444,7 +434,7 @@ int helper_run(const struct user_account *account, const struct helper_environme
     if (capped_buffer_init(&process.request, PROTOCOL_MAX_MESSAGE) != 0 ||
         capped_buffer_init(&process.reply, PROTOCOL_MAX_MESSAGE) != 0 ||
         protocol_encode(request, &process.request) != 0) {
-        explain(why, why_size, "the request for the helper could not be built");
+        text_set_why(why, why_size, "the request for the helper could not be built");
         goto out;
     }
     if (start_child(&process, account, environment, why, why_size) != 0)
@@ -452,12 +442,12 @@ int helper_run(const struct user_account *account, const struct helper_environme
     exchanged = exchange_messages(&process, why, why_size) == 0;
     reap_child(&process, !exchanged);
     if (process.stuck)
-        explain(why, why_size,
-                "the helper (pid %d) did not finish in time and SIGKILL did not end it (stuck "
-                "in the kernel); left behind",
-                (int)process.pid);
+        text_set_why(why, why_size,
+                     "the helper (pid %d) did not finish in time and SIGKILL did not end it (stuck "
+                     "in the kernel); left behind",
+                     (int)process.pid);
     else if (process.timed_out)
-        explain(why, why_size, "the helper did not answer in time and was killed");
+        text_set_why(why, why_size, "the helper did not answer in time and was killed");
     else if (exchanged)
         rv = accept_reply(&process, reply, why, why_size);
 out:

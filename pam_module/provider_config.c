@@ -741,19 +741,6 @@ static void url_host(const char *url, char *host, size_t host_size)
     host[length] = '\0';
 }
 
-static int refuse_token_url(char *why, size_t why_size, const char *format, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int refuse_token_url(char *why, size_t why_size, const char *format, ...)
-{
-    va_list arguments;
-
-    va_start(arguments, format);
-    vsnprintf(why, why_size, format, arguments);
-    va_end(arguments);
-    return -1;
-}
-
 /* An instance= the Snyk preset honours: with the preset's token URL, its region's; with the
  * admin's, only when it names the same host (issue 11: the admin's choice stands). */
 static int apply_snyk_instance(const struct provider_config *config, const char *instance,
@@ -765,15 +752,14 @@ static int apply_snyk_instance(const struct provider_config *config, const char 
 
     if (!snyk_instance_host(instance, instance_host, sizeof(instance_host)) ||
         !snyk_instance_token_url(instance, chosen, chosen_size)) {
-        rv = refuse_token_url(why, why_size,
-                              "That address names a Snyk instance that is not allowed.");
+        rv = text_set_why(why, why_size, "That address names a Snyk instance that is not allowed.");
     } else if (!config->token_url_from_preset) {
         url_host(config->token_url, configured_host, sizeof(configured_host));
         if (strcmp(instance_host, configured_host) != 0)
-            rv = refuse_token_url(why, why_size,
-                                  "That address names the Snyk instance %s, but the configured "
-                                  "token_url is on %s; the code was not kept.",
-                                  instance_host, configured_host);
+            rv = text_set_why(why, why_size,
+                              "That address names the Snyk instance %s, but the configured "
+                              "token_url is on %s; the code was not kept.",
+                              instance_host, configured_host);
         chosen[0] = '\0'; /* the configured URL itself, path and port included */
     }
     return rv;
@@ -793,7 +779,7 @@ int provider_token_url_for_login(const struct provider_config *config, const cha
     if (rv == 0) {
         *token_url = strdup(regional[0] != '\0' ? regional : config->token_url);
         if (*token_url == NULL)
-            rv = refuse_token_url(why, why_size, "Out of memory.");
+            rv = text_set_why(why, why_size, "Out of memory.");
     }
     return rv;
 }
