@@ -7,6 +7,8 @@ set -u
 . "${top_srcdir:-.}/tests/lib.sh"
 
 make_workdir
+# A make of its own, not a part of the `make check` that runs this test.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 make -s -C "$top_builddir" install DESTDIR="$WORK/root" >"$WORK/install.out" 2>&1 ||
     fail "make install: $(tail -5 "$WORK/install.out")"
 module=$(find "$WORK/root" -name pam_oauth_keyring.so -path '*security*')
@@ -15,7 +17,8 @@ helper=$(find "$WORK/root" -name pam_oauth_keyring_helper)
 las=$(find "$WORK/root" -name '*.la')
 [ -z "$las" ] || fail "make install left libtool files: ${las//$WORK\/root/}"
 [ "$(stat -c %a "$helper")" = 711 ] || fail "the helper is installed $(stat -c %a "$helper"), not 711"
-read -r configfile sysconfdir < <(make -s -C "$top_builddir" --no-print-directory print-configfile)
+read -r configfile sysconfdir < <(make -s --no-print-directory -C "$top_builddir" print-configfile |
+    grep -v '^make')
 [ "$configfile" = "$sysconfdir/security/pam_oauth_keyring.conf" ] ||
     fail "the default configuration $configfile is not under sysconfdir $sysconfdir"
 strings "$module" | grep -qxF "$configfile" ||
