@@ -200,6 +200,14 @@ static void judge_refresh(struct keyring *keyring, const struct refresh_request 
     }
 }
 
+/* The clock of the lost-answer rule: the status file's times and the minute between them.
+ * time(NULL) in the installed helper; a test build adds the offset a test has set
+ * (test_hooks.h), so a test can let the minute pass without sleeping through it. */
+static long long lost_answer_clock(void)
+{
+    return (long long)time(NULL) + test_clock_offset_seconds();
+}
+
 /* After a lost answer: wait, then one more try, then stop - never a loop on one token. */
 static bool unknown_outcome_blocks(const struct stored_pair *pair,
                                    const struct refresh_status *status, long long now,
@@ -271,7 +279,7 @@ static int record_request_in_flight(const struct refresh_request *request,
     struct refresh_status in_flight = *status;
 
     count_unknown_attempt(pair, &in_flight);
-    in_flight.time = (long long)time(NULL);
+    in_flight.time = lost_answer_clock();
     snprintf(in_flight.outcome, sizeof(in_flight.outcome), "%s",
              refresh_outcome_name(REFRESH_OUTCOME_UNKNOWN));
     snprintf(in_flight.message, sizeof(in_flight.message),
@@ -337,7 +345,7 @@ static void refresh_locked(struct keyring *keyring, const struct refresh_request
         report_set(report, REFRESH_AUTHORIZATION_NEEDED, "no refresh token in the keyring");
     else if (pair.refresh_expires_at > 0 && now >= pair.refresh_expires_at)
         report_set(report, REFRESH_AUTHORIZATION_NEEDED, "the refresh token has expired");
-    else if (!unknown_outcome_blocks(&pair, status, now, report))
+    else if (!unknown_outcome_blocks(&pair, status, lost_answer_clock(), report))
         spend_refresh_token(keyring, request, &pair, status, report);
     stored_pair_clear(&pair);
 }
@@ -347,7 +355,7 @@ static void record_outcome(const struct refresh_request *request, struct refresh
 {
     if (report->outcome == REFRESH_NOT_DUE)
         return;
-    status->time = (long long)time(NULL);
+    status->time = lost_answer_clock();
     snprintf(status->outcome, sizeof(status->outcome), "%s", refresh_outcome_name(report->outcome));
     snprintf(status->message, sizeof(status->message), "%s", report->message);
     refresh_status_write(request->names.service, status);

@@ -37,6 +37,24 @@ void test_pause_point(const char *step)
     raise(SIGSTOP);
 }
 
+long long test_clock_offset_seconds(void)
+{
+    char path[STATE_PATH_MAX], text[32] = "", *end = NULL;
+    long long offset;
+    FILE *file;
+
+    if (user_state_path("test-clock-offset", "", path, sizeof(path)) != 0)
+        return 0;
+    file = fopen(path, "re");
+    if (file == NULL)
+        return 0;
+    if (fgets(text, sizeof(text), file) == NULL)
+        text[0] = '\0';
+    fclose(file);
+    offset = strtoll(text, &end, 10);
+    return end != text && (*end == '\0' || *end == '\n') ? offset : 0;
+}
+
 bool test_allows_dumpable_start(void)
 {
     const char *allowed = getenv("POK_TEST_DUMPABLE_START");

@@ -1,6 +1,11 @@
 /* Pause points for the crash tests: a test build of the helper stops itself (SIGSTOP) at the
  * named step of a refresh when $XDG_RUNTIME_DIR/pam_oauth_keyring/test-pause-at names it, so
- * a test can SIGKILL it exactly there. The installed helper compiles them to nothing. */
+ * a test can SIGKILL it exactly there. The installed helper compiles them to nothing.
+ *
+ * A clock a test can move: test_clock_offset_seconds() is the whole number of seconds in
+ * $XDG_RUNTIME_DIR/pam_oauth_keyring/test-clock-offset (0 when absent or not a number), which
+ * the lost-answer rule (refresh.c) adds to time(NULL), so a test sees the minute pass without
+ * waiting for it. 0 in the installed helper. */
 #ifndef POK_TEST_HOOKS_H
 #define POK_TEST_HOOKS_H
 
@@ -8,6 +13,7 @@
 
 #ifdef POK_TEST_BUILD
 void test_pause_point(const char *step);
+long long test_clock_offset_seconds(void);
 /* Whether a test runs this helper dumpable on purpose (under valgrind, which must read it):
  * POK_TEST_DUMPABLE_START=1 in its environment. */
 bool test_allows_dumpable_start(void);
@@ -15,6 +21,10 @@ bool test_allows_dumpable_start(void);
 static inline void test_pause_point(const char *step)
 {
     (void)step;
+}
+static inline long long test_clock_offset_seconds(void)
+{
+    return 0;
 }
 static inline bool test_allows_dumpable_start(void)
 {
