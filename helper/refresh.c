@@ -323,17 +323,22 @@ out:
     g_free(token_url);
 }
 
-static void refresh_locked(struct keyring *keyring, const struct refresh_request *request,
+/* Whether the status file has news: not when the token is not due, nor while the lost-answer
+ * rule waits out its minute. The status already says that, and its time - the lost request's -
+ * is where the minute runs from: rewritten at every held-back attempt, logins or a tool asking
+ * more often than once a minute would hold the token back for good. */
+static bool refresh_locked(struct keyring *keyring, const struct refresh_request *request,
                            struct refresh_status *status, struct refresh_report *report)
 {
     struct stored_pair pair;
     long long now = (long long)time(NULL);
     char why[512];
+    bool news = true;
 
     /* Re-read after taking the lock: another process may have refreshed meanwhile. */
     if (keyring_read_pair(keyring, &request->names, &pair, why, sizeof(why)) != 0) {
         report_set(report, REFRESH_KEYRING_FAILED, "%s", why);
-        return;
+        return true;
     }
     report->obtained_at = pair.obtained_at;
     report->access_expires_at = pair.access_expires_at;
@@ -345,16 +350,17 @@ static void refresh_locked(struct keyring *keyring, const struct refresh_request
         report_set(report, REFRESH_AUTHORIZATION_NEEDED, "no refresh token in the keyring");
     else if (pair.refresh_expires_at > 0 && now >= pair.refresh_expires_at)
         report_set(report, REFRESH_AUTHORIZATION_NEEDED, "the refresh token has expired");
-    else if (!unknown_outcome_blocks(&pair, status, lost_answer_clock(), report))
+    else if (unknown_outcome_blocks(&pair, status, lost_answer_clock(), report))
+        news = report->outcome != REFRESH_OUTCOME_UNKNOWN;
+    else
         spend_refresh_token(keyring, request, &pair, status, report);
     stored_pair_clear(&pair);
+    return news && report->outcome != REFRESH_NOT_DUE;
 }
 
 static void record_outcome(const struct refresh_request *request, struct refresh_status *status,
                            const struct refresh_report *report)
 {
-    if (report->outcome == REFRESH_NOT_DUE)
-        return;
     status->time = lost_answer_clock();
     snprintf(status->outcome, sizeof(status->outcome), "%s", refresh_outcome_name(report->outcome));
     snprintf(status->message, sizeof(status->message), "%s", report->message);
@@ -401,7 +407,7 @@ void refresh_if_due(struct keyring *keyring, const struct refresh_request *reque
         return;
     }
     refresh_status_read(request->names.service, &status);
-    refresh_locked(keyring, request, &status, report);
-    record_outcome(request, &status, report);
+    if (refresh_locked(keyring, request, &status, report))
+        record_outcome(request, &status, report);
     refresh_lock_release(lock);
 }
