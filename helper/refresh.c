@@ -161,21 +161,38 @@ static void count_unknown_attempt(const struct stored_pair *pair, struct refresh
     status->unknown_attempts++;
 }
 
+/* The provider rotated and the keyring did not take the new pair: the old refresh token, still
+ * in the keyring, is spent. Sent again, the provider would take it for a stolen copy and
+ * revoke the grant (RFC 9700 4.14.2). Recorded as a token the lost-answer rule has given up
+ * on, it is never sent again: the next refresh says authorization needed. */
+static void mark_spent(const struct stored_pair *pair, struct refresh_status *status)
+{
+    token_fingerprint(pair->refresh_token, status->unknown_fingerprint,
+                      sizeof(status->unknown_fingerprint));
+    status->unknown_attempts = UNKNOWN_MAX_ATTEMPTS;
+}
+
 static void judge_refresh(struct keyring *keyring, const struct refresh_request *request,
                           const struct stored_pair *pair, struct exchange_result *result,
                           const char *token_url, struct refresh_status *status,
                           struct refresh_report *report)
 {
     char why[256];
+    bool rotated;
 
     switch (result->outcome) {
     case EXCHANGE_OK:
+        rotated = result->tokens.refresh_token != NULL;
         if (keep_old_refresh_token(&result->tokens, pair, (long long)time(NULL)) != 0)
             report_set(report, REFRESH_KEYRING_FAILED, "out of memory");
         else
             store_new_pair(keyring, request, result, token_url, report);
-        status->unknown_fingerprint[0] = '\0';
-        status->unknown_attempts = 0;
+        if (report->outcome != REFRESH_DONE && rotated) {
+            mark_spent(pair, status);
+        } else {
+            status->unknown_fingerprint[0] = '\0';
+            status->unknown_attempts = 0;
+        }
         break;
     case EXCHANGE_REFUSED:
         if (strcmp(result->reason, "invalid_grant") == 0) {
@@ -221,8 +238,8 @@ static bool unknown_outcome_blocks(const struct stored_pair *pair,
         return false;
     if (status->unknown_attempts >= UNKNOWN_MAX_ATTEMPTS) {
         report_set(report, REFRESH_AUTHORIZATION_NEEDED,
-                   "the last %d refreshes with this token got no answer; authorize again",
-                   status->unknown_attempts);
+                   "this refresh token is spent without a new pair in the keyring (its answers "
+                   "were lost, or the keyring refused the pair); authorize again");
         return true;
     }
     if (now - status->time < UNKNOWN_RETRY_AFTER_SECONDS) {
