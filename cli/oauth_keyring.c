@@ -12,8 +12,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,6 +58,7 @@ static const char usage_text[] =
     "  logout                        revoke the refresh token and delete both items\n"
     "  git-credential get|store|erase [--username NAME]\n"
     "                                git's credential-helper protocol (username: oauth2)\n"
+    "  --help                        print this and exit\n"
     "The service defaults to $OAUTH_KEYRING_SERVICE, else the only one in the keyring.\n"
     "Exit status: 0 success, 1 usage or internal error, 2 authorization needed (sign in at the\n"
     "next login), 3 keyring locked or unreachable, 4 provider or refresher unreachable.\n";
@@ -67,6 +70,50 @@ static void cli_cleanup(struct cli *cli)
     g_free(cli->username);
 }
 
+/* What was wrong, in one line, then the usage: all on stderr. Returns -1 for the caller. */
+static int usage_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
+static int usage_error(const char *format, ...)
+{
+    va_list arguments;
+
+    fputs("oauth-keyring: ", stderr);
+    va_start(arguments, format);
+    vfprintf(stderr, format, arguments);
+    va_end(arguments);
+    fputc('\n', stderr);
+    fputs(usage_text, stderr);
+    return -1;
+}
+
+/* An option getopt_long refused (opterr is off: the message is ours). Only long options are
+ * known, so a short one is unknown; optopt is 0 for an unknown long option, and the option's
+ * letter for a known one given a value it does not take or missing the one it needs. */
+static int option_error(int option, char **argv)
+{
+    const char *argument = optind > 0 ? argv[optind - 1] : "";
+    int name_length = (int)strcspn(argument, "=");
+    bool long_option = strncmp(argument, "--", 2) == 0;
+
+    if (option == ':' && long_option)
+        return usage_error("%.*s needs a value", name_length, argument);
+    if (optopt == 0 && long_option)
+        return usage_error("unknown option '%.*s'", name_length, argument);
+    if (long_option && argument[name_length] == '=')
+        return usage_error("%.*s takes no value", name_length, argument);
+    return usage_error("unknown option '-%c'", optopt != 0 ? optopt : '?');
+}
+
+static int parse_min_valid(const char *text, long *seconds)
+{
+    char *end = NULL;
+
+    *seconds = strtol(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || *end != '\0' || *seconds > 86400)
+        return usage_error("--min-valid takes whole seconds from 0 to 86400, not '%s'", text);
+    return 0;
+}
+
+/* 0 to go on, 1 for --help, -1 after a usage error (already printed). */
 static int parse_arguments(int argc, char **argv, struct cli *cli)
 {
     static const struct option options[] = {
@@ -74,37 +121,76 @@ static int parse_arguments(int argc, char **argv, struct cli *cli)
         {"json", no_argument, NULL, 'j'},          {"username", required_argument, NULL, 'u'},
         {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
+    bool help = false;
     int option;
-    char *end = NULL;
 
     cli->min_valid = DEFAULT_MIN_VALID;
     cli->git_username = "oauth2";
-    while ((option = getopt_long(argc, argv, "", options, NULL)) != -1) {
+    opterr = 0;
+    while ((option = getopt_long(argc, argv, ":", options, NULL)) != -1) {
         if (option == 's')
             cli->service = optarg;
         else if (option == 'j')
             cli->json = true;
         else if (option == 'u')
             cli->git_username = optarg;
-        else if (option == 'm')
-            cli->min_valid = strtol(optarg, &end, 10);
-        else
-            return -1;
-        if (option == 'm' && (*end != '\0' || cli->min_valid < 0 || cli->min_valid > 86400))
+        else if (option == 'h')
+            help = true;
+        else if (option != 'm')
+            return option_error(option, argv);
+        else if (parse_min_valid(optarg, &cli->min_valid) != 0)
             return -1;
     }
+    if (help)
+        return 1;
     if (optind >= argc)
-        return -1;
+        return usage_error("no command given");
     cli->command = argv[optind++];
-    if (strcmp(cli->command, "git-credential") == 0 && optind < argc)
+    if (strcmp(cli->command, "token") != 0 && strcmp(cli->command, "status") != 0 &&
+        strcmp(cli->command, "env") != 0 && strcmp(cli->command, "logout") != 0 &&
+        strcmp(cli->command, "git-credential") != 0)
+        return usage_error("unknown command '%s'", cli->command);
+    if (strcmp(cli->command, "git-credential") == 0) {
+        if (optind >= argc)
+            return usage_error("git-credential needs get, store or erase (git adds it)");
         cli->subcommand = argv[optind++];
-    return optind == argc ? 0 : -1;
+    }
+    if (optind < argc)
+        return usage_error("unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+/* The session bus as GLib finds it: $DBUS_SESSION_BUS_ADDRESS, else systemd's
+ * $XDG_RUNTIME_DIR/bus (a socket of ours). Without either GLib would try to autolaunch a bus
+ * through X11 - never the user's, so never one with their keyring - and fail with "Cannot
+ * autolaunch D-Bus without X11 $DISPLAY", which names neither. */
+static bool session_bus_known(void)
+{
+    const char *runtime_dir = getenv("XDG_RUNTIME_DIR");
+    char *socket_path;
+    struct stat info;
+    bool found;
+
+    if (getenv("DBUS_SESSION_BUS_ADDRESS") != NULL)
+        return true;
+    if (runtime_dir == NULL || runtime_dir[0] != '/')
+        return false;
+    socket_path = g_build_filename(runtime_dir, "bus", NULL);
+    found = stat(socket_path, &info) == 0 && S_ISSOCK(info.st_mode) && info.st_uid == getuid();
+    g_free(socket_path);
+    return found;
 }
 
 static int open_keyring(struct cli *cli)
 {
     char why[512];
 
+    if (!session_bus_known()) {
+        fprintf(stderr, "oauth-keyring: DBUS_SESSION_BUS_ADDRESS is unset (and there is no "
+                        "$XDG_RUNTIME_DIR/bus): no session bus to find the keyring on; a shell "
+                        "from su or sudo has none - run it in the user's own session\n");
+        return EXIT_KEYRING;
+    }
     if (keyring_open(&cli->keyring, KEYRING_FOR_TOOL, why, sizeof(why)) != KEYRING_READY) {
         fprintf(stderr, "oauth-keyring: %s\n", why);
         return EXIT_KEYRING;
@@ -112,27 +198,71 @@ static int open_keyring(struct cli *cli)
     return EXIT_OK;
 }
 
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "a, b, c", sorted (names is sorted in place). */
+static char *joined(char **names)
+{
+    qsort(names, g_strv_length(names), sizeof(*names), compare_names);
+    return g_strjoinv(", ", names);
+}
+
+/* A service with nothing in the keyring: exit 2, and which services it does hold, if any (a
+ * mistyped --service). */
+static int no_tokens(struct cli *cli)
+{
+    char **services = keyring_list_services(cli->keyring, cli->username);
+    char *list = services != NULL && services[0] != NULL ? joined(services) : NULL;
+
+    if (list != NULL)
+        fprintf(stderr,
+                "oauth-keyring: no tokens for service %s; the keyring holds tokens for %s\n",
+                cli->service, list);
+    else
+        fprintf(stderr, "oauth-keyring: no tokens for service %s; sign in at the next login\n",
+                cli->service);
+    g_free(list);
+    g_strfreev(services);
+    return EXIT_AUTHORIZATION_NEEDED;
+}
+
+/* The one name in services; else exit 2 (none) or 1 (several, listed). what: where from. */
+static int only_service(struct cli *cli, char **services, const char *what)
+{
+    char *list;
+
+    if (services == NULL || services[0] == NULL) {
+        fprintf(stderr, "oauth-keyring: no tokens in the keyring; sign in at the next login\n");
+        return EXIT_AUTHORIZATION_NEEDED;
+    }
+    if (services[1] != NULL) {
+        list = joined(services);
+        fprintf(stderr,
+                "oauth-keyring: several services %s: %s; name one with --service or "
+                "$OAUTH_KEYRING_SERVICE\n",
+                what, list);
+        g_free(list);
+        return EXIT_USAGE;
+    }
+    cli->service = g_intern_string(services[0]);
+    return EXIT_OK;
+}
+
 /* --service, else $OAUTH_KEYRING_SERVICE, else the one service the keyring holds for us. */
 static int choose_service(struct cli *cli)
 {
     char **services;
-    int rv = EXIT_OK;
+    int rv;
 
     if (cli->service == NULL)
         cli->service = getenv("OAUTH_KEYRING_SERVICE");
     if (cli->service != NULL)
         return EXIT_OK;
     services = keyring_list_services(cli->keyring, cli->username);
-    if (services == NULL || services[0] == NULL) {
-        fprintf(stderr, "oauth-keyring: no tokens in the keyring; sign in at the next login\n");
-        rv = EXIT_AUTHORIZATION_NEEDED;
-    } else if (services[1] != NULL) {
-        fprintf(stderr,
-                "oauth-keyring: several services in the keyring; name one with --service\n");
-        rv = EXIT_USAGE;
-    } else {
-        cli->service = g_intern_string(services[0]);
-    }
+    rv = only_service(cli, services, "in the keyring");
     g_strfreev(services);
     return rv;
 }
@@ -201,11 +331,8 @@ static int fresh_token(struct cli *cli)
 
     if (rv != EXIT_OK || access_token_usable(cli, (long long)time(NULL)))
         return rv;
-    if (cli->pair.access_token == NULL && cli->pair.refresh_token == NULL) {
-        fprintf(stderr, "oauth-keyring: no tokens for %s; sign in at the next login\n",
-                cli->service);
-        return EXIT_AUTHORIZATION_NEEDED;
-    }
+    if (cli->pair.access_token == NULL && cli->pair.refresh_token == NULL)
+        return no_tokens(cli);
     rv = refresh_through_refresher(cli);
     if (rv == EXIT_OK && !access_token_usable(cli, (long long)time(NULL))) {
         /* Never print a token that will not last as long as asked. */
@@ -272,9 +399,16 @@ static int command_status(struct cli *cli)
     struct json_object *object = json_object_new_object();
     char access[32], refresh[32], last[32];
     int rv = read_pair(cli);
-    bool running = refresher_is_running(cli->service);
+    bool running;
 
     refresh_status_read(cli->service, &status);
+    /* Nothing stored and nothing recorded: a mistyped --service, say. */
+    if (rv == EXIT_OK && cli->pair.access_token == NULL && cli->pair.refresh_token == NULL &&
+        status.outcome[0] == '\0') {
+        json_object_put(object);
+        return no_tokens(cli);
+    }
+    running = rv == EXIT_OK && refresher_is_running(cli->service);
     format_time(cli->pair.access_expires_at, access, sizeof(access));
     format_time(cli->pair.refresh_expires_at, refresh, sizeof(refresh));
     format_time(status.time, last, sizeof(last));
@@ -309,7 +443,7 @@ static int command_status(struct cli *cli)
 static int command_logout(struct cli *cli)
 {
     struct refresh_request request = {.names = cli->names, .timeout_ms = 10000};
-    char reply[REFRESHER_LINE_MAX], message[512];
+    char reply[REFRESHER_LINE_MAX], message[512], why[512];
     char *tab;
 
     if (refresher_ask(cli->service, "logout", reply, sizeof(reply), REFRESHER_WAIT_MS) == 0) {
@@ -318,6 +452,10 @@ static int command_logout(struct cli *cli)
         return EXIT_OK;
     }
     /* No refresher (and so no client secret): delete here; the provider is not told. */
+    if (keyring_read_pair(cli->keyring, &cli->names, &cli->pair, why, sizeof(why)) == 0 &&
+        cli->pair.access_token == NULL && cli->pair.refresh_token == NULL)
+        return no_tokens(cli);
+    stored_pair_clear(&cli->pair);
     if (logout_pair(cli->keyring, &request, NULL, message, sizeof(message)) != 0) {
         fprintf(stderr, "oauth-keyring: %s\n", message);
         return EXIT_KEYRING;
@@ -354,6 +492,7 @@ static int command_git_credential(struct cli *cli)
     return EXIT_OK;
 }
 
+/* The command is one of these: parse_arguments checked. */
 static int dispatch(struct cli *cli)
 {
     if (strcmp(cli->command, "token") == 0)
@@ -364,10 +503,7 @@ static int dispatch(struct cli *cli)
         return command_status(cli);
     if (strcmp(cli->command, "logout") == 0)
         return command_logout(cli);
-    if (strcmp(cli->command, "git-credential") == 0)
-        return command_git_credential(cli);
-    fputs(usage_text, stderr);
-    return EXIT_USAGE;
+    return command_git_credential(cli);
 }
 
 int main(int argc, char **argv)
@@ -378,9 +514,11 @@ int main(int argc, char **argv)
 
     memset(&cli, 0, sizeof(cli));
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    if (parse_arguments(argc, argv, &cli) != 0) {
-        fputs(usage_text, stderr);
-        return EXIT_USAGE;
+    rv = parse_arguments(argc, argv, &cli);
+    if (rv != 0) {
+        if (rv > 0)
+            fputs(usage_text, stdout);
+        return rv > 0 ? EXIT_OK : EXIT_USAGE;
     }
     account = getpwuid(getuid());
     if (account == NULL || getuid() == 0) {

@@ -526,7 +526,7 @@ int refresher_ask(const char *service, const char *line, char *reply, size_t rep
     struct sockaddr_un address = {.sun_family = AF_UNIX};
     int fd = -1, rv = -1;
 
-    if (user_state_path(service, ".sock", address.sun_path, sizeof(address.sun_path)) != 0)
+    if (user_state_existing_path(service, ".sock", address.sun_path, sizeof(address.sun_path)) != 0)
         return -1;
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd >= 0 && connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0 &&

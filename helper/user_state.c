@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static int state_directory(char *path, size_t size)
+/* The directory, made when create is true; a reader (create false) never makes it. */
+static int state_directory(char *path, size_t size, bool create)
 {
     const char *runtime_dir = getenv("XDG_RUNTIME_DIR");
     struct stat info;
@@ -22,7 +24,7 @@ static int state_directory(char *path, size_t size)
     if (runtime_dir == NULL || runtime_dir[0] != '/' ||
         (size_t)snprintf(path, size, "%s/pam_oauth_keyring", runtime_dir) >= size)
         return -1;
-    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+    if (create && mkdir(path, 0700) != 0 && errno != EEXIST)
         return -1;
     /* Someone else's directory here would let them watch or steer our refreshes. */
     if (lstat(path, &info) != 0 || !S_ISDIR(info.st_mode) || info.st_uid != getuid() ||
@@ -31,7 +33,7 @@ static int state_directory(char *path, size_t size)
     return 0;
 }
 
-int user_state_path(const char *service, const char *suffix, char *path, size_t size)
+static int state_path(const char *service, const char *suffix, bool create, char *path, size_t size)
 {
     char directory[STATE_PATH_MAX];
     GString *name = g_string_new(NULL);
@@ -44,11 +46,22 @@ int user_state_path(const char *service, const char *suffix, char *path, size_t 
         else
             g_string_append_printf(name, "%%%02X", (unsigned char)*p);
     }
-    if (name->len > 0 && name->len < 200 && state_directory(directory, sizeof(directory)) == 0 &&
+    if (name->len > 0 && name->len < 200 &&
+        state_directory(directory, sizeof(directory), create) == 0 &&
         (size_t)snprintf(path, size, "%s/%s%s", directory, name->str, suffix) < size)
         rv = 0;
     g_string_free(name, TRUE);
     return rv;
+}
+
+int user_state_path(const char *service, const char *suffix, char *path, size_t size)
+{
+    return state_path(service, suffix, true, path, size);
+}
+
+int user_state_existing_path(const char *service, const char *suffix, char *path, size_t size)
+{
+    return state_path(service, suffix, false, path, size);
 }
 
 static int open_lock_file(const char *service, const char *suffix)
@@ -95,7 +108,10 @@ bool refresher_lock_take(const char *service)
 
 bool refresher_is_running(const char *service)
 {
-    int fd = open_lock_file(service, ".refresher");
+    char path[STATE_PATH_MAX];
+    int fd = user_state_existing_path(service, ".refresher", path, sizeof(path)) == 0
+                 ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+                 : -1;
     bool running = false;
 
     if (fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
@@ -120,7 +136,7 @@ void refresh_status_read(const char *service, struct refresh_status *status)
     struct json_object *object = NULL, *value = NULL;
 
     memset(status, 0, sizeof(*status));
-    if (user_state_path(service, ".status", path, sizeof(path)) == 0)
+    if (user_state_existing_path(service, ".status", path, sizeof(path)) == 0)
         object = json_object_from_file(path);
     if (object == NULL || !json_object_is_type(object, json_type_object)) {
         json_object_put(object);

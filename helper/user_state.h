@@ -20,12 +20,16 @@
  * creates the directory (0700) and checks it is the user's. -1 on failure. */
 int user_state_path(const char *service, const char *suffix, char *path, size_t size);
 
+/* The same path for a reader: nothing is created; -1 also when the directory is not there
+ * (then neither is the file). */
+int user_state_existing_path(const char *service, const char *suffix, char *path, size_t size);
+
 /* Waits (polling, at most timeout_ms) for the per-service refresh lock; the fd, or -1. */
 int refresh_lock_acquire(const char *service, long timeout_ms);
 void refresh_lock_release(int fd);
 
 /* Takes the single-refresher lock for good (it stays held until exit); false when another
- * refresher holds it. is_refresher_running asks without taking it. */
+ * refresher holds it. refresher_is_running asks without taking it, and creates nothing. */
 bool refresher_lock_take(const char *service);
 bool refresher_is_running(const char *service);
 
@@ -37,7 +41,7 @@ struct refresh_status {
     int unknown_attempts;
 };
 
-/* Reads SERVICE.status (all zero when absent); writes it atomically. */
+/* Reads SERVICE.status (all zero when absent; creates nothing); writes it atomically. */
 void refresh_status_read(const char *service, struct refresh_status *status);
 int refresh_status_write(const char *service, const struct refresh_status *status);
 
