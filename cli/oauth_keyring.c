@@ -53,7 +53,7 @@ struct cli {
 static const char usage_text[] =
     "usage: oauth-keyring COMMAND [--service NAME] [options]\n"
     "  token [--min-valid SECONDS]   print the access token (fresh for at least SECONDS, 60)\n"
-    "  status [--json]               what is stored and when it expires; never a secret\n"
+    "  status [--json]               what is stored, when it expires, the last event; no secret\n"
     "  env                           export SNYK_OAUTH_TOKEN=... (Snyk) or OAUTH_ACCESS_TOKEN=...\n"
     "  logout                        revoke the refresh token and delete both items\n"
     "  git-credential get|store|erase [--username NAME]\n"
@@ -251,7 +251,8 @@ static int only_service(struct cli *cli, char **services, const char *what)
     return EXIT_OK;
 }
 
-/* --service, else $OAUTH_KEYRING_SERVICE, else the one service the keyring holds for us. */
+/* --service, else $OAUTH_KEYRING_SERVICE, else the one service the keyring holds for us - or,
+ * for status when it holds none (after a logout), the one whose last event is recorded. */
 static int choose_service(struct cli *cli)
 {
     char **services;
@@ -262,7 +263,14 @@ static int choose_service(struct cli *cli)
     if (cli->service != NULL)
         return EXIT_OK;
     services = keyring_list_services(cli->keyring, cli->username);
-    rv = only_service(cli, services, "in the keyring");
+    if (services != NULL && services[0] == NULL && strcmp(cli->command, "status") == 0) {
+        g_strfreev(services);
+        services = user_state_recorded_services();
+        rv = services[0] != NULL ? only_service(cli, services, "have a recorded event")
+                                 : only_service(cli, NULL, NULL);
+    } else {
+        rv = only_service(cli, services, "in the keyring");
+    }
     g_strfreev(services);
     return rv;
 }
@@ -393,25 +401,41 @@ static void add_string(struct json_object *object, const char *name, const char 
     json_object_object_add(object, name, value != NULL ? json_object_new_string(value) : NULL);
 }
 
-static int command_status(struct cli *cli)
+static void print_status_text(const struct cli *cli, const struct refresh_status *status,
+                              bool running)
 {
-    struct refresh_status status;
-    struct json_object *object = json_object_new_object();
     char access[32], refresh[32], last[32];
-    int rv = read_pair(cli);
-    bool running;
+    bool event = status->outcome[0] != '\0';
 
-    refresh_status_read(cli->service, &status);
-    /* Nothing stored and nothing recorded: a mistyped --service, say. */
-    if (rv == EXIT_OK && cli->pair.access_token == NULL && cli->pair.refresh_token == NULL &&
-        status.outcome[0] == '\0') {
-        json_object_put(object);
-        return no_tokens(cli);
-    }
-    running = rv == EXIT_OK && refresher_is_running(cli->service);
     format_time(cli->pair.access_expires_at, access, sizeof(access));
     format_time(cli->pair.refresh_expires_at, refresh, sizeof(refresh));
-    format_time(status.time, last, sizeof(last));
+    format_time(status->time, last, sizeof(last));
+    printf("service:        %s\nuser:           %s\naccess token:   %s, expires %s\n"
+           "refresh token:  %s, expires %s\nrefresher:      %s\nlast event:     %s%s%s%s%s\n",
+           cli->service, cli->username, cli->pair.access_token != NULL ? "present" : "absent",
+           access, cli->pair.refresh_token != NULL ? "present" : "absent", refresh,
+           running ? "running" : "not running", event ? status->outcome : "none", event ? " " : "",
+           event ? last : "", status->message[0] != '\0' ? ": " : "", status->message);
+}
+
+/* The last event under three member names: outcome, time, message. */
+static void add_last_event(struct json_object *object, const char *const names[3],
+                           const struct refresh_status *status)
+{
+    add_string(object, names[0], status->outcome[0] != '\0' ? status->outcome : NULL);
+    json_object_object_add(object, names[1], json_object_new_int64(status->time));
+    add_string(object, names[2], status->message[0] != '\0' ? status->message : NULL);
+}
+
+static void print_status_json(const struct cli *cli, const struct refresh_status *status,
+                              bool running)
+{
+    static const char *const event_names[3] = {"last_event", "last_event_at", "last_event_message"};
+    /* The names of before sign-ins and logouts were recorded too; scripts may read them. */
+    static const char *const older_names[3] = {"last_refresh_outcome", "last_refresh_at",
+                                               "last_refresh_message"};
+    struct json_object *object = json_object_new_object();
+
     add_string(object, "service", cli->service);
     add_string(object, "user", cli->username);
     json_object_object_add(object, "access_token",
@@ -423,20 +447,28 @@ static int command_status(struct cli *cli)
     json_object_object_add(object, "refresh_expires_at",
                            json_object_new_int64(cli->pair.refresh_expires_at));
     json_object_object_add(object, "refresher_running", json_object_new_boolean(running));
-    add_string(object, "last_refresh_outcome", status.outcome[0] != '\0' ? status.outcome : NULL);
-    json_object_object_add(object, "last_refresh_at", json_object_new_int64(status.time));
-    add_string(object, "last_refresh_message", status.message[0] != '\0' ? status.message : NULL);
-    if (rv == EXIT_OK && cli->json)
-        printf("%s\n", json_object_to_json_string_ext(object, JSON_C_TO_STRING_PRETTY));
-    else if (rv == EXIT_OK)
-        printf("service:        %s\nuser:           %s\naccess token:   %s, expires %s\n"
-               "refresh token:  %s, expires %s\nrefresher:      %s\nlast refresh:   %s %s%s%s\n",
-               cli->service, cli->username, cli->pair.access_token != NULL ? "present" : "absent",
-               access, cli->pair.refresh_token != NULL ? "present" : "absent", refresh,
-               running ? "running" : "not running",
-               status.outcome[0] != '\0' ? status.outcome : "none", last,
-               status.message[0] != '\0' ? ": " : "", status.message);
+    add_last_event(object, event_names, status);
+    add_last_event(object, older_names, status);
+    printf("%s\n", json_object_to_json_string_ext(object, JSON_C_TO_STRING_PRETTY));
     json_object_put(object);
+}
+
+/* What is stored, and the last event of any kind (a sign-in, a refresh, a logout): after a
+ * logout that is all there is to show. Nothing stored and nothing recorded: exit 2. */
+static int command_status(struct cli *cli)
+{
+    struct refresh_status status;
+    int rv = read_pair(cli);
+
+    if (rv == EXIT_OK)
+        refresh_status_read(cli->service, &status);
+    if (rv == EXIT_OK && cli->pair.access_token == NULL && cli->pair.refresh_token == NULL &&
+        status.outcome[0] == '\0')
+        rv = no_tokens(cli);
+    else if (rv == EXIT_OK && cli->json)
+        print_status_json(cli, &status, refresher_is_running(cli->service));
+    else if (rv == EXIT_OK)
+        print_status_text(cli, &status, refresher_is_running(cli->service));
     return rv;
 }
 

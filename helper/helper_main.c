@@ -268,11 +268,13 @@ static int add_refresh_expiry(struct helper_context *context, bool holds_refresh
     return protocol_message_add(&context->reply, "refresh_expires_at", text);
 }
 
+/* Stores the pair and records the sign-in (SERVICE.status, for `oauth-keyring status`): the
+ * module's exchange and the one a refresher finishes for a login (refresher.c) both end here. */
 static int store_exchanged(struct helper_context *context, struct keyring *keyring,
                            struct exchange_result *result, const char *token_url)
 {
     struct refresh_request request;
-    char why[512];
+    char why[512], event[600];
     time_t now = time(NULL);
     long long refresh_expires_at = result->tokens.refresh_expires_in > 0
                                        ? (long long)now + result->tokens.refresh_expires_in
@@ -280,8 +282,16 @@ static int store_exchanged(struct helper_context *context, struct keyring *keyri
 
     fill_refresh_request(context, &request);
     if (keyring_store_pair(keyring, &request.names, &result->tokens, token_url, now, why,
-                           sizeof(why)) != 0)
+                           sizeof(why)) != 0) {
+        snprintf(event, sizeof(event), "the sign-in was not stored: %s", why);
+        refresh_status_record_event(request.names.service, "exchange-failed", event);
         return reply_error(context, "keyring-write", why);
+    }
+    refresh_status_record_event(request.names.service, "signed-in",
+                                result->tokens.refresh_token != NULL
+                                    ? "access and refresh token stored in the keyring"
+                                    : "access token stored in the keyring; the provider gave "
+                                      "no refresh token: sign in again when it expires");
     start_refresher(context, false);
     protocol_message_init(&context->reply, "ok");
     return protocol_message_add(&context->reply, "message", "tokens stored in the keyring") |

@@ -76,7 +76,6 @@ int logout_pair(struct keyring *keyring, const struct refresh_request *request,
                 const char *revoke_url, char *message, size_t message_size)
 {
     struct stored_pair pair;
-    struct refresh_status status;
     char note[64] = "nothing to revoke", why[512];
     int lock = refresh_lock_acquire(request->names.service, request->timeout_ms + 2000);
     int rv = -1;
@@ -85,7 +84,6 @@ int logout_pair(struct keyring *keyring, const struct refresh_request *request,
         snprintf(message, message_size, "another refresh is still running; try again");
         return -1;
     }
-    refresh_status_read(request->names.service, &status);
     if (keyring_read_pair(keyring, &request->names, &pair, why, sizeof(why)) == 0 &&
         pair.refresh_token != NULL && revoke_url != NULL)
         revoke_refresh_token(request, revoke_url, pair.refresh_token, note, sizeof(note));
@@ -93,10 +91,7 @@ int logout_pair(struct keyring *keyring, const struct refresh_request *request,
     rv = keyring_delete_pair(keyring, &request->names, why, sizeof(why));
     snprintf(message, message_size, "%s; %s", note,
              rv == 0 ? "tokens removed from the keyring" : why);
-    status.time = (long long)time(NULL);
-    snprintf(status.outcome, sizeof(status.outcome), "logged-out");
-    snprintf(status.message, sizeof(status.message), "%s", message);
-    refresh_status_write(request->names.service, &status);
+    refresh_status_record_event(request->names.service, "logged-out", message);
     refresh_lock_release(lock);
     return rv;
 }
@@ -392,19 +387,17 @@ static enum keyring_status open_keyring_waiting(struct keyring **keyring)
 
 static void record_exchange_failure(const char *service, const char *message)
 {
-    struct refresh_status status;
+    char text[320];
 
-    refresh_status_read(service, &status);
-    status.time = (long long)time(NULL);
-    snprintf(status.outcome, sizeof(status.outcome), "exchange-failed");
-    snprintf(status.message, sizeof(status.message), "the sign-in at login was not stored: %s",
+    snprintf(text, sizeof(text), "the sign-in at login was not stored: %s",
              message != NULL ? message : "the exchange gave no answer");
-    refresh_status_write(service, &status);
+    refresh_status_record_event(service, "exchange-failed", text);
 }
 
 /* The login's exchange, which it left to us, in a child (the https module stays out of the
- * refresher); then the code and verifier are wiped. A failure goes to SERVICE.status for
- * `oauth-keyring status`; the login state file still says the next login must ask. */
+ * refresher); then the code and verifier are wiped. Its outcome goes to SERVICE.status for
+ * `oauth-keyring status`: "signed-in" from the child (helper_main.c store_exchanged), or a
+ * failure from here; the login state file still says the next login must ask. */
 static void finish_deferred_exchange(struct refresher *refresher)
 {
     struct protocol_message *settings = refresher->settings;
@@ -433,9 +426,15 @@ void refresher_run(struct protocol_message *settings, const struct refresh_reque
 {
     struct refresher refresher = {.settings = settings, .request = request, .listen_fd = -1};
 
-    if (!refresher_lock_take(request->names.service) ||
-        open_keyring_waiting(&refresher.keyring) != KEYRING_READY)
+    if (!refresher_lock_take(request->names.service))
         return;
+    if (open_keyring_waiting(&refresher.keyring) != KEYRING_READY) {
+        if (protocol_message_get(settings, "code") != NULL)
+            record_exchange_failure(request->names.service,
+                                    "the keyring was not up and unlocked within 30 s; nothing "
+                                    "was spent, the next login asks again");
+        return;
+    }
     refresher.jitter_seconds =
         request->margin_seconds > 0
             ? g_random_int_range(0, (gint32)(request->margin_seconds / 10 + 1))

@@ -64,6 +64,60 @@ int user_state_existing_path(const char *service, const char *suffix, char *path
     return state_path(service, suffix, false, path, size);
 }
 
+static gint compare_names(gconstpointer a, gconstpointer b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A file name made by state_path back to its service: NULL when it is not one. */
+static char *decode_service(const char *name, size_t length)
+{
+    GString *service = g_string_new(NULL);
+
+    for (size_t i = 0; i < length; i++) {
+        if (name[i] == '%' && i + 2 < length && g_ascii_isxdigit(name[i + 1]) &&
+            g_ascii_isxdigit(name[i + 2])) {
+            g_string_append_c(service, (char)(g_ascii_xdigit_value(name[i + 1]) * 16 +
+                                              g_ascii_xdigit_value(name[i + 2])));
+            i += 2;
+        } else if (g_ascii_isalnum(name[i]) || name[i] == '-' || name[i] == '_' ||
+                   (name[i] == '.' && i > 0)) {
+            g_string_append_c(service, name[i]);
+        } else {
+            g_string_free(service, TRUE);
+            return NULL;
+        }
+    }
+    if (service->len == 0 || strlen(service->str) != service->len) {
+        g_string_free(service, TRUE);
+        return NULL;
+    }
+    return g_string_free(service, FALSE);
+}
+
+char **user_state_recorded_services(void)
+{
+    char directory[STATE_PATH_MAX];
+    GPtrArray *services = g_ptr_array_new();
+    GDir *listing = NULL;
+    const char *name;
+
+    if (state_directory(directory, sizeof(directory), false) == 0)
+        listing = g_dir_open(directory, 0, NULL);
+    while (listing != NULL && (name = g_dir_read_name(listing)) != NULL) {
+        char *service = g_str_has_suffix(name, ".status")
+                            ? decode_service(name, strlen(name) - strlen(".status"))
+                            : NULL;
+        if (service != NULL)
+            g_ptr_array_add(services, service);
+    }
+    if (listing != NULL)
+        g_dir_close(listing);
+    g_ptr_array_sort(services, compare_names);
+    g_ptr_array_add(services, NULL);
+    return (char **)g_ptr_array_free(services, FALSE);
+}
+
 static int open_lock_file(const char *service, const char *suffix)
 {
     char path[STATE_PATH_MAX];
@@ -173,6 +227,17 @@ int refresh_status_write(const char *service, const struct refresh_status *statu
         rv = 0;
     json_object_put(object);
     return rv;
+}
+
+int refresh_status_record_event(const char *service, const char *outcome, const char *message)
+{
+    struct refresh_status status;
+
+    refresh_status_read(service, &status);
+    status.time = (long long)time(NULL);
+    snprintf(status.outcome, sizeof(status.outcome), "%s", outcome);
+    snprintf(status.message, sizeof(status.message), "%s", message);
+    return refresh_status_write(service, &status);
 }
 
 void token_fingerprint(const char *token, char *out, size_t size)

@@ -4,7 +4,8 @@
  *       SERVICE.lock       flock: one refresh at a time across all the user's processes
  *       SERVICE.refresher  flock held by the running refresher: at most one per service
  *       SERVICE.sock       the refresher's socket for `oauth-keyring`
- *       SERVICE.status     JSON: last refresh outcome and time, for `oauth-keyring status`
+ *       SERVICE.status     JSON: the last event (a refresh's outcome, a sign-in, a logout)
+ *                          and its time, for `oauth-keyring status`; the lost-answer record
  *
  * The module's login state file (prompt=missing) is root's and written by the module alone,
  * from the replies of the helper (pam_module/login_state.h): nothing here writes it. */
@@ -24,6 +25,10 @@ int user_state_path(const char *service, const char *suffix, char *path, size_t 
  * (then neither is the file). */
 int user_state_existing_path(const char *service, const char *suffix, char *path, size_t size);
 
+/* The services with a SERVICE.status file, names decoded; a new NULL-terminated array
+ * (g_strfreev), never NULL. Creates nothing. */
+char **user_state_recorded_services(void);
+
 /* Waits (polling, at most timeout_ms) for the per-service refresh lock; the fd, or -1. */
 int refresh_lock_acquire(const char *service, long timeout_ms);
 void refresh_lock_release(int fd);
@@ -33,9 +38,12 @@ void refresh_lock_release(int fd);
 bool refresher_lock_take(const char *service);
 bool refresher_is_running(const char *service);
 
+/* SERVICE.status: the last event, and the lost-answer record refresh.c keeps in it. Never a
+ * secret: outcomes, messages meant for the user, a fingerprint. */
 struct refresh_status {
-    long long time;   /* of the last refresh attempt, Unix seconds; 0: none yet */
-    char outcome[32]; /* "refreshed", "not-due", "authorization-needed", ... */
+    long long time;   /* of the last event, Unix seconds; 0: none yet */
+    char outcome[32]; /* a refresh's ("refreshed", "authorization-needed", ... refresh.h), or
+                       * "signed-in", "exchange-failed", "logged-out" */
     char message[320];
     char unknown_fingerprint[24]; /* a refresh token whose request got no answer */
     int unknown_attempts;
@@ -44,6 +52,10 @@ struct refresh_status {
 /* Reads SERVICE.status (all zero when absent; creates nothing); writes it atomically. */
 void refresh_status_read(const char *service, struct refresh_status *status);
 int refresh_status_write(const char *service, const struct refresh_status *status);
+
+/* Records an event that is not a refresh (a sign-in, a logout) as the last one, now, keeping
+ * the lost-answer record. 0 when written. */
+int refresh_status_record_event(const char *service, const char *outcome, const char *message);
 
 /* A short, non-reversible tag of a refresh token (SHA-256, first 16 hex digits). */
 void token_fingerprint(const char *token, char *out, size_t size);
