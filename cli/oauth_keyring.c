@@ -472,24 +472,42 @@ static int command_status(struct cli *cli)
     return rv;
 }
 
+/* The refresher's answer to "logout": only "logged-out" means the items are gone. */
+static int logout_answer(char *reply)
+{
+    char *tab = strchr(reply, '\t');
+    const char *message = tab != NULL ? tab + 1 : "";
+
+    if (tab != NULL)
+        *tab = '\0';
+    if (strcmp(reply, "logged-out") == 0) {
+        printf("%s\n", message);
+        return EXIT_OK;
+    }
+    if (strcmp(reply, "keyring-failed") == 0) {
+        fprintf(stderr, "oauth-keyring: not logged out: %s; the tokens are still in the keyring\n",
+                message);
+        return EXIT_KEYRING;
+    }
+    fprintf(stderr, "oauth-keyring: the logout may not have happened: %s: %s\n", reply, message);
+    return EXIT_PROVIDER_UNREACHABLE;
+}
+
 static int command_logout(struct cli *cli)
 {
     struct refresh_request request = {.names = cli->names, .timeout_ms = 10000};
     char reply[REFRESHER_LINE_MAX], message[512], why[512];
-    char *tab;
 
-    if (refresher_ask(cli->service, "logout", reply, sizeof(reply), REFRESHER_WAIT_MS) == 0) {
-        tab = strchr(reply, '\t');
-        printf("%s\n", tab != NULL ? tab + 1 : reply);
-        return EXIT_OK;
-    }
+    if (refresher_ask(cli->service, "logout", reply, sizeof(reply), REFRESHER_WAIT_MS) == 0)
+        return logout_answer(reply);
     /* No refresher (and so no client secret): delete here; the provider is not told. */
     if (keyring_read_pair(cli->keyring, &cli->names, &cli->pair, why, sizeof(why)) == 0 &&
         cli->pair.access_token == NULL && cli->pair.refresh_token == NULL)
         return no_tokens(cli);
     stored_pair_clear(&cli->pair);
     if (logout_pair(cli->keyring, &request, NULL, message, sizeof(message)) != 0) {
-        fprintf(stderr, "oauth-keyring: %s\n", message);
+        fprintf(stderr, "oauth-keyring: not logged out: %s; the tokens are still in the keyring\n",
+                message);
         return EXIT_KEYRING;
     }
     printf("%s (no refresher was running to revoke it)\n", message);

@@ -50,12 +50,14 @@ static void schedule_tick(struct refresher *refresher, long long now);
 
 /* --- logout ------------------------------------------------------------------------------- */
 
-static void revoke_refresh_token(const struct refresh_request *request, const char *revoke_url,
+/* True when the provider confirmed the revocation; note says which it was. */
+static bool revoke_refresh_token(const struct refresh_request *request, const char *revoke_url,
                                  const char *refresh_token, char *note, size_t note_size)
 {
     struct capped_buffer form = {0};
     struct exchange_result result;
     int rv = capped_buffer_init(&form, FORM_MAX_BYTES);
+    bool revoked;
 
     memset(&result, 0, sizeof(result));
     rv |= form_append(&form, "token", refresh_token);
@@ -65,33 +67,42 @@ static void revoke_refresh_token(const struct refresh_request *request, const ch
         rv |= form_append(&form, "client_secret", request->client_secret);
     if (rv == 0)
         token_revoke(revoke_url, request->ca_file, request->timeout_ms, &form, &result);
+    revoked = rv == 0 && result.outcome == EXCHANGE_OK;
     snprintf(note, note_size, "%s",
-             rv == 0 && result.outcome == EXCHANGE_OK ? "revoked at the provider"
-                                                      : "not revoked at the provider");
+             revoked ? "revoked at the provider" : "not revoked at the provider");
     exchange_result_clear(&result);
     capped_buffer_wipe(&form);
+    return revoked;
 }
 
+/* Only a logout that removed the items is one: it alone is recorded (SERVICE.status). A
+ * failed one (a locked keyring: nothing could be read, revoked or deleted) says why - the
+ * read's reason first, which names the lock. */
 int logout_pair(struct keyring *keyring, const struct refresh_request *request,
                 const char *revoke_url, char *message, size_t message_size)
 {
     struct stored_pair pair;
-    char note[64] = "nothing to revoke", why[512];
+    char note[64] = "nothing to revoke", read_why[512] = "", delete_why[512] = "";
     int lock = refresh_lock_acquire(request->names.service, request->timeout_ms + 2000);
+    bool readable, revoked = false;
     int rv = -1;
 
     if (lock < 0) {
         snprintf(message, message_size, "another refresh is still running; try again");
         return -1;
     }
-    if (keyring_read_pair(keyring, &request->names, &pair, why, sizeof(why)) == 0 &&
-        pair.refresh_token != NULL && revoke_url != NULL)
-        revoke_refresh_token(request, revoke_url, pair.refresh_token, note, sizeof(note));
+    readable = keyring_read_pair(keyring, &request->names, &pair, read_why, sizeof(read_why)) == 0;
+    if (readable && pair.refresh_token != NULL && revoke_url != NULL)
+        revoked = revoke_refresh_token(request, revoke_url, pair.refresh_token, note, sizeof(note));
     stored_pair_clear(&pair);
-    rv = keyring_delete_pair(keyring, &request->names, why, sizeof(why));
-    snprintf(message, message_size, "%s; %s", note,
-             rv == 0 ? "tokens removed from the keyring" : why);
-    refresh_status_record_event(request->names.service, "logged-out", message);
+    rv = keyring_delete_pair(keyring, &request->names, delete_why, sizeof(delete_why));
+    if (rv == 0) {
+        snprintf(message, message_size, "%s; tokens removed from the keyring", note);
+        refresh_status_record_event(request->names.service, "logged-out", message);
+    } else {
+        snprintf(message, message_size, "%s%s", readable ? delete_why : read_why,
+                 revoked ? " (the refresh token was revoked at the provider)" : "");
+    }
     refresh_lock_release(lock);
     return rv;
 }
@@ -299,32 +310,48 @@ static bool parse_refresh_line(const char *line, long *min_valid)
     return *end == '\0' && *min_valid >= 0 && *min_valid <= 86400;
 }
 
+/* A logout's answer is its child's outcome: "logged-out" (the items are gone: this refresher
+ * has nothing left to keep fresh and ends), "keyring-failed" (locked, say: the tokens stay,
+ * and so does the refresher), "outcome-unknown" (no answer). */
+static void answer_logout(struct refresher *refresher, char *reply, size_t reply_size, bool *done)
+{
+    char message[320];
+    const char *outcome = NULL;
+
+    run_in_child(refresher, "logout", 0, &outcome, message, sizeof(message));
+    if (outcome == NULL)
+        outcome = refresh_outcome_name(REFRESH_OUTCOME_UNKNOWN);
+    *done = strcmp(outcome, "logged-out") == 0;
+    snprintf(reply, reply_size, "%s\t%s\n", outcome, message);
+}
+
 static void answer_client(struct refresher *refresher, int client)
 {
     char line[REFRESHER_LINE_MAX], reply[REFRESHER_LINE_MAX + 64];
     struct refresh_report report;
     long min_valid = 0;
+    ssize_t written;
+    bool done = false;
 
     memset(&report, 0, sizeof(report));
     if (!peer_is_us(client) ||
         read_line(client, line, sizeof(line), monotonic_now_ms() + CLIENT_LINE_WAIT_MS) != 0)
         return;
     if (strcmp(line, "logout") == 0) {
-        const char *outcome = NULL;
-        report.outcome = REFRESH_AUTHORIZATION_NEEDED;
-        run_in_child(refresher, "logout", 0, &outcome, report.message, sizeof(report.message));
-        snprintf(reply, sizeof(reply), "logged-out\t%s\n", report.message);
+        answer_logout(refresher, reply, sizeof(reply), &done);
     } else if (parse_refresh_line(line, &min_valid)) {
         run_refresh(refresher, min_valid, &report);
         after_refresh(refresher, &report, (long long)time(NULL));
         snprintf(reply, sizeof(reply), "%s\t%s\n", refresh_outcome_name(report.outcome),
                  report.message);
+        done = report.outcome == REFRESH_AUTHORIZATION_NEEDED;
     } else {
         snprintf(reply, sizeof(reply), "bad-request\tunknown request\n");
     }
-    if (write(client, reply, strlen(reply)) < 0)
-        return;
-    if (report.outcome == REFRESH_AUTHORIZATION_NEEDED)
+    /* The outcome stands whether or not the client is still there to read it. */
+    written = write(client, reply, strlen(reply));
+    (void)written;
+    if (done)
         g_main_loop_quit(refresher->loop);
 }
 

@@ -10,6 +10,8 @@
  * `oauth-keyring` asks it for a fresh token or a logout over SERVICE.sock, one line each way:
  *     refresh <min-valid-seconds>\n   |   logout\n
  *     <outcome>\t<message>\n
+ * A refresh's outcome is refresh.h's name; a logout's "logged-out" when the items are gone
+ * (then the refresher ends), else "keyring-failed" or "outcome-unknown" (it runs on).
  * Only the same uid is served (SO_PEERCRED). */
 #ifndef POK_REFRESHER_H
 #define POK_REFRESHER_H
@@ -37,8 +39,9 @@ void refresher_run(struct protocol_message *settings, const struct refresh_reque
 int refresher_ask(const char *service, const char *line, char *reply, size_t reply_size,
                   long timeout_ms);
 
-/* Revokes the refresh token (if a revoke_url is given), deletes both items, records that the
- * user must authorize again. message says what happened. 0 when the items are gone. */
+/* Revokes the refresh token (if a revoke_url is given) and deletes both items; only when they
+ * are gone is the logout recorded (SERVICE.status). message says what happened, or why
+ * nothing did (a locked keyring). 0 when the items are gone. */
 int logout_pair(struct keyring *keyring, const struct refresh_request *request,
                 const char *revoke_url, char *message, size_t message_size);
 
