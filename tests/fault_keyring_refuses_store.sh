@@ -20,7 +20,7 @@ require_tools dbus-run-session dbus-monitor gnome-keyring-daemon secret-tool cur
 make_workdir
 stage_artifacts
 HELPER="$WORK/bin/pam_oauth_keyring_helper_test" # with pause points
-cp "$top_srcdir/tests/fault_dbus_calls.py" "$WORK/bin/" && chmod a+r "$WORK/bin/fault_dbus_calls.py" ||
+{ cp "$top_srcdir/tests/fault_dbus_calls.py" "$WORK/bin/" && chmod a+r "$WORK/bin/fault_dbus_calls.py"; } ||
     fail "cannot stage fault_dbus_calls.py"
 start_idp "client-secret-$RANDOM$RANDOM" --access-ttl 10
 SERVICE=pok-fault-store-$$
