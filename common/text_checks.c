@@ -107,21 +107,23 @@ bool snyk_instance_host(const char *instance, char *host, size_t host_size)
     /* "https://", the longest host, one '/' and the NUL: anything longer is refused. */
     char lowered[sizeof("https://") + SNYK_HOST_MAX + 1];
     const char *start = lowered;
-    size_t length = instance != NULL ? strnlen(instance, sizeof(lowered)) : sizeof(lowered);
+    size_t end = instance != NULL ? strnlen(instance, sizeof(lowered)) : sizeof(lowered);
+    size_t offset = 0, length = 0;
     bool allowed = false;
 
     if (host_size > 0)
         host[0] = '\0';
-    if (length < sizeof(lowered)) {
-        for (size_t i = 0; i <= length; i++)
+    if (end < sizeof(lowered)) {
+        for (size_t i = 0; i <= end; i++)
             lowered[i] =
                 instance[i] >= 'A' && instance[i] <= 'Z' ? (char)(instance[i] + 32) : instance[i];
-        if (strncmp(start, "https://", 8) == 0) {
-            start += 8;
-            length -= 8;
-        }
-        if (length > 0 && start[length - 1] == '/')
-            length--;
+        if (strncmp(lowered, "https://", 8) == 0)
+            offset = 8;
+        /* end counts the characters copied above: lowered[end - 1] is one of them. */
+        if (end > offset && lowered[end - 1] == '/')
+            end--;
+        start = lowered + offset;
+        length = end - offset;
         /* Snyk's CLI trusts only api. hosts of its own two domains; so do we. */
         allowed = length <= SNYK_HOST_MAX && length < host_size && strncmp(start, "api.", 4) == 0 &&
                   is_lower_host_text(start, length) &&

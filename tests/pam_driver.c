@@ -108,6 +108,24 @@ static void remember(struct driver *driver, const char *text)
 
 #define ANSWER_MAX_BYTES (2 * 1024 * 1024) /* room for the 1 MB hostile answer */
 
+/* An answer command that does not read its stdin (`echo code`) may be gone before this write:
+ * the SIGPIPE that raises is the driver's own doing, not the module's, so it is blocked for
+ * this one write and taken back, leaving SIGPIPE otherwise as an application has it. */
+static void write_to_answer_command(int fd, const char *data, size_t length)
+{
+    sigset_t pipe_signal, saved;
+    struct timespec no_wait = {0, 0};
+
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_signal, &saved);
+    if (write(fd, data, length) < 0 && errno != EPIPE)
+        perror("pam_driver: write to answer command");
+    while (sigtimedwait(&pipe_signal, NULL, &no_wait) == SIGPIPE)
+        ;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+}
+
 /* Runs the answer command with the transcript on stdin; its first line is the answer. */
 static char *run_answer_command(struct driver *driver)
 {
@@ -136,8 +154,7 @@ static char *run_answer_command(struct driver *driver)
     }
     close(to_child[0]);
     close(from_child[1]);
-    if (write(to_child[1], driver->transcript, driver->transcript_length) < 0)
-        perror("pam_driver: write to answer command");
+    write_to_answer_command(to_child[1], driver->transcript, driver->transcript_length);
     close(to_child[1]);
     while (used < ANSWER_MAX_BYTES) {
         got = read(from_child[0], buffer + used, ANSWER_MAX_BYTES - used);
