@@ -59,6 +59,25 @@ run_with lies "does not agree with its exit" 3
 run_with missing "could not be executed" 3
 run_with not-executable "could not be executed" 3
 
+# The real helper as a file the user can read (issue 10, finding 1): the module refuses to
+# start it, before anything is sent; told to accept it (the test build only), the helper itself
+# refuses its dumpable start (exit 4), and the module says why.
+install -m 0755 "$HELPER" "$WORK/bin/readable-helper"
+PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/readable-helper" timeout 30 "$DRIVER" \
+    --confdir "$WORK/pam.d" --service pok-stand-in --user "$TARGET" --log "$WORK/readable.log" \
+    >"$WORK/readable.out" 2>&1
+grep -q "pam_open_session: Success" "$WORK/readable.out" || fail "readable helper: no session"
+grep -q "refusing to run the helper .*readable-helper: it must be a file the user cannot read" \
+    "$WORK/readable.log" || fail "a readable helper was started: $(cat "$WORK/readable.log")"
+if [ "$(id -u)" = 0 ]; then
+    env "$STAND_IN_OK" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/readable-helper" timeout 30 \
+        "$DRIVER" --confdir "$WORK/pam.d" --service pok-stand-in --user "$TARGET" \
+        --log "$WORK/dumpable.log" >"$WORK/dumpable.out" 2>&1
+    grep -q "refused to run: the user can read .*readable-helper.*root:root, mode 0711" \
+        "$WORK/dumpable.log" || fail "a dumpable start was not refused: $(cat "$WORK/dumpable.log")"
+    note "a readable helper: refused by the module; started anyway, it refused itself (exit 4)"
+fi
+
 # A module that runs as neither root nor the target user (here: as nobody, for daemon) must
 # not start the helper at all.
 if [ "$(id -u)" = 0 ]; then
