@@ -78,7 +78,10 @@ refresh_refused() { # refresh_refused NAME COMMAND...
     kill -CONT "$pid"
     wait "$LOGIN_PID"
     LOGIN_MS=$((($(date +%s%N) - started) / 1000000))
-    sleep 0.5 # the monitor's last lines
+    # A last call of our own: once the monitor shows it, it has shown all that came before.
+    dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+        org.freedesktop.DBus.Peer.Ping >/dev/null 2>&1
+    wait_until 5 grep -q "member=Ping" "$WORK/out/$name.dbus" || fail "$name: the monitor fell behind"
     kill "$MONITOR_PID"
     opened "$name"
 }
