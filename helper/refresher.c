@@ -496,11 +496,11 @@ out:
 
 /* arguments: "pam_oauth_keyring_helper refresher SERVICE", so `ps` tells which service a
  * refresher serves (the helper itself reads no arguments). */
-static void exec_refresher_in_grandchild(int request_pipe, char *const arguments[])
+static void exec_refresher_in_grandchild(int request_channel, char *const arguments[])
 {
     if (setsid() < 0 || fork() != 0)
         _exit(0);
-    helper_exec_self(request_pipe, -1, arguments);
+    helper_exec_self(request_channel, -1, arguments);
 }
 
 /* The request goes over a socketpair, not a pipe: /proc/PID/fd/0 of a socket cannot be opened,
