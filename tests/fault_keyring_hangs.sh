@@ -58,14 +58,6 @@ on_time() { # on_time NAME: the session opened within the module's bound
         fail "$1: the session took ${took:-?} ms with the keyring hung (bound $SESSION_BOUND_MS ms)"
     echo "$took"
 }
-obtained_at() {
-    "$PYTHON" "$WORK/bin/keyring_tool.py" dump | "$PYTHON" -c '
-import json, sys
-for item in json.load(sys.stdin):
-    if item["attributes"].get("service") == sys.argv[1] + "/refresh":
-        print(json.loads(item["secret"])["obtained_at"])' "$SERVICE"
-}
-sleep_until() { "$PYTHON" -c 'import sys, time; time.sleep(max(0, float(sys.argv[1]) - time.time()))' "$1"; }
 due_now() { sleep_until "$(($(obtained_at) + 5)).3"; }
 paused() { [ -s "$STATE_DIR/test-paused" ]; }
 pause_at() { rm -f "$STATE_DIR/test-paused"; echo "$1" >"$STATE_DIR/test-pause-at"; }

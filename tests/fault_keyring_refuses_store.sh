@@ -37,18 +37,6 @@ works_at_idp() { [ "$(idp_userinfo_status "$1")" = 200 ]; }
 prompted() { grep -q '^\[prompt\]' "$WORK/out/$1.out"; }
 opened() { grep -q "pam_open_session: Success" "$WORK/out/$1.out" || fail "$1: no session: $(cat "$WORK/out/$1.out")"; }
 login() { session_login url "$1"; opened "$1"; }
-status_field() {
-    "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
-        "$STATE_DIR/$SERVICE.status" "$1"
-}
-obtained_at() {
-    "$PYTHON" "$WORK/bin/keyring_tool.py" dump | "$PYTHON" -c '
-import json, sys
-for item in json.load(sys.stdin):
-    if item["attributes"].get("service") == sys.argv[1] + "/refresh":
-        print(json.loads(item["secret"])["obtained_at"])' "$SERVICE"
-}
-sleep_until() { "$PYTHON" -c 'import sys, time; time.sleep(max(0, float(sys.argv[1]) - time.time()))' "$1"; }
 paused() { [ -s "$STATE_DIR/test-paused" ]; }
 # Watches the keyring's side of the session bus (method calls, errors and returns; the
 # secrets in them are encrypted with the session's key) into $WORK/out/$1.dbus.

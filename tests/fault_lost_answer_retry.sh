@@ -41,18 +41,6 @@ login() { # login NAME [PAM-SERVICE]: through the real libpam; fails unless the 
         --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/$1.out" 2>&1
     grep -q "pam_open_session: Success" "$WORK/out/$1.out" || fail "$1: no session: $(cat "$WORK/out/$1.out")"
 }
-status_field() { # the refresh status file's field $1
-    "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
-        "$STATE_DIR/$SERVICE.status" "$1"
-}
-obtained_at() {
-    "$PYTHON" "$WORK/bin/keyring_tool.py" dump | "$PYTHON" -c '
-import json, sys
-for item in json.load(sys.stdin):
-    if item["attributes"].get("service") == sys.argv[1] + "/refresh":
-        print(json.loads(item["secret"])["obtained_at"])' "$SERVICE"
-}
-sleep_until() { "$PYTHON" -c 'import sys, time; time.sleep(max(0, float(sys.argv[1]) - time.time()))' "$1"; }
 # Moves the rule's clock to $2 seconds after $1 (a time on that clock, from the status file).
 clock_at() {
     echo "$(($1 + $2 - $(date +%s)))" >"$STATE_DIR/test-clock-offset.new" &&

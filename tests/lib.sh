@@ -270,6 +270,22 @@ WRAP
     fi
 }
 
+# Inside a private session: when the refresh item of $SERVICE says its pair was obtained (Unix s).
+obtained_at() {
+    "$PYTHON" "$WORK/bin/keyring_tool.py" dump | "$PYTHON" -c '
+import json, sys
+for item in json.load(sys.stdin):
+    if item["attributes"].get("service") == sys.argv[1] + "/refresh":
+        print(json.loads(item["secret"])["obtained_at"])' "$SERVICE"
+}
+# Sleeps until UNIX-SECONDS (fractional ok): a token's due time is a point on the clock.
+sleep_until() { "$PYTHON" -c 'import sys, time; time.sleep(max(0, float(sys.argv[1]) - time.time()))' "$1"; }
+# Inside a private session: field $1 of $SERVICE's refresh status file.
+status_field() {
+    "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+        "$XDG_RUNTIME_DIR/pam_oauth_keyring/$SERVICE.status" "$1"
+}
+
 # Inside a private session: one login through the real libpam as RUN_AS, the browser played
 # by browser.py in MODE ($1, default url). Output in $WORK/out/$2.out, the log in .log.
 session_login() {

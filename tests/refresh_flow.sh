@@ -42,17 +42,6 @@ login() { # login NAME [SERVICE] [MODE]
         --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/$1.out" 2>&1
     grep -q "pam_open_session: Success" "$WORK/out/$1.out" || fail "$1: no session: $(cat "$WORK/out/$1.out")"
 }
-# Seconds until the keyring's access token is due (margin: half of its lifetime at most).
-obtained_at() {
-    "$PYTHON" "$WORK/bin/keyring_tool.py" dump | "$PYTHON" -c '
-import json, sys
-for item in json.load(sys.stdin):
-    if item["attributes"].get("service") == sys.argv[1] + "/refresh":
-        print(json.loads(item["secret"])["obtained_at"])' "$SERVICE"
-}
-sleep_until() { # sleep_until UNIX-SECONDS (fractional ok)
-    "$PYTHON" -c 'import sys, time; time.sleep(max(0, float(sys.argv[1]) - time.time()))' "$1"
-}
 cli_token() { # cli_token NAME [args]: exit status in $WORK/out/NAME.status
     local name=$1
     shift
