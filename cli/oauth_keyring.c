@@ -19,11 +19,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "keyring.h"
-#include "refresh.h"
-#include "refresher.h"
-#include "secret_memory.h"
-#include "user_state.h"
+#include "store/keyring.h"
+#include "store/refresh.h"
+#include "cli/refresher_client.h"
+#include "common/socket_line.h"
+#include "store/logout.h"
+#include "common/secret_memory.h"
+#include "store/user_state.h"
 
 /* Documented in oauth-keyring --help and the README; scripts rely on them. */
 enum exit_code {
@@ -311,7 +313,7 @@ static int exit_for_outcome(const char *outcome)
 /* Asks the refresher for a token valid for min_valid seconds; re-reads the keyring after. */
 static int refresh_through_refresher(struct cli *cli)
 {
-    char line[64], reply[REFRESHER_LINE_MAX];
+    char line[64], reply[SOCKET_LINE_MAX];
     char *tab;
     int rv;
 
@@ -496,7 +498,7 @@ static int logout_answer(char *reply)
 static int command_logout(struct cli *cli)
 {
     struct refresh_request request = {.names = cli->names, .timeout_ms = 10000};
-    char reply[REFRESHER_LINE_MAX], message[512], why[512];
+    char reply[SOCKET_LINE_MAX], message[512], why[512];
 
     if (refresher_ask(cli->service, "logout", reply, sizeof(reply), REFRESHER_WAIT_MS) == 0)
         return logout_answer(reply);

@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "deadline.h"
+#include "common/deadline.h"
 
 #include <time.h>
 

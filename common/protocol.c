@@ -1,13 +1,13 @@
 #include "config.h"
 
-#include "protocol.h"
+#include "common/protocol.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "text_checks.h"
+#include "common/text_checks.h"
 
 static bool is_valid_name(const char *name, size_t length)
 {

@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "secret_memory.h"
+#include "common/secret_memory.h"
 
 #define PROTOCOL_VERSION_TAG "POK/1"
 #define PROTOCOL_MAX_MESSAGE (64 * 1024)

@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "secret_memory.h"
+#include "common/secret_memory.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "text_checks.h"
+#include "common/text_checks.h"
 
 #include <stdarg.h>
 #include <stdio.h>

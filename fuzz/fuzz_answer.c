@@ -31,9 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "answer.h"
+#include "oauth/answer.h"
 #include "fuzz_check.h"
-#include "text_checks.h"
+#include "common/text_checks.h"
 
 /* The state of "this login": seeds and the dictionary carry it so the fuzzer gets past the
  * state comparison and into the iss, code and instance checks. */

@@ -24,8 +24,8 @@
 #include <string.h>
 
 #include "fuzz_check.h"
-#include "provider_config.h"
-#include "text_checks.h"
+#include "pam_module/provider_config.h"
+#include "common/text_checks.h"
 
 #define PROVIDER "snyk"
 #define PATH "fuzz.conf"

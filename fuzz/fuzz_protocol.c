@@ -31,8 +31,8 @@
 #include <string.h>
 
 #include "fuzz_check.h"
-#include "protocol.h"
-#include "secret_memory.h"
+#include "common/protocol.h"
+#include "common/secret_memory.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

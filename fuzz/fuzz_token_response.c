@@ -21,8 +21,8 @@
 #include <string.h>
 
 #include "fuzz_check.h"
-#include "text_checks.h"
-#include "token_response.h"
+#include "common/text_checks.h"
+#include "oauth/token_response.h"
 
 /* The limits token_response.c enforces, restated here so the harness checks them
  * independently of the code under test. */

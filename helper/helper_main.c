@@ -15,19 +15,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "answer.h"
-#include "authorize_url.h"
-#include "deadline.h"
-#include "keyring.h"
-#include "pkce.h"
-#include "refresh.h"
-#include "refresher.h"
-#include "protocol.h"
-#include "qr_text.h"
-#include "secret_memory.h"
-#include "test_hooks.h"
-#include "token_exchange.h"
-#include "user_state.h"
+#include "oauth/answer.h"
+#include "oauth/authorize_url.h"
+#include "common/deadline.h"
+#include "store/keyring.h"
+#include "oauth/pkce.h"
+#include "store/logout.h"
+#include "store/refresh.h"
+#include "helper/start_refresher.h"
+#include "refresher/refresher.h"
+#include "common/protocol.h"
+#include "oauth/qr_text.h"
+#include "common/secret_memory.h"
+#include "store/test_hooks.h"
+#include "oauth/token_exchange.h"
+#include "store/user_state.h"
 
 /* An absolute bound on this process, beyond the longest configurable exchange. */
 #define HELPER_MAX_SECONDS 150

@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 
-#include "helper_process.h"
+#include "pam_module/helper_process.h"
 
 #ifndef POK_HELPER_PATH
 #error "POK_HELPER_PATH must be defined by the build"

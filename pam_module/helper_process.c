@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "helper_process.h"
+#include "pam_module/helper_process.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,8 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "deadline.h"
-#include "text_checks.h"
+#include "common/deadline.h"
+#include "common/text_checks.h"
 
 #define REPLY_CHUNK 4096
 /* How long a killed helper may take to die. One that does not is stuck in the kernel (a

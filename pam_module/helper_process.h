@@ -6,8 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "protocol.h"
-#include "user_account.h"
+#include "common/protocol.h"
+#include "pam_module/user_account.h"
 
 /* Where the helper is: compiled in (a test build of the module may take it from the
  * application's environment; the installed module never does). */

@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "login_flow.h"
+#include "pam_module/login_flow.h"
 
 #include <security/pam_ext.h>
 #include <stdbool.h>
@@ -10,14 +10,14 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "deadline.h"
-#include "helper_process.h"
-#include "login_state.h"
-#include "module_options.h"
-#include "protocol.h"
-#include "provider_config.h"
-#include "text_checks.h"
-#include "user_account.h"
+#include "common/deadline.h"
+#include "pam_module/helper_process.h"
+#include "pam_module/login_state.h"
+#include "pam_module/module_options.h"
+#include "common/protocol.h"
+#include "pam_module/provider_config.h"
+#include "common/text_checks.h"
+#include "pam_module/user_account.h"
 
 #define PENDING_DATA_NAME "pam_oauth_keyring/pending-authorization"
 #define ANSWER_MAX_BYTES 4096

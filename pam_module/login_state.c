@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "login_state.h"
+#include "pam_module/login_state.h"
 
 #include <errno.h>
 #include <fcntl.h>

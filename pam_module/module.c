@@ -3,7 +3,7 @@
 
 #include <security/pam_modules.h>
 
-#include "login_flow.h"
+#include "pam_module/login_flow.h"
 
 #define EXPORTED __attribute__((visibility("default")))
 

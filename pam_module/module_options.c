@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "module_options.h"
+#include "pam_module/module_options.h"
 
 #include <errno.h>
 #include <security/pam_ext.h>

@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "provider_config.h"
+#include "pam_module/provider_config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "secret_memory.h"
-#include "text_checks.h"
+#include "common/secret_memory.h"
+#include "common/text_checks.h"
 
 #define CONFIG_MAX_ENTRIES 256
 #define CONFIG_MAX_VALUE 4096

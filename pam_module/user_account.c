@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "user_account.h"
+#include "pam_module/user_account.h"
 
 #include <grp.h>
 #include <limits.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "text_checks.h"
+#include "common/text_checks.h"
 
 #define ENVIRONMENT_VALUE_MAX 1024
 

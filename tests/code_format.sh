@@ -4,7 +4,7 @@ set -u
 . "${top_srcdir:-.}/tests/lib.sh"
 require_tools clang-format
 cd "$top_srcdir" || fail "no source dir"
-files=$(ls common/*.[ch] pam_module/*.[ch] helper/*.[ch] cli/*.c tests/*.c tests/unit/*.c fuzz/*.[ch] 2>/dev/null)
+files=$(ls common/*.[ch] pam_module/*.[ch] oauth/*.[ch] store/*.[ch] helper/*.[ch] refresher/*.[ch] cli/*.[ch] tests/*.c tests/unit/*.c fuzz/*.[ch] 2>/dev/null)
 [ -n "$files" ] || fail "no C files found"
 # shellcheck disable=SC2086
 clang-format --dry-run --Werror $files 2>&1 | head -40

@@ -110,7 +110,7 @@ STAND_IN_OK=PAM_OAUTH_KEYRING_TEST_READABLE_HELPER=1
 stage_artifacts() {
     mkdir -p "$WORK/bin"
     cp "$top_builddir/helper/pam_oauth_keyring_helper" \
-        "$top_builddir/helper/.libs/pam_oauth_keyring_https.so" "$WORK/bin/" ||
+        "$top_builddir/oauth/.libs/pam_oauth_keyring_https.so" "$WORK/bin/" ||
         fail "helper or its https module not built"
     cp "$top_builddir/tests/.libs/pam_oauth_keyring_test.so" "$WORK/bin/" ||
         fail "test module not built (make check builds it)"

@@ -34,7 +34,7 @@ helper="$top_builddir/helper/pam_oauth_keyring_helper"
 # libcurl (and the TLS, Kerberos and LDAP libraries it brings) is loaded only by a helper that
 # talks to the provider: the helper and oauth-keyring do not link it, the https module does,
 # and that module exports only its two entry points.
-https_module="$top_builddir/helper/.libs/pam_oauth_keyring_https.so"
+https_module="$top_builddir/oauth/.libs/pam_oauth_keyring_https.so"
 for program in "$helper" "$top_builddir/cli/oauth-keyring"; do
     ldd "$program" | grep -q 'libsecret-1' || fail "ldd does not list libsecret for $program"
     ! ldd "$program" | grep -E 'libcurl|libssl|libgnutls|libkrb5' ||

@@ -1,5 +1,5 @@
 #!/bin/bash
-# cppcheck and the clang static analyzer (scan-build) over the module, the helper, the
+# cppcheck and the clang static analyzer (scan-build) over the module, the user-side code, the
 # command and the test programs, in a scratch clone of HEAD. Exit 0 only when both are clean.
 set -u
 cd "$(dirname "$0")/.."
@@ -9,9 +9,9 @@ status=0
 
 echo "== cppcheck"
 cppcheck --enable=warning,performance,portability --inline-suppr --error-exitcode=1 --quiet \
-    --suppress=missingIncludeSystem -I common -I pam_module -I helper \
+    --suppress=missingIncludeSystem -I . \
     -DPOK_HELPER_PATH='"/helper"' -DPOK_DEFAULT_CONFIG='"/config"' -DPOK_STATE_DIR='"/state"' \
-    common pam_module helper cli tests/pam_driver.c || status=1
+    common pam_module oauth store helper refresher cli tests/pam_driver.c || status=1
 
 echo "== scan-build"
 git clone -q . "$scratch/tree" && cd "$scratch/tree" || exit 1

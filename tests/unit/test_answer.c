@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "answer.h"
+#include "oauth/answer.h"
 
 /* What an answer without a Snyk instance= gives: the module keeps its configured URL. */
 #define NO_INSTANCE NULL

@@ -9,7 +9,7 @@
 #include <glib.h>
 #include <string.h>
 
-#include "authorize_url.h"
+#include "oauth/authorize_url.h"
 
 static struct authorize_request simple_request(void)
 {

@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "login_state.h"
+#include "pam_module/login_state.h"
 
 /* A user other than root for the tests that need one (run as root). */
 #define OTHER_UID 65534

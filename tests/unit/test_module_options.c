@@ -11,7 +11,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "module_options.h"
+#include "pam_module/module_options.h"
 
 /* The module logs only through pam_syslog: this one, linked before libpam's, keeps the lines
  * of one module_options_parse call for the tests to read. */

@@ -9,7 +9,7 @@
 #include <glib.h>
 #include <string.h>
 
-#include "pkce.h"
+#include "oauth/pkce.h"
 
 #define RFC7636_VERIFIER "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 #define RFC7636_CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"

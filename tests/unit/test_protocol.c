@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol.h"
-#include "secret_memory.h"
-#include "text_checks.h"
+#include "common/protocol.h"
+#include "common/secret_memory.h"
+#include "common/text_checks.h"
 
 /* Decodes a NUL-terminated text (the NUL is not part of the message). */
 static int decode_text(const char *text, struct protocol_message *message)

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "provider_config.h"
+#include "pam_module/provider_config.h"
 
 #define PATH "/etc/test.conf"
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "protocol.h"
-#include "qr_text.h"
-#include "text_checks.h"
+#include "common/protocol.h"
+#include "oauth/qr_text.h"
+#include "common/text_checks.h"
 
 /* A URL of the length the module shows in practice: a provider's endpoint, a client id, a
  * redirect URI, scopes, a 43-character state and challenge. */

@@ -6,8 +6,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "protocol.h"
-#include "refresh.h"
+#include "common/protocol.h"
+#include "store/refresh.h"
 
 /* Snyk's hour-long token with the default margin: due five minutes before expiry. */
 static void test_margin_before_expiry(void **state)

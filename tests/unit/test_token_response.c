@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "token_response.h"
+#include "oauth/token_response.h"
 
 static int parse(const char *body, struct token_set *tokens, char *why, size_t why_size)
 {

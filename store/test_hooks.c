@@ -1,7 +1,7 @@
 /* Built into the test helper only (see test_hooks.h). */
 #include "config.h"
 
-#include "test_hooks.h"
+#include "store/test_hooks.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "user_state.h"
+#include "store/user_state.h"
 
 void test_pause_point(const char *step)
 {

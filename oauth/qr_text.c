@@ -1,11 +1,11 @@
 #include "config.h"
 
-#include "qr_text.h"
+#include "oauth/qr_text.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "secret_memory.h"
+#include "common/secret_memory.h"
 
 #define UPPER_HALF "\xe2\x96\x80" /* U+2580 */
 #define LOWER_HALF "\xe2\x96\x84" /* U+2584 */

@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "refresher.h"
+#include "refresher/refresher.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,11 +17,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "deadline.h"
-#include "helper_child.h"
-#include "secret_memory.h"
-#include "token_exchange.h"
-#include "user_state.h"
+#include "common/deadline.h"
+#include "common/socket_line.h"
+#include "refresher/helper_child.h"
+#include "common/secret_memory.h"
+#include "oauth/token_exchange.h"
+#include "store/logout.h"
+#include "store/user_state.h"
 
 #define TICK_MAX_SECONDS 60
 /* How long a refresher started by a login waits for a keyring that is not up yet. */
@@ -47,65 +49,6 @@ struct refresher {
 };
 
 static void schedule_tick(struct refresher *refresher, long long now);
-
-/* --- logout ------------------------------------------------------------------------------- */
-
-/* True when the provider confirmed the revocation; note says which it was. */
-static bool revoke_refresh_token(const struct refresh_request *request, const char *revoke_url,
-                                 const char *refresh_token, char *note, size_t note_size)
-{
-    struct capped_buffer form = {0};
-    struct exchange_result result;
-    int rv = capped_buffer_init(&form, FORM_MAX_BYTES);
-    bool revoked;
-
-    memset(&result, 0, sizeof(result));
-    rv |= form_append(&form, "token", refresh_token);
-    rv |= form_append(&form, "token_type_hint", "refresh_token");
-    rv |= form_append(&form, "client_id", request->client_id);
-    if (request->client_secret != NULL)
-        rv |= form_append(&form, "client_secret", request->client_secret);
-    if (rv == 0)
-        token_revoke(revoke_url, request->ca_file, request->timeout_ms, &form, &result);
-    revoked = rv == 0 && result.outcome == EXCHANGE_OK;
-    snprintf(note, note_size, "%s",
-             revoked ? "revoked at the provider" : "not revoked at the provider");
-    exchange_result_clear(&result);
-    capped_buffer_wipe(&form);
-    return revoked;
-}
-
-/* Only a logout that removed the items is one: it alone is recorded (SERVICE.status). A
- * failed one (a locked keyring: nothing could be read, revoked or deleted) says why - the
- * read's reason first, which names the lock. */
-int logout_pair(struct keyring *keyring, const struct refresh_request *request,
-                const char *revoke_url, char *message, size_t message_size)
-{
-    struct stored_pair pair;
-    char note[64] = "nothing to revoke", read_why[512] = "", delete_why[512] = "";
-    int lock = refresh_lock_acquire(request->names.service, request->timeout_ms + 2000);
-    bool readable, revoked = false;
-    int rv = -1;
-
-    if (lock < 0) {
-        snprintf(message, message_size, "another refresh is still running; try again");
-        return -1;
-    }
-    readable = keyring_read_pair(keyring, &request->names, &pair, read_why, sizeof(read_why)) == 0;
-    if (readable && pair.refresh_token != NULL && revoke_url != NULL)
-        revoked = revoke_refresh_token(request, revoke_url, pair.refresh_token, note, sizeof(note));
-    stored_pair_clear(&pair);
-    rv = keyring_delete_pair(keyring, &request->names, delete_why, sizeof(delete_why));
-    if (rv == 0) {
-        snprintf(message, message_size, "%s; tokens removed from the keyring", note);
-        refresh_status_record_event(request->names.service, "logged-out", message);
-    } else {
-        snprintf(message, message_size, "%s%s", readable ? delete_why : read_why,
-                 revoked ? " (the refresh token was revoked at the provider)" : "");
-    }
-    refresh_lock_release(lock);
-    return rv;
-}
 
 /* --- the refresh schedule --------------------------------------------------------------- */
 
@@ -276,29 +219,6 @@ static bool peer_is_us(int fd)
            credentials.uid == getuid();
 }
 
-/* One line, whole by deadline_ms (CLOCK_MONOTONIC): a peer that trickles bytes cannot hold
- * the refresher longer than that. */
-static int read_line(int fd, char *line, size_t size, long long deadline_ms)
-{
-    size_t used = 0;
-
-    while (used + 1 < size) {
-        struct pollfd readable = {fd, POLLIN, 0};
-        long long wait_ms = deadline_remaining_ms(deadline_ms);
-        ssize_t got;
-        if (wait_ms == 0 || poll(&readable, 1, (int)wait_ms) <= 0)
-            return -1;
-        got = read(fd, line + used, 1);
-        if (got <= 0)
-            return -1;
-        if (line[used] == '\n')
-            break;
-        used++;
-    }
-    line[used] = '\0';
-    return used + 1 < size ? 0 : -1;
-}
-
 /* "refresh <seconds>" with a whole, non-negative number of seconds. */
 static bool parse_refresh_line(const char *line, long *min_valid)
 {
@@ -327,7 +247,7 @@ static void answer_logout(struct refresher *refresher, char *reply, size_t reply
 
 static void answer_client(struct refresher *refresher, int client)
 {
-    char line[REFRESHER_LINE_MAX], reply[REFRESHER_LINE_MAX + 64];
+    char line[SOCKET_LINE_MAX], reply[SOCKET_LINE_MAX + 64];
     struct refresh_report report;
     long min_valid = 0;
     ssize_t written;
@@ -335,7 +255,7 @@ static void answer_client(struct refresher *refresher, int client)
 
     memset(&report, 0, sizeof(report));
     if (!peer_is_us(client) ||
-        read_line(client, line, sizeof(line), monotonic_now_ms() + CLIENT_LINE_WAIT_MS) != 0)
+        socket_read_line(client, line, sizeof(line), monotonic_now_ms() + CLIENT_LINE_WAIT_MS) != 0)
         return;
     if (strcmp(line, "logout") == 0) {
         answer_logout(refresher, reply, sizeof(reply), &done);
@@ -490,76 +410,4 @@ out:
         g_main_loop_unref(refresher.loop);
     g_clear_object(&refresher.bus);
     keyring_close(refresher.keyring);
-}
-
-/* --- starting it ---------------------------------------------------------------------------- */
-
-/* arguments: "pam_oauth_keyring_helper refresher SERVICE", so `ps` tells which service a
- * refresher serves (the helper itself reads no arguments). */
-static void exec_refresher_in_grandchild(int request_channel, char *const arguments[])
-{
-    if (setsid() < 0 || fork() != 0)
-        _exit(0);
-    helper_exec_self(request_channel, -1, arguments);
-}
-
-/* The request goes over a socketpair, not a pipe: /proc/PID/fd/0 of a socket cannot be opened,
- * so nothing but the refresher itself can read it. */
-void refresher_spawn(const struct protocol_message *request)
-{
-    struct capped_buffer encoded = {0};
-    int channel[2] = {-1, -1};
-    char *service = g_strdup(protocol_message_get(request, "keyring_service"));
-    char program_name[] = "pam_oauth_keyring_helper", role[] = "refresher";
-    char *const arguments[] = {program_name, role, service, NULL};
-    size_t written = 0;
-    pid_t child, reaped;
-    int status;
-
-    if (service == NULL || capped_buffer_init(&encoded, PROTOCOL_MAX_MESSAGE) != 0 ||
-        protocol_encode(request, &encoded) != 0 ||
-        socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, channel) != 0)
-        goto out;
-    child = fork();
-    if (child == 0)
-        exec_refresher_in_grandchild(channel[0], arguments);
-    close(channel[0]);
-    channel[0] = -1;
-    while (child > 0 && written < encoded.length) {
-        ssize_t count =
-            send(channel[1], encoded.data + written, encoded.length - written, MSG_NOSIGNAL);
-        if (count < 0 && errno == EINTR)
-            continue;
-        if (count <= 0)
-            break;
-        written += (size_t)count;
-    }
-    do
-        reaped = child > 0 ? waitpid(child, &status, 0) : child;
-    while (reaped < 0 && errno == EINTR);
-out:
-    for (int i = 0; i < 2; i++) {
-        if (channel[i] >= 0)
-            close(channel[i]);
-    }
-    capped_buffer_wipe(&encoded);
-    g_free(service);
-}
-
-int refresher_ask(const char *service, const char *line, char *reply, size_t reply_size,
-                  long timeout_ms)
-{
-    struct sockaddr_un address = {.sun_family = AF_UNIX};
-    int fd = -1, rv = -1;
-
-    if (user_state_existing_path(service, ".sock", address.sun_path, sizeof(address.sun_path)) != 0)
-        return -1;
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0 &&
-        write(fd, line, strlen(line)) == (ssize_t)strlen(line) && write(fd, "\n", 1) == 1 &&
-        read_line(fd, reply, reply_size, monotonic_now_ms() + timeout_ms) == 0)
-        rv = 0;
-    if (fd >= 0)
-        close(fd);
-    return rv;
 }

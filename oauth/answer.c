@@ -1,14 +1,14 @@
 #include "config.h"
 
-#include "answer.h"
+#include "oauth/answer.h"
 
 #include <glib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "secret_memory.h"
-#include "text_checks.h"
+#include "common/secret_memory.h"
+#include "common/text_checks.h"
 
 #define CODE_MAX_BYTES 2048
 

@@ -2,7 +2,7 @@
  * Built as the loadable module pam_oauth_keyring_https.so (see https_transport.h). */
 #include "config.h"
 
-#include "https_transport.h"
+#include "oauth/https_transport.h"
 
 #include <curl/curl.h>
 #include <stdarg.h>

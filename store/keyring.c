@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "keyring.h"
+#include "store/keyring.h"
 
 /* The D-Bus-path calls (secret-paths.h) read items without building a proxy per item and
  * collection: a valid-token read is then 4 calls to the keyring instead of 10. libsecret
@@ -16,9 +16,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "secret_memory.h"
-#include "test_hooks.h"
-#include "user_state.h"
+#include "common/secret_memory.h"
+#include "store/test_hooks.h"
+#include "store/user_state.h"
 
 #define REFRESH_ITEM_FORMAT_VERSION 1
 

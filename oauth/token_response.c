@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "token_response.h"
+#include "oauth/token_response.h"
 
 #include <json-c/json.h>
 #include <stdbool.h>
@@ -8,8 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "secret_memory.h"
-#include "text_checks.h"
+#include "common/secret_memory.h"
+#include "common/text_checks.h"
 
 #define JSON_MAX_DEPTH 8
 /* Ten years: longer lifetimes are nonsense and would overflow nothing but trust. */

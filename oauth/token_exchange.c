@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "token_exchange.h"
+#include "oauth/token_exchange.h"
 
 #include <dlfcn.h>
 #include <glib.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "https_transport.h"
+#include "oauth/https_transport.h"
 
 static void set_result(struct exchange_result *result, enum exchange_outcome outcome,
                        const char *reason, const char *format, ...)

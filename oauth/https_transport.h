@@ -8,8 +8,8 @@
 
 #include <stdbool.h>
 
-#include "secret_memory.h"
-#include "token_exchange.h"
+#include "common/secret_memory.h"
+#include "oauth/token_exchange.h"
 
 /* Bumped whenever the structures below change: the helper refuses a module built from
  * other sources (say, half-way through a package upgrade) instead of misreading it. */

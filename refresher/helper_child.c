@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "helper_child.h"
+#include "refresher/helper_child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,8 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "deadline.h"
-#include "secret_memory.h"
+#include "common/deadline.h"
+#include "common/secret_memory.h"
 
 struct child_call {
     pid_t pid;

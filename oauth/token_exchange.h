@@ -2,8 +2,8 @@
 #ifndef POK_TOKEN_EXCHANGE_H
 #define POK_TOKEN_EXCHANGE_H
 
-#include "secret_memory.h"
-#include "token_response.h"
+#include "common/secret_memory.h"
+#include "oauth/token_response.h"
 
 #define TOKEN_RESPONSE_MAX_BYTES (64 * 1024)
 #define FORM_MAX_BYTES (48 * 1024)

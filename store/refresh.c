@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "refresh.h"
+#include "store/refresh.h"
 
 #include <glib.h>
 #include <stdarg.h>
@@ -10,12 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "deadline.h"
-#include "secret_memory.h"
-#include "test_hooks.h"
-#include "text_checks.h"
-#include "token_exchange.h"
-#include "user_state.h"
+#include "common/deadline.h"
+#include "common/secret_memory.h"
+#include "store/test_hooks.h"
+#include "common/text_checks.h"
+#include "oauth/token_exchange.h"
+#include "store/user_state.h"
 
 /* After a refresh whose answer was lost, one more try with the same token, no sooner than
  * this; if that is lost too, the user authorizes again (see docs/ARCHITECTURE.md). */

@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "authorize_url.h"
+#include "oauth/authorize_url.h"
 
 #include <glib.h>
 #include <stdbool.h>

@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "keyring.h"
+#include "store/keyring.h"
 
 #define REFRESH_DEFAULT_MARGIN 300
 

@@ -1,13 +1,13 @@
 #include "config.h"
 
-#include "pkce.h"
+#include "oauth/pkce.h"
 
 #include <errno.h>
 #include <glib.h>
 #include <string.h>
 #include <sys/random.h>
 
-#include "secret_memory.h"
+#include "common/secret_memory.h"
 
 char *base64url_encode(const unsigned char *bytes, size_t count)
 {

@@ -16,15 +16,8 @@
 #ifndef POK_REFRESHER_H
 #define POK_REFRESHER_H
 
-#include "protocol.h"
-#include "refresh.h"
-
-#define REFRESHER_LINE_MAX 512
-
-/* Starts the detached refresher: forks twice (a session of its own, not a child of the
- * login) and executes this same program afresh - no D-Bus or GLib state crosses a fork -
- * with request (command "refresher") on a pipe as its stdin. Returns at once. */
-void refresher_spawn(const struct protocol_message *request);
+#include "common/protocol.h"
+#include "store/refresh.h"
 
 /* The refresher's life, in the process refresher_spawn started: settings is the request it
  * was started with (handed on to the short-lived helpers that do its refreshes and logouts,
@@ -33,16 +26,5 @@ void refresher_spawn(const struct protocol_message *request);
  * child exchange it; the code and verifier are wiped after that. Returns when it should exit:
  * another refresher runs, the bus went away, or the user must authorize again. */
 void refresher_run(struct protocol_message *settings, const struct refresh_request *request);
-
-/* Sends one request line to the running refresher and reads its answer line (without the
- * newline) into reply. 0 on an answer; -1 when no refresher answered within timeout_ms. */
-int refresher_ask(const char *service, const char *line, char *reply, size_t reply_size,
-                  long timeout_ms);
-
-/* Revokes the refresh token (if a revoke_url is given) and deletes both items; only when they
- * are gone is the logout recorded (SERVICE.status). message says what happened, or why
- * nothing did (a locked keyring). 0 when the items are gone. */
-int logout_pair(struct keyring *keyring, const struct refresh_request *request,
-                const char *revoke_url, char *message, size_t message_size);
 
 #endif

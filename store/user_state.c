@@ -1,6 +1,6 @@
 #include "config.h"
 
-#include "user_state.h"
+#include "store/user_state.h"
 
 #include <errno.h>
 #include <fcntl.h>

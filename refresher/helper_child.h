@@ -7,7 +7,7 @@
 #ifndef POK_HELPER_CHILD_H
 #define POK_HELPER_CHILD_H
 
-#include "protocol.h"
+#include "common/protocol.h"
 
 /* In a child just forked: this program started afresh ("/proc/self/exe", its environment
  * the helper's minimal one) with input_fd as stdin, output_fd as stdout (-1: /dev/null),

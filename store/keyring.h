@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "token_response.h"
+#include "oauth/token_response.h"
 
 enum keyring_status {
     KEYRING_READY,
