@@ -206,7 +206,7 @@ static const struct reply_fields ok_replies[] = {
 static const struct reply_fields error_reply = {"", {"reason", "message"}, {NULL}};
 
 static const char *const outcome_names[] = {
-    /* helper/refresh.h refresh_outcome_name; test_refresh_schedule keeps the lists together. */
+    /* store/refresh.h refresh_outcome_name; test_refresh_schedule keeps the lists together. */
     "not-due",        "refreshed",       "authorization-needed", "provider-unreachable",
     "provider-error", "outcome-unknown", "keyring-failed",       "lock-timeout",
     "deferred",   /* the keyring is not running yet: the refresher finishes the work */

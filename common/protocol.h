@@ -78,7 +78,7 @@ int protocol_decode(const char *data, size_t length, struct protocol_message *me
 int protocol_reply_check(const char *request, const struct protocol_message *reply, char *why,
                          size_t why_size);
 
-/* Whether outcome is a name a reply's outcome field may hold: one of helper/refresh.h's
+/* Whether outcome is a name a reply's outcome field may hold: one of store/refresh.h's
  * refresh outcomes, "deferred" or "logged-out". */
 bool protocol_outcome_is_known(const char *outcome);
 

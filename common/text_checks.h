@@ -20,7 +20,7 @@ bool text_is_visible(const char *text, size_t length);
  * replaced by '?': for provider messages shown to users and written to logs. */
 void text_copy_printable(char *out, size_t size, const char *text);
 
-/* A QR code as the helper draws it (helper/qr_text.h): lines of one width made only of the
+/* A QR code as the helper draws it (oauth/qr_text.h): lines of one width made only of the
  * half blocks U+2580, U+2584, U+2588 and spaces, joined by '\n', none empty, no '\n' at the
  * end. The only text other than printable ASCII that the module shows. */
 bool text_is_block_drawing(const char *text, size_t length);

@@ -1,4 +1,4 @@
-/* libFuzzer harness: the user's answer at the login prompt (helper/answer.c).
+/* libFuzzer harness: the user's answer at the login prompt (oauth/answer.c).
  *
  * The answer is whatever the user pastes: a bare code or the browser's redirect address, with
  * percent-encoding, duplicated parameters, error=, iss= and Snyk's instance=. The module has

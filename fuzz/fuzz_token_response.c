@@ -1,4 +1,4 @@
-/* libFuzzer harness: the token endpoint's JSON (helper/token_response.c).
+/* libFuzzer harness: the token endpoint's JSON (oauth/token_response.c).
  *
  * The body is the one input here that a remote party writes: the provider is trusted to issue
  * tokens, not to send well-formed data (docs/ARCHITECTURE.md, "What is trusted"). Both parsers

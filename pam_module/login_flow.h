@@ -1,4 +1,6 @@
-/* The module's two phases: auth collects an authorization code, open_session spends it. */
+/* The module's PAM entry points: auth collects an authorization code, open_session spends it
+ * (or, without one, has the helper refresh once and start the refresher), and setcred spends
+ * it at a screen unlock, which opens no session. */
 #ifndef POK_LOGIN_FLOW_H
 #define POK_LOGIN_FLOW_H
 

@@ -1,6 +1,6 @@
 #!/bin/bash
 # A keyring that refuses the new pair after the provider has rotated (docs/SECURITY.md 3.5;
-# helper/refresh.c store_new_pair). A session's refresh is paused by the test helper right
+# store/refresh.c store_new_pair). A session's refresh is paused by the test helper right
 # after the provider's answer (pause point after-response): the old refresh token is spent.
 # The keyring is then made to refuse writes, the helper goes on, and:
 #   1. its storage cannot be written (a full disk, a read-only or over-quota home: gnome-keyring

@@ -1,5 +1,5 @@
 #!/bin/bash
-# A refresh whose answer was lost (docs/SECURITY.md 3.5, "lost answer"; helper/refresh.c
+# A refresh whose answer was lost (docs/SECURITY.md 3.5, "lost answer"; store/refresh.c
 # unknown_outcome_blocks): the request went out - the test IdP holds it without answering
 # ("blackhole"), so the helper's request times out after sending - and then:
 #   1. the same refresh token is not sent again within 60 s of the loss, by any login, even
@@ -10,7 +10,7 @@
 #      login asks and its new pair works.
 # The minute passes on a clock the test moves: the test helper adds the seconds in
 # $XDG_RUNTIME_DIR/pam_oauth_keyring/test-clock-offset to the lost-answer rule's clock
-# (helper/test_hooks.h); the installed helper has no such hook.
+# (store/test_hooks.h); the installed helper has no such hook.
 set -u
 . "${top_srcdir:-.}/tests/lib.sh"
 require_tools dbus-run-session gnome-keyring-daemon secret-tool curl

@@ -67,7 +67,7 @@ BUS
 chmod a+r "$WORK/no-secrets-bus.conf"
 
 # Helpers whose https module (libcurl, loaded only to talk to the provider) is missing, or
-# is not the one built with them (helper/https_transport.h).
+# is not the one built with them (oauth/https_transport.h).
 mkdir -p "$WORK/no-https" "$WORK/other-https"
 cp "$HELPER" "$WORK/no-https/"
 cp "$HELPER" "$WORK/other-https/"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Another uid at the refresher's socket (docs/SECURITY.md: SERVICE.sock is 0600 in a 0700
-# directory, and the refresher answers only peers of its own uid, helper/refresher.c
+# directory, and the refresher answers only peers of its own uid, refresher/refresher.c
 # peer_is_us). While nobody's refresher runs, root's side of the test connects to
 # $XDG_RUNTIME_DIR/pam_oauth_keyring/SERVICE.sock and asks for a logout and a refresh:
 #   1. as uid 4242 without privileges: the 0700 directory refuses the connection (EACCES);

@@ -22,7 +22,7 @@ SERVICE=pok-cycles-test-$$ # unique: runs of other trees may share this machine 
 prepare_private_user refresher=no < <(echo "timeout = 30")
 sed 's/refresher=no/refresher=no prompt=always/' "$WORK/pam.d/pok-private" >"$WORK/pam.d/pok-always"
 # valgrind must read the program it runs: a readable copy of the test helper, told that its
-# dumpable start is on purpose (helper/test_hooks.h); the test module told to accept it.
+# dumpable start is on purpose (store/test_hooks.h); the test module told to accept it.
 install -m 0755 "$WORK/bin/pam_oauth_keyring_helper_test" "$WORK/bin/readable-helper"
 cat >"$WORK/bin/helper-under-valgrind" <<VG
 #!/bin/sh

@@ -154,7 +154,7 @@ refreshes=$(($(refresh_requests) - before))
 [ "$refreshes" -ge 6 ] && [ "$refreshes" -le 16 ] || fail "$refreshes refreshes in 30 s of 5 s tokens"
 [ "$(idp_stat 's["refresh_reuse"]')" = 0 ] || fail "a refresh token was used twice"
 step "4. 30 s of 5 s tokens: valid at every check, $refreshes refreshes, no reuse"
-# The refresher refreshes in short-lived children (helper/helper_child.h): after all those
+# The refresher refreshes in short-lived children (refresher/helper_child.h): after all those
 # refreshes it is still the process that started, and has never mapped libcurl or a TLS
 # library. A non-dumpable process's maps are root's to read: the outer script (as root)
 # reads them and answers in maps-checked.
