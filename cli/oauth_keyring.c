@@ -5,10 +5,13 @@
  * secret) for a fresh one, under the same once-only lock as every other refresh. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <glib.h>
 #include <json-c/json.h>
 #include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,6 +48,7 @@ struct cli {
     const char *subcommand; /* git-credential's get|store|erase */
     const char *service;
     const char *git_username;
+    char **exec_argv; /* exec's COMMAND and its arguments: what follows "--" */
     long min_valid;
     bool json;
     char *username;
@@ -57,6 +62,9 @@ static const char usage_text[] =
     "  token [--min-valid SECONDS]   print the access token (fresh for at least SECONDS, 60)\n"
     "  status [--json]               what is stored, when it expires, the last event; no secret\n"
     "  env                           export SNYK_OAUTH_TOKEN=... (Snyk) or OAUTH_ACCESS_TOKEN=...\n"
+    "  exec [--min-valid S] -- COMMAND [ARG...]\n"
+    "                                run COMMAND with that variable in its environment only;\n"
+    "                                the exit status is then COMMAND's\n"
     "  logout                        revoke the refresh token and delete both items\n"
     "  git-credential get|store|erase [--username NAME]\n"
     "                                git's credential-helper protocol (username: oauth2)\n"
@@ -126,6 +134,15 @@ static int parse_arguments(int argc, char **argv, struct cli *cli)
     bool help = false;
     int option;
 
+    /* exec's COMMAND is everything after the first "--", whatever options it has itself:
+     * getopt never sees it. */
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) {
+            cli->exec_argv = &argv[i + 1];
+            argc = i;
+            break;
+        }
+    }
     cli->min_valid = DEFAULT_MIN_VALID;
     cli->git_username = "oauth2";
     opterr = 0;
@@ -150,8 +167,12 @@ static int parse_arguments(int argc, char **argv, struct cli *cli)
     cli->command = argv[optind++];
     if (strcmp(cli->command, "token") != 0 && strcmp(cli->command, "status") != 0 &&
         strcmp(cli->command, "env") != 0 && strcmp(cli->command, "logout") != 0 &&
-        strcmp(cli->command, "git-credential") != 0)
+        strcmp(cli->command, "git-credential") != 0 && strcmp(cli->command, "exec") != 0)
         return usage_error("unknown command '%s'", cli->command);
+    if (strcmp(cli->command, "exec") == 0 && (cli->exec_argv == NULL || cli->exec_argv[0] == NULL))
+        return usage_error("exec needs -- and then the command to run");
+    if (strcmp(cli->command, "exec") != 0 && cli->exec_argv != NULL && cli->exec_argv[0] != NULL)
+        return usage_error("only exec takes a command after --");
     if (strcmp(cli->command, "git-credential") == 0) {
         if (optind >= argc)
             return usage_error("git-credential needs get, store or erase (git adds it)");
@@ -373,17 +394,204 @@ static void print_shell_quoted(const char *text)
     putchar('\'');
 }
 
+/* The variable a tool of this provider reads its token from: Snyk's CLI takes a raw OAuth
+ * access token from SNYK_OAUTH_TOKEN; the preset is recorded in the refresh item. */
+static const char *token_variable(const struct cli *cli)
+{
+    bool snyk = cli->pair.preset != NULL && strcmp(cli->pair.preset, "snyk") == 0;
+
+    return snyk ? "SNYK_OAUTH_TOKEN" : "OAUTH_ACCESS_TOKEN";
+}
+
 static int command_env(struct cli *cli)
 {
     int rv = fresh_token(cli);
-    bool snyk = cli->pair.preset != NULL && strcmp(cli->pair.preset, "snyk") == 0;
 
     if (rv == EXIT_OK) {
-        /* Snyk's CLI takes a raw OAuth access token from SNYK_OAUTH_TOKEN. */
-        printf("export %s=", snyk ? "SNYK_OAUTH_TOKEN" : "OAUTH_ACCESS_TOKEN");
+        printf("export %s=", token_variable(cli));
         print_shell_quoted(cli->pair.access_token);
         putchar('\n');
     }
+    return rv;
+}
+
+/* What exec runs COMMAND with and cleans up after: the child's environment (ours, with the
+ * token's variable replaced) and the signals the CLI handles differently while COMMAND runs. */
+struct exec_run {
+    char **environment; /* borrowed from environ, but for assignment */
+    char *assignment;   /* "NAME=token": a secret */
+    posix_spawnattr_t attributes;
+    bool attributes_ready;
+    struct sigaction old_interrupt, old_quit, old_terminate, old_hangup;
+    bool signals_changed;
+    sigset_t old_mask;
+    bool mask_changed;
+};
+
+/* The running COMMAND, for the handler that passes SIGTERM and SIGHUP on to it. */
+static volatile sig_atomic_t exec_child_pid;
+
+static void exec_forward_signal(int signal_number)
+{
+    if (exec_child_pid > 0)
+        kill((pid_t)exec_child_pid, signal_number);
+}
+
+/* Like system(): while COMMAND runs, Ctrl-C and Ctrl-\ are COMMAND's to act on (the terminal
+ * sends them to both) and we report how it ended; a SIGTERM or SIGHUP sent to us alone (kill,
+ * timeout(1), a closed terminal) is passed on, so COMMAND is not left running without us.
+ * Both are blocked until the child's pid is known (exec_unblock_signals). */
+static void exec_take_signals(struct exec_run *run)
+{
+    struct sigaction ignore, forward;
+    sigset_t block;
+
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
+    run->mask_changed = sigprocmask(SIG_BLOCK, &block, &run->old_mask) == 0;
+    memset(&ignore, 0, sizeof(ignore));
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    memset(&forward, 0, sizeof(forward));
+    forward.sa_handler = exec_forward_signal;
+    sigemptyset(&forward.sa_mask);
+    forward.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &ignore, &run->old_interrupt);
+    sigaction(SIGQUIT, &ignore, &run->old_quit);
+    sigaction(SIGTERM, &forward, &run->old_terminate);
+    sigaction(SIGHUP, &forward, &run->old_hangup);
+    run->signals_changed = true;
+}
+
+static void exec_unblock_signals(struct exec_run *run)
+{
+    if (run->mask_changed)
+        sigprocmask(SIG_SETMASK, &run->old_mask, NULL);
+    run->mask_changed = false;
+}
+
+static void exec_run_cleanup(struct exec_run *run)
+{
+    exec_unblock_signals(run);
+    if (run->signals_changed) {
+        sigaction(SIGINT, &run->old_interrupt, NULL);
+        sigaction(SIGQUIT, &run->old_quit, NULL);
+        sigaction(SIGTERM, &run->old_terminate, NULL);
+        sigaction(SIGHUP, &run->old_hangup, NULL);
+    }
+    exec_child_pid = 0;
+    if (run->attributes_ready)
+        posix_spawnattr_destroy(&run->attributes);
+    secret_free_string(&run->assignment);
+    g_free(run->environment);
+}
+
+/* environ with NAME=token in place of any NAME= already there: only the child gets it. */
+static int exec_build_environment(struct exec_run *run, const char *name, const char *token)
+{
+    size_t count = 0, name_length = strlen(name), token_length = strlen(token);
+
+    while (environ[count] != NULL)
+        count++;
+    run->environment = g_new0(char *, count + 2);
+    run->assignment = malloc(name_length + token_length + 2); /* secret_free_string frees it */
+    if (run->assignment == NULL)
+        return -1;
+    memcpy(run->assignment, name, name_length);
+    run->assignment[name_length] = '=';
+    memcpy(run->assignment + name_length + 1, token, token_length + 1);
+    count = 0;
+    for (char **entry = environ; *entry != NULL; entry++) {
+        if (strncmp(*entry, name, name_length) != 0 || (*entry)[name_length] != '=')
+            run->environment[count++] = *entry;
+    }
+    run->environment[count] = run->assignment;
+    return 0;
+}
+
+/* COMMAND gets back the dispositions we were started with (ignored ones stay ignored, as a
+ * shell would leave them; caught ones become default at execve anyway), and our old mask. */
+static int exec_prepare_attributes(struct exec_run *run)
+{
+    sigset_t defaults, mask;
+
+    if (posix_spawnattr_init(&run->attributes) != 0)
+        return -1;
+    run->attributes_ready = true;
+    sigemptyset(&defaults);
+    if (run->old_interrupt.sa_handler != SIG_IGN)
+        sigaddset(&defaults, SIGINT);
+    if (run->old_quit.sa_handler != SIG_IGN)
+        sigaddset(&defaults, SIGQUIT);
+    mask = run->old_mask;
+    if (!run->mask_changed || posix_spawnattr_setsigdefault(&run->attributes, &defaults) != 0 ||
+        posix_spawnattr_setsigmask(&run->attributes, &mask) != 0 ||
+        posix_spawnattr_setflags(&run->attributes,
+                                 POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK) != 0)
+        return -1;
+    return 0;
+}
+
+/* COMMAND's exit status, or 128 + the signal that ended it (as a shell reports it). There is
+ * no deadline: COMMAND is the user's and runs as long as they want it to. */
+static int exec_wait(pid_t child)
+{
+    int status = 0;
+    pid_t waited;
+
+    do {
+        waited = waitpid(child, &status, 0);
+    } while (waited < 0 && errno == EINTR);
+    if (waited < 0) {
+        fprintf(stderr, "oauth-keyring: cannot wait for the command: %s\n", strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+/* exec: COMMAND runs with the fresh token in its environment and nowhere else - not in ours
+ * (/proc/OUR-PID/environ is the block we were started with), not in the shell's. Without a
+ * token COMMAND is not run and the exit status is ours (2, 3, 4); else COMMAND's: 127 when it
+ * was not found, 126 when it could not be run. */
+static int command_exec(struct cli *cli)
+{
+    struct exec_run run;
+    pid_t child = -1;
+    int rv = fresh_token(cli), error;
+
+    memset(&run, 0, sizeof(run));
+    if (rv != EXIT_OK)
+        goto out;
+    rv = EXIT_USAGE;
+    if (exec_build_environment(&run, token_variable(cli), cli->pair.access_token) != 0) {
+        fprintf(stderr, "oauth-keyring: out of memory\n");
+        goto out;
+    }
+    /* Our copies go now; and nothing of ours holds the keyring's bus while COMMAND runs. */
+    stored_pair_clear(&cli->pair);
+    keyring_close(cli->keyring);
+    cli->keyring = NULL;
+    exec_take_signals(&run);
+    if (exec_prepare_attributes(&run) != 0) {
+        fprintf(stderr, "oauth-keyring: cannot prepare to run the command\n");
+        goto out;
+    }
+    error = posix_spawnp(&child, cli->exec_argv[0], NULL, &run.attributes, cli->exec_argv,
+                         run.environment);
+    secret_free_string(&run.assignment);
+    if (error != 0) {
+        fprintf(stderr, "oauth-keyring: cannot run %s: %s\n", cli->exec_argv[0], strerror(error));
+        rv = error == ENOENT ? 127 : 126;
+        goto out;
+    }
+    exec_child_pid = child;
+    exec_unblock_signals(&run);
+    rv = exec_wait(child);
+out:
+    exec_run_cleanup(&run);
     return rv;
 }
 
@@ -555,6 +763,8 @@ static int dispatch(struct cli *cli)
         return command_status(cli);
     if (strcmp(cli->command, "logout") == 0)
         return command_logout(cli);
+    if (strcmp(cli->command, "exec") == 0)
+        return command_exec(cli);
     return command_git_credential(cli);
 }
 
