@@ -311,3 +311,55 @@ secret-tool lookup service "$SERVICE" username "$RUN_AS" >"$WORK/out/secret-tool
 INNER
     run_private_session "$WORK/login-session.sh"
 }
+
+# A real OpenSSH server for the user of create_real_user (root only; ../shared/GUIDE.md): its
+# own host key and sshd_config, listening on a free port of 127.0.0.1, in a private mount
+# namespace where /etc/pam.d/sshd is the file $1 bind-mounted over the real one (the machine's
+# PAM files are never touched). The user's key goes into their ~/.ssh; the application's
+# environment gets the test helper. Sets SSH_PORT and SSH_DIR; stopped at exit.
+#   start_sshd PAM-FILE
+start_sshd() {
+    local pam_file=$1 home sshd_pid
+    [ -x /usr/sbin/sshd ] || fail "sshd is missing (openssh-server; tools/install-deps.sh installs it)"
+    require_tools ssh ssh-keygen unshare
+    SSH_DIR="$WORK/ssh"
+    mkdir -p "$SSH_DIR"
+    [ -d /run/sshd ] || install -d -m 0755 /run/sshd # sshd's privilege-separation directory
+    ssh-keygen -q -t ed25519 -N '' -f "$SSH_DIR/host_key" || fail "ssh-keygen (host)"
+    ssh-keygen -q -t ed25519 -N '' -f "$SSH_DIR/user_key" || fail "ssh-keygen (user)"
+    home=$(getent passwd "$USER_NAME" | cut -d: -f6)
+    install -d -m 700 -o "$USER_NAME" -g "$USER_NAME" "$home/.ssh"
+    install -m 600 -o "$USER_NAME" -g "$USER_NAME" "$SSH_DIR/user_key.pub" "$home/.ssh/authorized_keys"
+    cp "$pam_file" "$SSH_DIR/pam-sshd"
+    SSH_PORT=$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    cat >"$SSH_DIR/sshd_config" <<CONF
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $SSH_DIR/host_key
+PidFile $SSH_DIR/sshd.pid
+UsePAM yes
+AuthorizedKeysFile .ssh/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin no
+AllowUsers $USER_NAME
+StrictModes yes
+LogLevel VERBOSE
+CONF
+    env PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" unshare -m --propagation private \
+        sh -c 'mount --bind "$1/pam-sshd" /etc/pam.d/sshd && exec /usr/sbin/sshd -D -e -f "$1/sshd_config"' \
+        sh "$SSH_DIR" 2>"$SSH_DIR/sshd.log" &
+    sshd_pid=$!
+    on_exit "kill $sshd_pid; wait $sshd_pid"
+    wait_until 10 grep -q "Server listening on 127.0.0.1 port $SSH_PORT" "$SSH_DIR/sshd.log" ||
+        fail "sshd did not start: $(cat "$SSH_DIR/sshd.log")"
+}
+
+# Runs a command in a key-authenticated ssh session of the user of start_sshd (stdin passed on).
+#   ssh_as_user COMMAND...
+ssh_as_user() {
+    ssh -i "$SSH_DIR/user_key" -p "$SSH_PORT" -o StrictHostKeyChecking=no \
+        -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR \
+        -o ConnectTimeout=10 "$USER_NAME@127.0.0.1" "$@"
+}

@@ -29,6 +29,9 @@ SUITE=(
     zbar-tools
     # tests/stalled_runtime_dir.sh: a user's FUSE mount that never answers (fusermount3)
     fuse3
+    # tests/ssh_session.sh: a real OpenSSH server (installing it starts nothing here; the test
+    # runs its own on a free port); the XDG autostart entry's check (desktop-file-validate)
+    openssh-server openssh-client desktop-file-utils
 )
 CI=(
     # the sanitizer build, the clang static analyzer, cppcheck, libFuzzer
