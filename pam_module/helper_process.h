@@ -1,5 +1,6 @@
 /* Running the helper as the user: fork, become the user, exec with a minimal environment, one
- * request on its stdin, one reply on its stdout, a bounded wait, exactly one child reaped. */
+ * request on its stdin, one reply on its stdout, a bounded wait, exactly one child reaped (the
+ * run itself is common/child_runner.h's; becoming the user and judging the reply are here). */
 #ifndef POK_HELPER_PROCESS_H
 #define POK_HELPER_PROCESS_H
 

@@ -3,7 +3,8 @@
  * The refresher does its network work (a refresh, a revocation) in a short-lived child: the
  * child loads the https module (libcurl, two TLS stacks) and exits, so the refresher itself
  * never maps it - its footprint stays that of GLib and libsecret for the whole session - and a
- * fault in the TLS or HTTP code ends one child, not the session's refresher. */
+ * fault in the TLS or HTTP code ends one child, not the session's refresher. The run itself
+ * (deadline, kill, reaping exactly this child) is common/child_runner.h's. */
 #ifndef POK_HELPER_CHILD_H
 #define POK_HELPER_CHILD_H
 
