@@ -198,7 +198,8 @@ static const struct reply_fields ok_replies[] = {
     {"exchange", {"message"}, {"outcome", "refresh_expires_at"}},
     /* refresh_expires_at: the pair in the keyring holds a refresh token, until then */
     {"session", {"outcome", "message"}, {"refresh_expires_at"}},
-    {"refresh", {"outcome", "message"}, {NULL}},
+    /* retry_after: a 429/503 said to wait this many seconds (refresher/schedule.h) */
+    {"refresh", {"outcome", "message"}, {"retry_after"}},
     {"logout", {"outcome", "message"}, {NULL}},
 };
 
@@ -225,6 +226,12 @@ static bool is_expiry(const char *value, size_t length)
             return false;
     }
     return true;
+}
+
+/* Seconds, at most a day (oauth/retry_after.h caps what it parses there): 1 to 5 digits. */
+static bool is_retry_after(const char *value, size_t length)
+{
+    return length <= 5 && is_expiry(value, length) && strtol(value, NULL, 10) <= 86400;
 }
 
 /* Whether name is among the first count entries of names (a NULL entry ends the list). */
@@ -282,6 +289,11 @@ static int check_present(const char *request, const struct reply_fields *spec,
                                 request, field->name);
         if (strcmp(field->name, "outcome") == 0 && !protocol_outcome_is_known(field->value))
             return text_set_why(why, why_size, "the helper's reply to '%s' has an unknown outcome",
+                                request);
+        if (strcmp(field->name, "retry_after") == 0 && !is_retry_after(field->value, field->length))
+            return text_set_why(why, why_size,
+                                "the helper's reply to '%s' has a retry_after that is not whole "
+                                "seconds up to a day",
                                 request);
         if (strcmp(field->name, "refresh_expires_at") == 0 &&
             !is_expiry(field->value, field->length))

@@ -428,6 +428,19 @@ static int reply_outcome(struct helper_context *context, const char *outcome, co
                : HELPER_EXIT_OK;
 }
 
+/* A 429/503's Retry-After travels back to the refresher, whose schedule honours it. */
+static int add_retry_after(struct helper_context *context, long seconds)
+{
+    char text[24];
+
+    if (seconds <= 0)
+        return HELPER_EXIT_OK;
+    snprintf(text, sizeof(text), "%ld", seconds);
+    return protocol_message_add(&context->reply, "retry_after", text) != 0
+               ? reply_error(context, "internal", "the reply does not fit")
+               : HELPER_EXIT_OK;
+}
+
 /* "refresh": one refresh on the refresher's behalf, in a process of its own (helper_child.h).
  * Every outcome, failures included, is an "ok" reply that names it. */
 static int refresh_for_refresher(struct helper_context *context)
@@ -437,6 +450,7 @@ static int refresh_for_refresher(struct helper_context *context)
     struct refresh_report report;
     struct keyring *keyring = NULL;
     char why[512];
+    int status;
 
     if (!has_refresh_fields(context))
         return reply_error(context, "bad-request", "incomplete refresh request");
@@ -448,7 +462,8 @@ static int refresh_for_refresher(struct helper_context *context)
         request.min_valid_seconds = 0;
     refresh_if_due(keyring, &request, &report);
     keyring_close(keyring);
-    return reply_outcome(context, refresh_outcome_name(report.outcome), report.message);
+    status = reply_outcome(context, refresh_outcome_name(report.outcome), report.message);
+    return status == HELPER_EXIT_OK ? add_retry_after(context, report.retry_after_seconds) : status;
 }
 
 /* "logout": revoke and remove the pair on the refresher's behalf (helper_child.h). */

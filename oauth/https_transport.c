@@ -107,11 +107,23 @@ static bool is_json_content(CURL *curl)
            (type[16] == '\0' || type[16] == ';' || type[16] == ' ');
 }
 
+/* Kept only when the final answer has exactly one, short enough: a 429 or 503 may say how
+ * long to wait (token_exchange.c), and anything doubtful is as good as none. */
+static void keep_retry_after(CURL *curl, struct https_answer *answer)
+{
+    struct curl_header *header = NULL;
+
+    if (curl_easy_header(curl, "Retry-After", 0, CURLH_HEADER, -1, &header) == CURLHE_OK &&
+        header->amount == 1 && strlen(header->value) <= RETRY_AFTER_VALUE_MAX)
+        snprintf(answer->retry_after, sizeof(answer->retry_after), "%s", header->value);
+}
+
 static void record_answer(CURL *curl, struct https_answer *answer)
 {
     answer->completed = true;
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &answer->status);
     answer->json_content = is_json_content(curl);
+    keep_retry_after(curl, answer);
 }
 
 int pok_https_transport_abi(void)

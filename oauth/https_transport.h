@@ -9,11 +9,12 @@
 #include <stdbool.h>
 
 #include "common/secret_memory.h"
+#include "oauth/retry_after.h"
 #include "oauth/token_exchange.h"
 
 /* Bumped whenever the structures below change: the helper refuses a module built from
  * other sources (say, half-way through a package upgrade) instead of misreading it. */
-#define HTTPS_TRANSPORT_ABI 1
+#define HTTPS_TRANSPORT_ABI 2
 #define HTTPS_TRANSPORT_MODULE "pam_oauth_keyring_https.so"
 
 struct https_request {
@@ -27,6 +28,9 @@ struct https_answer {
     bool completed; /* an HTTP answer arrived; if not, failure says why */
     long status;
     bool json_content; /* Content-Type: application/json */
+    /* The one Retry-After header of the answer, as sent; empty when there was none, more
+     * than one, or one longer than RETRY_AFTER_VALUE_MAX (oauth/retry_after.h parses it). */
+    char retry_after[RETRY_AFTER_VALUE_MAX + 1];
     struct capped_buffer body;
     enum exchange_outcome failure;
     char failure_reason[48];

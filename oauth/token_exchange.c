@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "oauth/https_transport.h"
@@ -106,7 +107,29 @@ out:
     return post_form_entry;
 }
 
-static void judge_answer(const struct https_answer *answer, struct exchange_result *result)
+/* 429 (RFC 6585) or 503: the provider did not take the request up, whatever the body says
+ * (a rate limiter's body is rarely an OAuth error): nothing spent, so never a lost answer.
+ * Its Retry-After, when it has a valid one, says how long to wait. */
+static void judge_busy(const struct https_answer *answer, long long now,
+                       struct exchange_result *result)
+{
+    long seconds = 0;
+
+    if (answer->retry_after[0] != '\0' &&
+        retry_after_parse(answer->retry_after, now, &seconds) == 0)
+        result->retry_after_seconds = seconds;
+    if (result->retry_after_seconds > 0)
+        set_result(result, EXCHANGE_SERVER_ERROR, "busy",
+                   "the token endpoint is busy (HTTP %ld) and asked to wait %ld s; nothing was "
+                   "changed",
+                   answer->status, result->retry_after_seconds);
+    else
+        set_result(result, EXCHANGE_SERVER_ERROR, "busy",
+                   "the token endpoint is busy (HTTP %ld); nothing was changed", answer->status);
+}
+
+void token_answer_judge(const struct https_answer *answer, long long now,
+                        struct exchange_result *result)
 {
     char code[48] = "", message[256] = "", why[128] = "";
     const struct capped_buffer *body = &answer->body;
@@ -124,6 +147,8 @@ static void judge_answer(const struct https_answer *answer, struct exchange_resu
         set_result(result, EXCHANGE_BAD_RESPONSE, "redirect",
                    "the token endpoint answered with a redirect (HTTP %ld), which is not followed",
                    status);
+    else if (status == 429 || status == 503)
+        judge_busy(answer, now, result);
     else if (status >= 500)
         set_result(result, EXCHANGE_SERVER_ERROR, "server-error",
                    "the token endpoint failed (HTTP %ld); nothing was changed", status);
@@ -139,7 +164,8 @@ static void judge_answer(const struct https_answer *answer, struct exchange_resu
  * endpoint (token, revoke) goes through here, so none of them can miss a TLS or size check. */
 static void post_form(const char *url, const char *ca_file, long timeout_ms,
                       const struct capped_buffer *form, struct exchange_result *result,
-                      void (*judge)(const struct https_answer *, struct exchange_result *))
+                      void (*judge)(const struct https_answer *, long long,
+                                    struct exchange_result *))
 {
     const struct https_request request = {url, ca_file, timeout_ms, form};
     struct https_answer answer;
@@ -154,7 +180,7 @@ static void post_form(const char *url, const char *ca_file, long timeout_ms,
     }
     post(&request, &answer);
     if (answer.completed)
-        judge(&answer, result);
+        judge(&answer, (long long)time(NULL), result);
     else
         set_result(result, answer.failure, answer.failure_reason, "%s", answer.failure_message);
 out:
@@ -164,16 +190,18 @@ out:
 void token_exchange(const char *token_url, const char *ca_file, long timeout_ms,
                     const struct capped_buffer *form, struct exchange_result *result)
 {
-    post_form(token_url, ca_file, timeout_ms, form, result, judge_answer);
+    post_form(token_url, ca_file, timeout_ms, form, result, token_answer_judge);
 }
 
 /* RFC 7009 section 2.2: 200 whether or not the token was still valid. */
-static void judge_revocation(const struct https_answer *answer, struct exchange_result *result)
+static void judge_revocation(const struct https_answer *answer, long long now,
+                             struct exchange_result *result)
 {
     char code[48] = "", message[256] = "";
     const struct capped_buffer *body = &answer->body;
     long status = answer->status;
 
+    (void)now;
     if (status == 200)
         set_result(result, EXCHANGE_OK, "ok", "revoked");
     else if (token_error_parse(body->data, body->length, code, sizeof(code), message,

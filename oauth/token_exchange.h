@@ -12,7 +12,8 @@ enum exchange_outcome {
     EXCHANGE_OK,           /* tokens holds a checked pair */
     EXCHANGE_NOT_SENT,     /* no request reached the provider: nothing was spent */
     EXCHANGE_UNKNOWN,      /* the request went out but no usable answer came back */
-    EXCHANGE_SERVER_ERROR, /* HTTP 5xx: the provider failed; taken as not spent, retried later */
+    EXCHANGE_SERVER_ERROR, /* HTTP 5xx or 429: the provider failed or is busy; not spent,
+                            * retried later (never a lost answer) */
     EXCHANGE_REFUSED,      /* the provider answered with an OAuth error */
     EXCHANGE_BAD_RESPONSE, /* the provider answered with something we cannot trust */
 };
@@ -22,10 +23,18 @@ struct exchange_result {
     char reason[48];   /* short word for logs: "invalid_grant", "network", "tls", ... */
     char message[320]; /* for the user and the log; never a secret */
     struct token_set tokens;
+    long retry_after_seconds; /* a 429/503's Retry-After, from the answer's arrival; 0: none */
 };
+
+struct https_answer; /* oauth/https_transport.h */
 
 /* Appends name=value, both percent-encoded, to an application/x-www-form-urlencoded body. */
 int form_append(struct capped_buffer *form, const char *name, const char *value);
+
+/* What a token endpoint's answer means (now: Unix seconds, for a Retry-After date). Pure:
+ * token_exchange uses it, and the unit tests. */
+void token_answer_judge(const struct https_answer *answer, long long now,
+                        struct exchange_result *result);
 
 /* POSTs form to token_url and checks the answer. timeout_ms bounds the whole exchange. */
 void token_exchange(const char *token_url, const char *ca_file, long timeout_ms,

@@ -20,18 +20,17 @@
 #include "common/deadline.h"
 #include "common/socket_line.h"
 #include "refresher/helper_child.h"
+#include "refresher/schedule.h"
 #include "common/secret_memory.h"
 #include "oauth/token_exchange.h"
 #include "store/logout.h"
+#include "store/test_hooks.h"
 #include "store/user_state.h"
 
-#define TICK_MAX_SECONDS 60
 /* How long a refresher started by a login waits for a keyring that is not up yet. */
 #define KEYRING_WAIT_SECONDS 30
 /* An exchange child's time beyond the request timeout: the lock wait (1 s) and the keyring. */
 #define EXCHANGE_CHILD_SPARE_MS 5000
-#define BACKOFF_FIRST_SECONDS 60
-#define BACKOFF_MAX_SECONDS 900
 /* How long a client has to send its one request line. */
 #define CLIENT_LINE_WAIT_MS 2000
 
@@ -43,53 +42,69 @@ struct refresher {
     GDBusConnection *bus;
     int listen_fd;
     guint timer;
-    long jitter_seconds;
-    long backoff_seconds;
-    long long next_attempt_at;
+    struct schedule_state schedule; /* carried from one schedule_next to the next */
+    struct schedule_plan plan;      /* the latest: when to refresh, when to look again */
 };
 
-static void schedule_tick(struct refresher *refresher, long long now);
+/* --- the refresh schedule (refresher/schedule.h decides; this only feeds it) -------------- */
 
-/* --- the refresh schedule --------------------------------------------------------------- */
-
-/* When to look again: the due time (with our jitter), but never later than a minute away. */
-static long long next_due(struct refresher *refresher)
+static enum schedule_outcome schedule_outcome_of(enum refresh_outcome outcome, long retry_after)
 {
+    switch (outcome) {
+    case REFRESH_DONE:
+    case REFRESH_NOT_DUE:
+        return SCHEDULE_SUCCEEDED;
+    case REFRESH_AUTHORIZATION_NEEDED:
+        return SCHEDULE_STOP;
+    case REFRESH_OUTCOME_UNKNOWN:
+        return SCHEDULE_LOST;
+    default:
+        return retry_after > 0 ? SCHEDULE_BUSY : SCHEDULE_FAILED;
+    }
+}
+
+/* A uniform draw in [0, 1) for the schedule; a test build may have it fixed (test_hooks.h). */
+static double schedule_draw(void)
+{
+    double fixed = test_fixed_draw();
+
+    return fixed >= 0.0 ? fixed : g_random_double();
+}
+
+/* Plans from the pair in the keyring and the outcome of the refresh just made, if any. A
+ * keyring that cannot be read (locked, say) is looked at again within a minute. */
+static void plan_next(struct refresher *refresher, enum schedule_outcome outcome, long retry_after,
+                      long long now)
+{
+    struct schedule_input input = {
+        .policy = SCHEDULE_FLEET,
+        .now = now,
+        .holds_tokens = true,
+        .margin_seconds = refresher->request->margin_seconds,
+        .outcome = outcome,
+        .retry_after_seconds = retry_after,
+        .jitter_draw = schedule_draw(),
+        .backoff_draw = schedule_draw(),
+    };
     struct stored_pair pair;
     char why[512];
-    long long due = 0;
 
     if (keyring_read_pair(refresher->keyring, &refresher->request->names, &pair, why,
                           sizeof(why)) == 0) {
-        due = refresh_due_at(pair.obtained_at, pair.access_expires_at,
-                             refresher->request->margin_seconds + refresher->jitter_seconds);
-        if (pair.access_token == NULL && pair.refresh_token == NULL)
-            due = -1; /* nothing left to keep fresh */
+        input.obtained_at = pair.obtained_at;
+        input.access_expires_at = pair.access_expires_at;
+        input.holds_tokens = pair.access_token != NULL || pair.refresh_token != NULL;
     }
     stored_pair_clear(&pair);
-    return due;
+    schedule_next(&refresher->schedule, &input, &refresher->plan);
 }
 
-static void after_refresh(struct refresher *refresher, const struct refresh_report *report,
-                          long long now)
+static void after_refresh(struct refresher *refresher, const struct refresh_report *report)
 {
-    switch (report->outcome) {
-    case REFRESH_DONE:
-    case REFRESH_NOT_DUE:
-        refresher->backoff_seconds = BACKOFF_FIRST_SECONDS;
-        refresher->next_attempt_at = 0;
-        break;
-    case REFRESH_AUTHORIZATION_NEEDED:
+    plan_next(refresher, schedule_outcome_of(report->outcome, report->retry_after_seconds),
+              report->retry_after_seconds, (long long)time(NULL));
+    if (refresher->plan.stop)
         g_main_loop_quit(refresher->loop);
-        break;
-    default:
-        /* Transient, unknown, keyring or lock trouble: old tokens untouched; try again later,
-         * never sooner than a minute. */
-        refresher->next_attempt_at = now + refresher->backoff_seconds;
-        refresher->backoff_seconds = refresher->backoff_seconds * 2 > BACKOFF_MAX_SECONDS
-                                         ? BACKOFF_MAX_SECONDS
-                                         : refresher->backoff_seconds * 2;
-    }
 }
 
 /* A login's code and verifier: only in a refresher that finishes the exchange (see
@@ -115,8 +130,7 @@ static bool child_request(const struct refresher *refresher, const char *command
             (with_code || !is_code_field(name)))
             rv = protocol_message_add(request, name, settings->fields[i].value);
     }
-    snprintf(margin, sizeof(margin), "%ld",
-             refresher->request->margin_seconds + refresher->jitter_seconds);
+    snprintf(margin, sizeof(margin), "%ld", refresher->plan.margin_seconds);
     snprintf(valid, sizeof(valid), "%ld", min_valid);
     rv |= protocol_message_add(request, "refresh_margin", margin);
     rv |= protocol_message_add(request, "min_valid", valid);
@@ -130,9 +144,25 @@ static long child_time_limit_ms(const struct refresher *refresher)
     return 2 * refresher->request->timeout_ms + 5000;
 }
 
-/* command ("refresh" or "logout") in a short-lived helper; its outcome and message. */
+/* A refresh reply's retry_after (whole seconds, at most a day, as protocol.c's table has it);
+ * 0 when absent or anything else. */
+static long reply_retry_after(const struct protocol_message *reply)
+{
+    const char *text = protocol_message_get(reply, "retry_after");
+    char *end = NULL;
+    long seconds;
+
+    if (text == NULL || text[0] < '0' || text[0] > '9' || strlen(text) > 5)
+        return 0;
+    seconds = strtol(text, &end, 10);
+    return *end == '\0' && seconds <= 86400 ? seconds : 0;
+}
+
+/* command ("refresh" or "logout") in a short-lived helper; its outcome and message, and for a
+ * refresh the provider's Retry-After (retry_after may be NULL). */
 static void run_in_child(struct refresher *refresher, const char *command, long min_valid,
-                         const char **outcome, char *message, size_t message_size)
+                         const char **outcome, char *message, size_t message_size,
+                         long *retry_after)
 {
     struct protocol_message request, reply;
     const char *text;
@@ -147,6 +177,8 @@ static void run_in_child(struct refresher *refresher, const char *command, long 
         *outcome = protocol_message_get(&reply, "outcome");
         text = protocol_message_get(&reply, "message");
         snprintf(message, message_size, "%s", text != NULL ? text : "");
+        if (retry_after != NULL)
+            *retry_after = reply_retry_after(&reply);
     } else {
         snprintf(message, message_size, "the %s process gave no answer", command);
     }
@@ -167,45 +199,64 @@ static void run_refresh(struct refresher *refresher, long min_valid_seconds,
 
     memset(report, 0, sizeof(*report));
     run_in_child(refresher, "refresh", min_valid_seconds, &outcome, report->message,
-                 sizeof(report->message));
+                 sizeof(report->message), &report->retry_after_seconds);
     report->outcome =
         outcome != NULL ? refresh_outcome_from_name(outcome) : REFRESH_OUTCOME_UNKNOWN;
+}
+
+/* A tool's request (oauth-keyring token): a refresh now, unless the provider's Retry-After
+ * still holds - then nothing goes out and the tool hears how long is left. */
+static void refresh_on_demand(struct refresher *refresher, long min_valid,
+                              struct refresh_report *report)
+{
+    long long now = (long long)time(NULL);
+
+    if (!schedule_may_send_now(&refresher->schedule, SCHEDULE_FLEET, now)) {
+        memset(report, 0, sizeof(*report));
+        report->outcome = REFRESH_PROVIDER_UNREACHABLE;
+        snprintf(report->message, sizeof(report->message),
+                 "the token endpoint asked us to wait (Retry-After); %lld s more; nothing sent",
+                 refresher->schedule.retry_after_end - now);
+        return;
+    }
+    run_refresh(refresher, min_valid, report);
+    after_refresh(refresher, report);
+}
+
+static gboolean on_tick(gpointer data);
+
+/* The timer at the plan's wake time: at most a minute away, so a suspend is noticed. */
+static void schedule_tick(struct refresher *refresher)
+{
+    long long wait = refresher->plan.wake_at - (long long)time(NULL);
+
+    if (wait < 1)
+        wait = 1;
+    if (wait > SCHEDULE_TICK_MAX_SECONDS)
+        wait = SCHEDULE_TICK_MAX_SECONDS;
+    if (refresher->timer != 0)
+        g_source_remove(refresher->timer);
+    refresher->timer = g_timeout_add_seconds((guint)wait, on_tick, refresher);
 }
 
 static gboolean on_tick(gpointer data)
 {
     struct refresher *refresher = data;
     long long now = (long long)time(NULL);
-    long long due = next_due(refresher);
     struct refresh_report report;
 
     refresher->timer = 0;
-    if (due < 0) {
-        g_main_loop_quit(refresher->loop);
-        return G_SOURCE_REMOVE;
-    }
-    if (due > 0 && now >= due && now >= refresher->next_attempt_at) {
+    plan_next(refresher, SCHEDULE_NO_ATTEMPT, 0, now);
+    if (!refresher->plan.stop && refresher->plan.refresh_at > 0 &&
+        now >= refresher->plan.refresh_at) {
         run_refresh(refresher, 0, &report);
-        after_refresh(refresher, &report, now);
+        after_refresh(refresher, &report);
     }
-    schedule_tick(refresher, now);
+    if (refresher->plan.stop)
+        g_main_loop_quit(refresher->loop);
+    else
+        schedule_tick(refresher);
     return G_SOURCE_REMOVE;
-}
-
-static void schedule_tick(struct refresher *refresher, long long now)
-{
-    long long due = next_due(refresher);
-    long long wait = TICK_MAX_SECONDS;
-
-    if (due > 0 && due - now < wait)
-        wait = due - now;
-    if (refresher->next_attempt_at > now && refresher->next_attempt_at - now < wait)
-        wait = refresher->next_attempt_at - now;
-    if (wait < 1)
-        wait = 1;
-    if (refresher->timer != 0)
-        g_source_remove(refresher->timer);
-    refresher->timer = g_timeout_add_seconds((guint)wait, on_tick, refresher);
 }
 
 /* --- the socket for oauth-keyring ---------------------------------------------------------- */
@@ -238,7 +289,7 @@ static void answer_logout(struct refresher *refresher, char *reply, size_t reply
     char message[320];
     const char *outcome = NULL;
 
-    run_in_child(refresher, "logout", 0, &outcome, message, sizeof(message));
+    run_in_child(refresher, "logout", 0, &outcome, message, sizeof(message), NULL);
     if (outcome == NULL)
         outcome = refresh_outcome_name(REFRESH_OUTCOME_UNKNOWN);
     *done = strcmp(outcome, "logged-out") == 0;
@@ -260,8 +311,7 @@ static void answer_client(struct refresher *refresher, int client)
     if (strcmp(line, "logout") == 0) {
         answer_logout(refresher, reply, sizeof(reply), &done);
     } else if (parse_refresh_line(line, &min_valid)) {
-        run_refresh(refresher, min_valid, &report);
-        after_refresh(refresher, &report, (long long)time(NULL));
+        refresh_on_demand(refresher, min_valid, &report);
         snprintf(reply, sizeof(reply), "%s\t%s\n", refresh_outcome_name(report.outcome),
                  report.message);
         done = report.outcome == REFRESH_AUTHORIZATION_NEEDED;
@@ -382,10 +432,7 @@ void refresher_run(struct protocol_message *settings, const struct refresh_reque
                                     "was spent, the next login asks again");
         return;
     }
-    refresher.jitter_seconds =
-        request->margin_seconds > 0
-            ? g_random_int_range(0, (gint32)(request->margin_seconds / 10 + 1))
-            : 0;
+    refresher.plan.margin_seconds = request->margin_seconds; /* the exchange child's, unused */
     if (protocol_message_get(settings, "code") != NULL)
         finish_deferred_exchange(&refresher);
     refresher.bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, NULL);
@@ -393,11 +440,11 @@ void refresher_run(struct protocol_message *settings, const struct refresh_reque
     if (refresher.bus == NULL || refresher.listen_fd < 0)
         goto out;
     refresher.loop = g_main_loop_new(NULL, FALSE);
-    refresher.backoff_seconds = BACKOFF_FIRST_SECONDS;
     g_dbus_connection_set_exit_on_close(refresher.bus, FALSE);
     g_signal_connect(refresher.bus, "closed", G_CALLBACK(on_bus_closed), &refresher);
     g_unix_fd_add(refresher.listen_fd, G_IO_IN, on_client, &refresher);
-    schedule_tick(&refresher, (long long)time(NULL));
+    plan_next(&refresher, SCHEDULE_NO_ATTEMPT, 0, (long long)time(NULL));
+    schedule_tick(&refresher);
     g_main_loop_run(refresher.loop);
 out:
     if (refresher.listen_fd >= 0) {

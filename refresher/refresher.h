@@ -3,9 +3,10 @@
  * Started by the helper at session open (so it runs as the user, with the client secret it
  * received over the module's socketpair and nothing else), it detaches, keeps at most one
  * copy of itself per service (flock), refreshes once shortly before each expiry (margin plus
- * up to 10% jitter), looks at the wall clock at least every 60 s (so a suspend is noticed),
- * backs off after failures (60 s doubling to 15 min), and exits when the user's session bus
- * goes away or the user must authorize again.
+ * a jitter drawn for every token, up to 10% of its lifetime), looks at the wall clock at least
+ * every 60 s (so a suspend is noticed), backs off after failures (full jitter: a draw below
+ * 60 s doubling to 15 min), waits out a 429/503's Retry-After, and exits when the user's
+ * session bus goes away or the user must authorize again. The timing is refresher/schedule.h.
  *
  * `oauth-keyring` asks it for a fresh token or a logout over SERVICE.sock, one line each way:
  *     refresh <min-valid-seconds>\n   |   logout\n

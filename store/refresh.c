@@ -18,9 +18,10 @@
 #include "store/user_state.h"
 
 /* After a refresh whose answer was lost, one more try with the same token, no sooner than
- * this; if that is lost too, the user authorizes again (see docs/ARCHITECTURE.md). */
-#define UNKNOWN_RETRY_AFTER_SECONDS 60
-#define UNKNOWN_MAX_ATTEMPTS 2
+ * a minute; if that is lost too, the user authorizes again (see docs/ARCHITECTURE.md). The
+ * numbers live with the rest of the timing in refresher/schedule.h. */
+#define UNKNOWN_RETRY_AFTER_SECONDS SCHEDULE_LOST_ANSWER_WAIT_SECONDS
+#define UNKNOWN_MAX_ATTEMPTS SCHEDULE_LOST_ANSWER_MAX_ATTEMPTS
 #define STORE_ATTEMPTS 3
 /* Kept back from a deadline for writing the new pair. */
 #define STORE_RESERVE_MS 300
@@ -62,19 +63,6 @@ enum refresh_outcome refresh_outcome_from_name(const char *name)
             return (enum refresh_outcome)i;
     }
     return REFRESH_OUTCOME_UNKNOWN;
-}
-
-long long refresh_due_at(long long obtained_at, long long access_expires_at, long margin_seconds)
-{
-    long long lifetime = access_expires_at - obtained_at;
-    long long margin = margin_seconds;
-
-    if (access_expires_at <= 0)
-        return 0;
-    /* Never more than half the lifetime, so short-lived tokens do not refresh in a loop. */
-    if (lifetime > 0 && margin > lifetime / 2)
-        margin = lifetime / 2;
-    return access_expires_at - margin;
 }
 
 static bool is_due(const struct refresh_request *request, const struct stored_pair *pair,
@@ -207,7 +195,10 @@ static void judge_refresh(struct keyring *keyring, const struct refresh_request 
         break;
     case EXCHANGE_NOT_SENT:
     case EXCHANGE_SERVER_ERROR:
+        /* Not spent (a 5xx, or a 429 whatever its body): the in-flight record is dropped with
+         * the status rewritten below, so this never counts as a lost answer. */
         report_set(report, REFRESH_PROVIDER_UNREACHABLE, "%s", result->message);
+        report->retry_after_seconds = result->retry_after_seconds;
         break;
     case EXCHANGE_UNKNOWN:
     case EXCHANGE_BAD_RESPONSE:

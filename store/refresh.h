@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "refresher/schedule.h" /* refresh_due_at: the due rule, one for all */
 #include "store/keyring.h"
 
 #define REFRESH_DEFAULT_MARGIN 300
@@ -46,15 +47,13 @@ struct refresh_report {
     long long refresh_expires_at;
     long long obtained_at;
     bool holds_refresh_token; /* the pair now in the keyring has one (for the module's state) */
+    long retry_after_seconds; /* a 429/503 said to wait this long (capped); 0: it did not */
 };
 
 /* The whole refresh, under the lock. Never prompts, never blocks past the request timeout
  * plus the lock wait. */
 void refresh_if_due(struct keyring *keyring, const struct refresh_request *request,
                     struct refresh_report *report);
-
-/* When a pair with these times is next due (Unix seconds); 0 when it never is (no expiry). */
-long long refresh_due_at(long long obtained_at, long long access_expires_at, long margin_seconds);
 
 /* How long one token request may take: timeout_ms, but with a deadline (CLOCK_MONOTONIC ms,
  * a login waiting) ending early enough to store the answer - a request cut off after the

@@ -37,22 +37,44 @@ void test_pause_point(const char *step)
     raise(SIGSTOP);
 }
 
-long long test_clock_offset_seconds(void)
+/* The first line of $XDG_RUNTIME_DIR/pam_oauth_keyring/NAME into text; false when absent. */
+static bool read_hook_file(const char *name, char *text, size_t text_size)
 {
-    char path[STATE_PATH_MAX], text[32] = "", *end = NULL;
-    long long offset;
+    char path[STATE_PATH_MAX];
     FILE *file;
 
-    if (user_state_path("test-clock-offset", "", path, sizeof(path)) != 0)
-        return 0;
+    text[0] = '\0';
+    if (user_state_path(name, "", path, sizeof(path)) != 0)
+        return false;
     file = fopen(path, "re");
     if (file == NULL)
-        return 0;
-    if (fgets(text, sizeof(text), file) == NULL)
+        return false;
+    if (fgets(text, (int)text_size, file) == NULL)
         text[0] = '\0';
     fclose(file);
+    return true;
+}
+
+long long test_clock_offset_seconds(void)
+{
+    char text[32], *end = NULL;
+    long long offset;
+
+    if (!read_hook_file("test-clock-offset", text, sizeof(text)))
+        return 0;
     offset = strtoll(text, &end, 10);
     return end != text && (*end == '\0' || *end == '\n') ? offset : 0;
+}
+
+double test_fixed_draw(void)
+{
+    char text[32], *end = NULL;
+    double draw;
+
+    if (!read_hook_file("test-draw", text, sizeof(text)))
+        return -1.0;
+    draw = strtod(text, &end);
+    return end != text && (*end == '\0' || *end == '\n') && draw >= 0.0 && draw < 1.0 ? draw : -1.0;
 }
 
 bool test_allows_dumpable_start(void)

@@ -5,7 +5,12 @@
  * A clock a test can move: test_clock_offset_seconds() is the whole number of seconds in
  * $XDG_RUNTIME_DIR/pam_oauth_keyring/test-clock-offset (0 when absent or not a number), which
  * the lost-answer rule (refresh.c) adds to time(NULL), so a test sees the minute pass without
- * waiting for it. 0 in the installed helper. */
+ * waiting for it. 0 in the installed helper.
+ *
+ * Draws a test can fix: test_fixed_draw() is the number in [0, 1) in
+ * $XDG_RUNTIME_DIR/pam_oauth_keyring/test-draw, which the refresher then takes instead of each
+ * random draw it hands the schedule (refresher/schedule.h), so a test knows the backoff and
+ * jitter it will see. -1 (draw at random) when absent, and always in the installed helper. */
 #ifndef POK_TEST_HOOKS_H
 #define POK_TEST_HOOKS_H
 
@@ -14,6 +19,7 @@
 #ifdef POK_TEST_BUILD
 void test_pause_point(const char *step);
 long long test_clock_offset_seconds(void);
+double test_fixed_draw(void);
 /* Whether a test runs this helper dumpable on purpose (under valgrind, which must read it):
  * POK_TEST_DUMPABLE_START=1 in its environment. */
 bool test_allows_dumpable_start(void);
@@ -25,6 +31,10 @@ static inline void test_pause_point(const char *step)
 static inline long long test_clock_offset_seconds(void)
 {
     return 0;
+}
+static inline double test_fixed_draw(void)
+{
+    return -1.0;
 }
 static inline bool test_allows_dumpable_start(void)
 {

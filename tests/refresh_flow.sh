@@ -165,6 +165,9 @@ clean) step "4. the refresher, after $refreshes refreshes by its children: no li
 not-root) step "4. (the refresher's maps were not read: that needs root)" ;;
 *) fail "the refresher's maps: $(cat "$WORK/out/maps-checked" 2>/dev/null || echo 'no answer')" ;;
 esac
+# The refresher's backoff is a random draw below 60 s (full jitter, refresher/schedule.h):
+# fixed at the top here (test_hooks.h), so the first retry is 60 s away.
+echo 0.999 >"$XDG_RUNTIME_DIR/pam_oauth_keyring/test-draw"
 idp_control '{"fault": "http500"}'
 for _ in $(seq 300); do # the next due time of a 5 s token is at most a few seconds away
     "$CLI" status --service "$SERVICE" >"$WORK/out/status-500.out"
@@ -179,6 +182,7 @@ sleep 6 # the token is due or expired all along: a retry now would be too soon
     fail "after a 500, $(($(refresh_requests) - before)) more attempts within 6 s (back off a minute)"
 [ "$("$PYTHON" "$WORK/bin/keyring_tool.py" dump)" = "$snapshot" ] || fail "a 500 changed the keyring"
 idp_control '{"fault": null}'
+rm -f "$XDG_RUNTIME_DIR/pam_oauth_keyring/test-draw"
 # The refresher now waits a minute; a new session does not wait.
 kill "$(pgrep -u "$(id -u)" -f "pam_oauth_keyring_helper refresher $SERVICE")"
 login after-500 pok-refresher
