@@ -29,6 +29,7 @@
 #include "common/secret_memory.h"
 #include "store/test_hooks.h"
 #include "oauth/token_exchange.h"
+#include "oauth/token_forms.h"
 #include "store/user_state.h"
 
 /* An absolute bound on this process, beyond the longest configurable exchange. */
@@ -167,19 +168,12 @@ static const char *keyring_reason(enum keyring_status status)
 /* The form of RFC 6749 section 4.1.3 with the PKCE verifier, in the reference's order. */
 static int build_code_form(const struct helper_context *context, struct capped_buffer *form)
 {
-    int rv = capped_buffer_init(form, FORM_MAX_BYTES);
+    const struct oauth_client client = {field(context, "client_id"),
+                                        field(context, "client_secret")};
 
-    if (field(context, "code") == NULL || field(context, "verifier") == NULL ||
-        field(context, "redirect_uri") == NULL || field(context, "client_id") == NULL)
-        return -1;
-    rv |= form_append(form, "grant_type", "authorization_code");
-    rv |= form_append(form, "code", field(context, "code"));
-    rv |= form_append(form, "redirect_uri", field(context, "redirect_uri"));
-    rv |= form_append(form, "client_id", field(context, "client_id"));
-    if (field(context, "client_secret") != NULL)
-        rv |= form_append(form, "client_secret", field(context, "client_secret"));
-    rv |= form_append(form, "code_verifier", field(context, "verifier"));
-    return rv == 0 ? 0 : -1;
+    return token_form_authorization_code(form, &client, field(context, "code"),
+                                         field(context, "redirect_uri"),
+                                         field(context, "verifier"));
 }
 
 /* The module's deadline (CLOCK_MONOTONIC ms, see deadline.h), 0 when it sent none. */

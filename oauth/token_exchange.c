@@ -30,33 +30,6 @@ static void set_result(struct exchange_result *result, enum exchange_outcome out
     va_end(arguments);
 }
 
-/* RFC 3986 unreserved characters stay, everything else is %XX: what the form encoding of
- * RFC 6749 appendix B needs. */
-static int append_escaped(struct capped_buffer *form, const char *text)
-{
-    char *escaped = g_uri_escape_string(text, NULL, FALSE);
-    int rv;
-
-    if (escaped == NULL)
-        return -1;
-    rv = capped_buffer_append_string(form, escaped);
-    secret_wipe(escaped, strlen(escaped));
-    g_free(escaped);
-    return rv;
-}
-
-int form_append(struct capped_buffer *form, const char *name, const char *value)
-{
-    int rv = 0;
-
-    if (form->length > 0)
-        rv |= capped_buffer_append_string(form, "&");
-    rv |= append_escaped(form, name);
-    rv |= capped_buffer_append_string(form, "=");
-    rv |= append_escaped(form, value);
-    return rv == 0 ? 0 : -1;
-}
-
 /* The transport module lives beside the running program, as $ORIGIN would find it: the
  * installed helper's directory, or a test's staging directory. */
 static int transport_module_path(char *path, size_t path_size)

@@ -6,7 +6,6 @@
 #include "oauth/token_response.h"
 
 #define TOKEN_RESPONSE_MAX_BYTES (64 * 1024)
-#define FORM_MAX_BYTES (48 * 1024)
 
 enum exchange_outcome {
     EXCHANGE_OK,           /* tokens holds a checked pair */
@@ -28,19 +27,17 @@ struct exchange_result {
 
 struct https_answer; /* oauth/https_transport.h */
 
-/* Appends name=value, both percent-encoded, to an application/x-www-form-urlencoded body. */
-int form_append(struct capped_buffer *form, const char *name, const char *value);
-
 /* What a token endpoint's answer means (now: Unix seconds, for a Retry-After date). Pure:
  * token_exchange uses it, and the unit tests. */
 void token_answer_judge(const struct https_answer *answer, long long now,
                         struct exchange_result *result);
 
-/* POSTs form to token_url and checks the answer. timeout_ms bounds the whole exchange. */
+/* POSTs form (oauth/token_forms.h) to token_url and checks the answer. timeout_ms bounds the
+ * whole exchange. */
 void token_exchange(const char *token_url, const char *ca_file, long timeout_ms,
                     const struct capped_buffer *form, struct exchange_result *result);
 
-/* POSTs form (token, token_type_hint, client credentials) to revoke_url (RFC 7009). */
+/* POSTs form (oauth/token_forms.h: token_form_revoke) to revoke_url (RFC 7009). */
 void token_revoke(const char *revoke_url, const char *ca_file, long timeout_ms,
                   const struct capped_buffer *form, struct exchange_result *result);
 

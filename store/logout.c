@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "oauth/token_exchange.h"
+#include "oauth/token_forms.h"
 #include "store/user_state.h"
 
 /* True when the provider confirmed the revocation; note says which it was. */
@@ -15,15 +16,11 @@ static bool revoke_refresh_token(const struct refresh_request *request, const ch
 {
     struct capped_buffer form = {0};
     struct exchange_result result;
-    int rv = capped_buffer_init(&form, FORM_MAX_BYTES);
+    const struct oauth_client client = {request->client_id, request->client_secret};
+    int rv = token_form_revoke(&form, &client, refresh_token);
     bool revoked;
 
     memset(&result, 0, sizeof(result));
-    rv |= form_append(&form, "token", refresh_token);
-    rv |= form_append(&form, "token_type_hint", "refresh_token");
-    rv |= form_append(&form, "client_id", request->client_id);
-    if (request->client_secret != NULL)
-        rv |= form_append(&form, "client_secret", request->client_secret);
     if (rv == 0)
         token_revoke(revoke_url, request->ca_file, request->timeout_ms, &form, &result);
     revoked = rv == 0 && result.outcome == EXCHANGE_OK;

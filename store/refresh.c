@@ -15,6 +15,7 @@
 #include "store/test_hooks.h"
 #include "common/text_checks.h"
 #include "oauth/token_exchange.h"
+#include "oauth/token_forms.h"
 #include "store/user_state.h"
 
 /* After a refresh whose answer was lost, one more try with the same token, no sooner than
@@ -84,14 +85,9 @@ static bool is_due(const struct refresh_request *request, const struct stored_pa
 static int build_refresh_form(const struct refresh_request *request, const char *refresh_token,
                               struct capped_buffer *form)
 {
-    int rv = capped_buffer_init(form, FORM_MAX_BYTES);
+    const struct oauth_client client = {request->client_id, request->client_secret};
 
-    rv |= form_append(form, "grant_type", "refresh_token");
-    rv |= form_append(form, "refresh_token", refresh_token);
-    rv |= form_append(form, "client_id", request->client_id);
-    if (request->client_secret != NULL)
-        rv |= form_append(form, "client_secret", request->client_secret);
-    return rv == 0 ? 0 : -1;
+    return token_form_refresh(form, &client, refresh_token);
 }
 
 /* A rotation-less provider may answer without a refresh token: the old one stays valid. */
