@@ -44,6 +44,32 @@ static const SecretSchema *token_item_schema(void)
     return &schema;
 }
 
+/* The two items of one pair: store/keyring.h's comment says what each holds. */
+enum token_item_kind { ACCESS_ITEM, REFRESH_ITEM };
+
+#define REFRESH_ITEM_SUFFIX "/refresh"
+
+/* The one place that names our items: the service attribute of each (the access item's is the
+ * configured service, so `secret-tool lookup service SERVICE` finds it; the refresh item's is
+ * SERVICE/refresh, which such lookups miss). A new string for g_free. */
+static char *item_service(const struct token_item_names *names, enum token_item_kind kind)
+{
+    return kind == REFRESH_ITEM ? g_strconcat(names->service, REFRESH_ITEM_SUFFIX, NULL)
+                                : g_strdup(names->service);
+}
+
+/* The label keyring browsers (Seahorse) show. A new string for g_free. */
+static char *item_label(const struct token_item_names *names, enum token_item_kind kind)
+{
+    return g_strdup_printf("%s %s token for %s", names->display_name,
+                           kind == REFRESH_ITEM ? "refresh" : "access", names->username);
+}
+
+static bool is_refresh_item_service(const char *service)
+{
+    return g_str_has_suffix(service, REFRESH_ITEM_SUFFIX);
+}
+
 static enum keyring_status fail_open(struct keyring *keyring, enum keyring_status status, char *why,
                                      size_t why_size, const char *what, GError *error)
 {
@@ -313,11 +339,10 @@ int keyring_store_pair(struct keyring *keyring, const struct token_item_names *n
                        const struct token_set *tokens, const char *token_url, time_t now, char *why,
                        size_t why_size)
 {
-    char *refresh_service = g_strdup_printf("%s/refresh", names->service);
-    char *refresh_label =
-        g_strdup_printf("%s refresh token for %s", names->display_name, names->username);
-    char *access_label =
-        g_strdup_printf("%s access token for %s", names->display_name, names->username);
+    char *refresh_service = item_service(names, REFRESH_ITEM);
+    char *access_service = item_service(names, ACCESS_ITEM);
+    char *refresh_label = item_label(names, REFRESH_ITEM);
+    char *access_label = item_label(names, ACCESS_ITEM);
     char *document = refresh_document(tokens, token_url, names->preset, now);
     int rv = -1;
 
@@ -330,13 +355,14 @@ int keyring_store_pair(struct keyring *keyring, const struct token_item_names *n
                    "application/json", why, why_size) != 0)
         goto out;
     test_pause_point("between-writes");
-    if (write_item(keyring, names->service, names->username, access_label, tokens->access_token,
+    if (write_item(keyring, access_service, names->username, access_label, tokens->access_token,
                    "text/plain", why, why_size) != 0)
         goto out;
     rv = 0;
 out:
     secret_free_string(&document);
     g_free(refresh_service);
+    g_free(access_service);
     g_free(refresh_label);
     g_free(access_label);
     return rv;
@@ -505,7 +531,8 @@ static int parse_refresh_document(const char *text, struct stored_pair *pair,
 int keyring_read_pair(struct keyring *keyring, const struct token_item_names *names,
                       struct stored_pair *pair, char *why, size_t why_size)
 {
-    char *refresh_service = g_strdup_printf("%s/refresh", names->service);
+    char *refresh_service = item_service(names, REFRESH_ITEM);
+    char *access_service = item_service(names, ACCESS_ITEM);
     char *document = NULL, *access_fingerprint = NULL;
     GError *error = NULL;
     int rv = -1;
@@ -519,7 +546,7 @@ int keyring_read_pair(struct keyring *keyring, const struct token_item_names *na
     }
     /* No refresh item, or one from before it carried the access token: the access item. */
     if (pair->access_token == NULL) {
-        if (read_secret(keyring, names->service, names->username, &pair->access_token, &error) != 0)
+        if (read_secret(keyring, access_service, names->username, &pair->access_token, &error) != 0)
             goto out;
         if (document != NULL)
             drop_unmatched_access_token(access_fingerprint, pair);
@@ -534,6 +561,7 @@ out:
     secret_free_string(&access_fingerprint);
     g_clear_error(&error);
     g_free(refresh_service);
+    g_free(access_service);
     return rv;
 }
 
@@ -554,9 +582,10 @@ static int delete_items(struct keyring *keyring, const char *service, const char
 int keyring_delete_pair(struct keyring *keyring, const struct token_item_names *names, char *why,
                         size_t why_size)
 {
-    char *refresh_service = g_strdup_printf("%s/refresh", names->service);
+    char *refresh_service = item_service(names, REFRESH_ITEM);
+    char *access_service = item_service(names, ACCESS_ITEM);
     GError *error = NULL;
-    int rv = delete_items(keyring, names->service, names->username, &error);
+    int rv = delete_items(keyring, access_service, names->username, &error);
 
     if (rv == 0)
         rv = delete_items(keyring, refresh_service, names->username, &error);
@@ -565,6 +594,7 @@ int keyring_delete_pair(struct keyring *keyring, const struct token_item_names *
                  error != NULL ? error->message : "unknown error");
     g_clear_error(&error);
     g_free(refresh_service);
+    g_free(access_service);
     return rv;
 }
 
@@ -611,7 +641,7 @@ char **keyring_list_services(struct keyring *keyring, const char *username)
     for (GList *node = items; node != NULL; node = node->next) {
         GHashTable *found = secret_item_get_attributes(node->data);
         const char *service = g_hash_table_lookup(found, "service");
-        if (service != NULL && !g_str_has_suffix(service, "/refresh"))
+        if (service != NULL && !is_refresh_item_service(service))
             g_ptr_array_add(services, g_strdup(service));
         g_hash_table_unref(found);
     }
