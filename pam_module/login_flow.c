@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "common/deadline.h"
+#include "pam_module/desktop_signin.h"
 #include "pam_module/helper_process.h"
 #include "pam_module/login_state.h"
 #include "pam_module/module_options.h"
@@ -230,6 +231,11 @@ static char *converse_for_answer(struct login_context *context, const char *url)
                context->config.display_name);
     pam_prompt(context->pamh, PAM_TEXT_INFO, NULL, "%s", url);
     show_qr_code(context);
+    /* At a greeter the address can rarely be used: say what Enter leads to. */
+    if (desktop_signin_offered(context->pamh, &context->options))
+        pam_prompt(context->pamh, PAM_TEXT_INFO, NULL,
+                   "Or press Enter to skip: after you log in, the sign-in opens in your "
+                   "browser.");
     if (pam_prompt(context->pamh, PAM_PROMPT_ECHO_ON, &answer,
                    "Paste the code or the address you were sent to (Enter skips): ") != PAM_SUCCESS)
         secret_free_string(&answer);
@@ -558,6 +564,7 @@ int login_store_tokens(pam_handle_t *pamh, int argc, const char **argv)
     int rv = PAM_IGNORE;
 
     if (login_context_prepare(&context, pamh, argc, argv)) {
+        desktop_signin_mark_session(pamh, &context.options);
         store_tokens(&context);
         rv = PAM_SUCCESS;
     }

@@ -99,11 +99,13 @@ void module_options_parse(pam_handle_t *pamh, int argc, const char **argv,
     options->minimum_uid = OPTIONS_DEFAULT_MINIMUM_UID;
     options->debug = false;
     options->show_qr = false;
+    options->desktop_signin = true;
     for (int i = 0; i < argc; i++) {
         const char *minimum_uid = NULL, *prompt = NULL, *refresher = NULL, *qr = NULL,
-                   *debug = NULL;
+                   *debug = NULL, *desktop_signin = NULL;
         bool known = take_flag(argv[i], "debug", &debug) || take_flag(argv[i], "qr", &qr) ||
                      take_flag(argv[i], "refresher", &refresher) ||
+                     take_flag(argv[i], "desktop_signin", &desktop_signin) ||
                      take_value(argv[i], "config=", &options->config_path) ||
                      take_value(argv[i], "provider=", &options->provider) ||
                      take_value(argv[i], "only_if=", &options->only_if) ||
@@ -122,6 +124,8 @@ void module_options_parse(pam_handle_t *pamh, int argc, const char **argv,
             parse_boolean(pamh, "qr", qr, &options->show_qr);
         if (refresher != NULL)
             parse_boolean(pamh, "refresher", refresher, &options->start_refresher);
+        if (desktop_signin != NULL)
+            parse_boolean(pamh, "desktop_signin", desktop_signin, &options->desktop_signin);
     }
 }
 

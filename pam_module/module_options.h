@@ -23,6 +23,8 @@ struct module_options {
     enum prompt_policy prompt;
     bool start_refresher; /* refresher=no leaves refreshing to the next login */
     bool show_qr;         /* qr: a QR code of the URL under it, drawn by the helper */
+    bool desktop_signin;  /* desktop_signin=no: no sign-in after a graphical login (the
+                           * autostart entry stands down; the greeter does not promise it) */
     bool debug;
 };
 

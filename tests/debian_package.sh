@@ -17,7 +17,8 @@ set -u
 
 [ "$(id -u)" = 0 ] || skip "needs root (installs a package, creates a user)"
 require_tools git tar dpkg-buildpackage dpkg-parsechangelog lintian pam-auth-update strings \
-    objdump useradd chpasswd runuser dbus-daemon gnome-keyring-daemon secret-tool openssl curl
+    objdump useradd chpasswd runuser dbus-daemon gnome-keyring-daemon secret-tool openssl curl \
+    desktop-file-validate
 
 PACKAGE=libpam-oauth-keyring
 MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
@@ -88,6 +89,10 @@ expect_mode /usr/bin/oauth-keyring "755 root:root regular file"
 expect_mode "$CONF" "600 root:root regular file"
 expect_mode "$STATE_DIR" "755 root:root directory"
 expect_mode "$PROFILE" "644 root:root regular file"
+AUTOSTART=/etc/xdg/autostart/oauth-keyring-login.desktop # the sign-in after a graphical login
+expect_mode "$AUTOSTART" "644 root:root regular file"
+dpkg-query -W -f='${Conffiles}\n' "$PACKAGE" | grep -q "^ $AUTOSTART " || fail "$AUTOSTART is not a conffile"
+desktop-file-validate "$AUTOSTART" || fail "the packaged $AUTOSTART is not valid"
 dpkg-query -W -f='${Conffiles}\n' "$PACKAGE" | grep -q "^ $CONF " || fail "$CONF is not a conffile"
 ! grep -Ev '^[[:space:]]*(#|$)' "$CONF" || fail "the shipped $CONF configures something"
 files=$(dpkg -L "$PACKAGE")
@@ -106,7 +111,7 @@ for page in "$top_srcdir"/man/*.[1-8]; do
     grep -qx "/usr/share/man/man${page##*.}/$(basename "$page").gz" <<<"$files" ||
         fail "$(basename "$page") is not in the package"
 done
-note "2. installed: module, helper (0711: executable, not readable by users; no setuid), oauth-keyring, $CONF (0600 conffile), $STATE_DIR"
+note "2. installed: module, helper (0711: executable, not readable by users; no setuid), oauth-keyring, $CONF (0600 conffile), $STATE_DIR, $AUTOSTART (conffile)"
 
 # --- 3. pam-auth-update on a scratch root -------------------------------------------------------
 # --root reads the profiles and writes common-* and its saved state under ROOT. Its debconf

@@ -23,7 +23,13 @@ read -r configfile sysconfdir < <(make -s --no-print-directory -C "$top_builddir
     fail "the default configuration $configfile is not under sysconfdir $sysconfdir"
 strings "$module" | grep -qxF "$configfile" ||
     fail "the installed module does not default to $configfile"
+# The autostart entry for the sign-in after a graphical login: under sysconfdir, valid.
+autostart="$WORK/root$sysconfdir/xdg/autostart/oauth-keyring-login.desktop"
+[ "$(stat -c %a "$autostart" 2>&1)" = 644 ] || fail "no autostart entry at $sysconfdir/xdg/autostart (or not 0644)"
+if command -v desktop-file-validate >/dev/null; then
+    desktop-file-validate "$autostart" || fail "the installed autostart entry is not valid"
+fi
 make -s -C "$top_builddir" uninstall DESTDIR="$WORK/root" >/dev/null 2>&1 || fail "make uninstall"
 left=$(find "$WORK/root" -type f)
 [ -z "$left" ] || fail "make uninstall left: ${left//$WORK\/root/}"
-pass "make install: no .la, helper 0711, default configuration $configfile; uninstall removes all"
+pass "make install: no .la, helper 0711, default configuration $configfile, the autostart entry; uninstall removes all"

@@ -358,6 +358,20 @@ static int one_unlock(struct driver *driver, pam_handle_t *pamh)
     return auth == PAM_SUCCESS && setcred == PAM_SUCCESS ? 0 : 1;
 }
 
+/* What the module put into the session's environment (OAUTH_KEYRING_*): a display manager
+ * hands the PAM environment to the session. */
+static void print_module_environment(pam_handle_t *pamh)
+{
+    char **environment = pam_getenvlist(pamh);
+
+    for (size_t i = 0; environment != NULL && environment[i] != NULL; i++) {
+        if (strncmp(environment[i], "OAUTH_KEYRING_", 14) == 0)
+            printf("pam_env: %s\n", environment[i]);
+        free(environment[i]);
+    }
+    free(environment);
+}
+
 /* One whole login: pam_start ... pam_end. 0 when auth and session succeeded. */
 static int one_login(struct driver *driver, struct pam_conv *conversation, bool verbose)
 {
@@ -388,6 +402,8 @@ static int one_login(struct driver *driver, struct pam_conv *conversation, bool 
         printf("pam_open_session: %s\n", pam_strerror(pamh, session));
         printf("timing: pam_open_session %lld ms\n", now_ms() - started);
     }
+    if (session == PAM_SUCCESS && verbose)
+        print_module_environment(pamh);
     if (session == PAM_SUCCESS) {
         pam_close_session(pamh, 0);
         pam_setcred(pamh, PAM_DELETE_CRED);
