@@ -150,12 +150,19 @@ bool snyk_instance_token_url(const char *instance, char *url, size_t url_size)
     return allowed;
 }
 
+int text_vset_why(char *why, size_t why_size, const char *format, va_list arguments)
+{
+    if (why != NULL && why_size > 0 && vsnprintf(why, why_size, format, arguments) < 0)
+        why[0] = '\0';
+    return -1;
+}
+
 int text_set_why(char *why, size_t why_size, const char *format, ...)
 {
     va_list arguments;
 
     va_start(arguments, format);
-    vsnprintf(why, why_size, format, arguments);
+    text_vset_why(why, why_size, format, arguments);
     va_end(arguments);
     return -1;
 }

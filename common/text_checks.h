@@ -4,6 +4,7 @@
 #ifndef POK_TEXT_CHECKS_H
 #define POK_TEXT_CHECKS_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -38,9 +39,15 @@ bool snyk_instance_host(const char *instance, char *host, size_t host_size);
 /* https://<that host>/oauth2/token into url; false when snyk_instance_host refuses. */
 bool snyk_instance_token_url(const char *instance, char *url, size_t url_size);
 
-/* The one setter of a "why" message fit for the log: formats into why (cut to why_size) and
- * returns -1, so that a failing path can end with `return text_set_why(...)`. */
+/* The one setter of a "why" message (for the log, the user, a reply): formats into why, cut
+ * to why_size and always terminated (why may be NULL or why_size 0: nothing is written), and
+ * returns -1, so that a failing path can end with `return text_set_why(...)`. A failure's text
+ * is set through it directly (why, why_size) or through a setter that also records an outcome
+ * and hands its format on with text_vset_why (refresh.c report_set, token_exchange.c
+ * set_result, answer.c refuse, provider_config.c fail, https_transport.c set_failure). */
 int text_set_why(char *why, size_t why_size, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
+int text_vset_why(char *why, size_t why_size, const char *format, va_list arguments)
+    __attribute__((format(printf, 3, 0)));
 
 #endif

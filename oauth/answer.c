@@ -33,7 +33,7 @@ static int refuse(struct parsed_answer *parsed, const char *format, ...)
     va_list arguments;
 
     va_start(arguments, format);
-    vsnprintf(parsed->message, sizeof(parsed->message), format, arguments);
+    text_vset_why(parsed->message, sizeof(parsed->message), format, arguments);
     va_end(arguments);
     return -1;
 }

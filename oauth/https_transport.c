@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/text_checks.h"
+
 static void set_failure(struct https_answer *answer, enum exchange_outcome outcome,
                         const char *reason, const char *format, ...)
     __attribute__((format(printf, 4, 5)));
@@ -23,7 +25,7 @@ static void set_failure(struct https_answer *answer, enum exchange_outcome outco
     answer->failure = outcome;
     snprintf(answer->failure_reason, sizeof(answer->failure_reason), "%s", reason);
     va_start(arguments, format);
-    vsnprintf(answer->failure_message, sizeof(answer->failure_message), format, arguments);
+    text_vset_why(answer->failure_message, sizeof(answer->failure_message), format, arguments);
     va_end(arguments);
 }
 

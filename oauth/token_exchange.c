@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/text_checks.h"
 #include "oauth/https_transport.h"
 
 static void set_result(struct exchange_result *result, enum exchange_outcome outcome,
@@ -26,7 +27,7 @@ static void set_result(struct exchange_result *result, enum exchange_outcome out
     result->outcome = outcome;
     snprintf(result->reason, sizeof(result->reason), "%s", reason);
     va_start(arguments, format);
-    vsnprintf(result->message, sizeof(result->message), format, arguments);
+    text_vset_why(result->message, sizeof(result->message), format, arguments);
     va_end(arguments);
 }
 
@@ -61,19 +62,19 @@ static https_post_form_function *load_transport(char *why, size_t why_size)
     if (post_form_entry != NULL)
         goto out;
     if (transport_module_path(module, sizeof(module)) != 0) {
-        snprintf(why, why_size, "cannot find the helper's own directory");
+        text_set_why(why, why_size, "cannot find the helper's own directory");
         goto out;
     }
     handle = dlopen(module, RTLD_NOW | RTLD_LOCAL);
     if (handle == NULL) {
-        snprintf(why, why_size, "cannot load the https module: %s", dlerror());
+        text_set_why(why, why_size, "cannot load the https module: %s", dlerror());
         goto out;
     }
     abi = (https_transport_abi_function *)dlsym(handle, HTTPS_TRANSPORT_ABI_SYMBOL);
     if (abi != NULL && abi() == HTTPS_TRANSPORT_ABI)
         post_form_entry = (https_post_form_function *)dlsym(handle, HTTPS_POST_FORM_SYMBOL);
     if (post_form_entry == NULL) {
-        snprintf(why, why_size, "%.200s does not belong to this helper's version", module);
+        text_set_why(why, why_size, "%.200s does not belong to this helper's version", module);
         dlclose(handle);
     }
 out:

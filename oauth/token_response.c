@@ -142,7 +142,7 @@ int token_response_parse(const char *body, size_t length, struct token_set *toke
         problem = "the token response has an invalid lifetime";
     json_wipe_and_put(root);
     if (problem != NULL) {
-        snprintf(why, why_size, "%s", problem);
+        text_set_why(why, why_size, "%s", problem);
         token_set_clear(tokens);
         return -1;
     }

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/text_checks.h"
+
 #define LOGIN_STATE_MAX_BYTES 512
 #define LOGIN_STATE_PATH_MAX 512
 
@@ -49,7 +51,7 @@ static int split_path(const char *path, char *directory, size_t size, const char
 
 static int fail_with(char *why, size_t why_size, const char *what, const char *where, int error)
 {
-    snprintf(why, why_size, "%s %s: %s", what, where, strerror(error));
+    text_set_why(why, why_size, "%s %s: %s", what, where, strerror(error));
     return -1;
 }
 
@@ -69,9 +71,9 @@ static int open_own_directory(const char *directory, int *directory_fd, char *wh
     if (me != 0 && info.st_uid == 0)
         return 1;
     if (info.st_uid != me || (info.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
-        snprintf(why, why_size, "%s is not %s's alone (owner uid %u, mode %03o): not written",
-                 directory, me == 0 ? "root" : "this process", (unsigned)info.st_uid,
-                 (unsigned)(info.st_mode & 07777));
+        text_set_why(why, why_size, "%s is not %s's alone (owner uid %u, mode %03o): not written",
+                     directory, me == 0 ? "root" : "this process", (unsigned)info.st_uid,
+                     (unsigned)(info.st_mode & 07777));
         return -1;
     }
     return 0;
@@ -125,7 +127,7 @@ int login_state_write(const char *path, gid_t gid, long long refresh_expires_at,
 
     if (split_path(path, directory, sizeof(directory), &name) != 0 ||
         (size_t)snprintf(temporary, sizeof(temporary), ".%s.new", name) >= sizeof(temporary)) {
-        snprintf(why, why_size, "unusable login state path %s", path);
+        text_set_why(why, why_size, "unusable login state path %s", path);
         goto out;
     }
     rv = open_own_directory(directory, &directory_fd, why, why_size);

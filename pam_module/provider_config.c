@@ -101,7 +101,7 @@ static int fail(struct config_error *error, const char *format, ...)
     va_list arguments;
 
     va_start(arguments, format);
-    vsnprintf(error->message, sizeof(error->message), format, arguments);
+    text_vset_why(error->message, sizeof(error->message), format, arguments);
     va_end(arguments);
     return -1;
 }
@@ -545,16 +545,18 @@ static bool file_untrusted(const struct stat *info, char *why, size_t why_size)
     uid_t trusted_owner = geteuid();
 
     if (!S_ISREG(info->st_mode))
-        snprintf(why, why_size, "not a regular file");
+        text_set_why(why, why_size, "not a regular file");
     else if (info->st_uid != 0 && info->st_uid != trusted_owner && trusted_owner == 0)
-        snprintf(why, why_size, "must be owned by root (owner is uid %u)", (unsigned)info->st_uid);
+        text_set_why(why, why_size, "must be owned by root (owner is uid %u)",
+                     (unsigned)info->st_uid);
     else if (info->st_uid != 0 && info->st_uid != trusted_owner)
-        snprintf(why, why_size,
-                 "must be owned by root or by uid %u, which the module runs as (owner is uid %u)",
-                 (unsigned)trusted_owner, (unsigned)info->st_uid);
+        text_set_why(
+            why, why_size,
+            "must be owned by root or by uid %u, which the module runs as (owner is uid %u)",
+            (unsigned)trusted_owner, (unsigned)info->st_uid);
     else if ((info->st_mode & (S_IWGRP | S_IWOTH)) != 0)
-        snprintf(why, why_size, "must not be writable by group or others (mode %04o)",
-                 (unsigned)(info->st_mode & 07777));
+        text_set_why(why, why_size, "must not be writable by group or others (mode %04o)",
+                     (unsigned)(info->st_mode & 07777));
     else
         return false;
     return true;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/secret_memory.h"
+#include "common/text_checks.h"
 #include "store/test_hooks.h"
 #include "store/user_state.h"
 
@@ -73,8 +74,8 @@ static bool is_refresh_item_service(const char *service)
 static enum keyring_status fail_open(struct keyring *keyring, enum keyring_status status, char *why,
                                      size_t why_size, const char *what, GError *error)
 {
-    snprintf(why, why_size, "%s%s%s", what, error != NULL ? ": " : "",
-             error != NULL ? error->message : "");
+    text_set_why(why, why_size, "%s%s%s", what, error != NULL ? ": " : "",
+                 error != NULL ? error->message : "");
     g_clear_error(&error);
     keyring_close(keyring);
     return status;
@@ -283,8 +284,8 @@ static int write_item(struct keyring *keyring, const char *service, const char *
     int rv = item != NULL ? delete_other_items(keyring, attributes, item, &error) : -1;
 
     if (rv != 0)
-        snprintf(why, why_size, "cannot write the keyring item \"%s\": %s", label,
-                 error != NULL ? error->message : "unknown error");
+        text_set_why(why, why_size, "cannot write the keyring item \"%s\": %s", label,
+                     error != NULL ? error->message : "unknown error");
     g_clear_error(&error);
     g_clear_object(&item);
     secret_value_unref(value);
@@ -347,7 +348,7 @@ int keyring_store_pair(struct keyring *keyring, const struct token_item_names *n
     int rv = -1;
 
     if (document == NULL) {
-        snprintf(why, why_size, "cannot encode the refresh item");
+        text_set_why(why, why_size, "cannot encode the refresh item");
         goto out;
     }
     /* Refresh first: if the access write then fails, the pair can still be renewed. */
@@ -541,7 +542,8 @@ int keyring_read_pair(struct keyring *keyring, const struct token_item_names *na
     if (read_secret(keyring, refresh_service, names->username, &document, &error) != 0)
         goto out;
     if (document != NULL && parse_refresh_document(document, pair, &access_fingerprint) != 0) {
-        snprintf(why, why_size, "the refresh item \"%s\" is not in our format", refresh_service);
+        text_set_why(why, why_size, "the refresh item \"%s\" is not in our format",
+                     refresh_service);
         goto out;
     }
     /* No refresh item, or one from before it carried the access token: the access item. */
@@ -554,7 +556,7 @@ int keyring_read_pair(struct keyring *keyring, const struct token_item_names *na
     rv = 0;
 out:
     if (error != NULL)
-        snprintf(why, why_size, "cannot read the keyring: %s", error->message);
+        text_set_why(why, why_size, "cannot read the keyring: %s", error->message);
     if (rv != 0)
         stored_pair_clear(pair);
     secret_free_string(&document);
@@ -590,8 +592,8 @@ int keyring_delete_pair(struct keyring *keyring, const struct token_item_names *
     if (rv == 0)
         rv = delete_items(keyring, refresh_service, names->username, &error);
     if (rv != 0)
-        snprintf(why, why_size, "cannot delete the keyring items: %s",
-                 error != NULL ? error->message : "unknown error");
+        text_set_why(why, why_size, "cannot delete the keyring items: %s",
+                     error != NULL ? error->message : "unknown error");
     g_clear_error(&error);
     g_free(refresh_service);
     g_free(access_service);
@@ -606,7 +608,7 @@ int keyring_probe_writable(struct keyring *keyring, char *why, size_t why_size)
                         "text/plain", why, why_size);
 
     if (rv == 0 && delete_items(keyring, probe_service, "probe", &error) != 0) {
-        snprintf(why, why_size, "cannot delete the write probe: %s", error->message);
+        text_set_why(why, why_size, "cannot delete the write probe: %s", error->message);
         rv = -1;
     }
     g_clear_error(&error);

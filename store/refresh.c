@@ -37,7 +37,7 @@ static void report_set(struct refresh_report *report, enum refresh_outcome outco
 
     report->outcome = outcome;
     va_start(arguments, format);
-    vsnprintf(report->message, sizeof(report->message), format, arguments);
+    text_vset_why(report->message, sizeof(report->message), format, arguments);
     va_end(arguments);
 }
 
