@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/text_checks.h"
-
 static bool is_valid_name(const char *name, size_t length)
 {
     if (length == 0 || length > PROTOCOL_MAX_NAME)
@@ -67,6 +65,20 @@ const char *protocol_message_get(const struct protocol_message *message, const c
             return message->fields[i].value;
     }
     return NULL;
+}
+
+void protocol_message_remove(struct protocol_message *message, const char *name)
+{
+    for (size_t i = 0; i < message->field_count; i++) {
+        if (strcmp(message->fields[i].name, name) != 0)
+            continue;
+        secret_free_string(&message->fields[i].value);
+        memmove(&message->fields[i], &message->fields[i + 1],
+                (message->field_count - i - 1) * sizeof(message->fields[0]));
+        message->field_count--;
+        memset(&message->fields[message->field_count], 0, sizeof(message->fields[0]));
+        return;
+    }
 }
 
 void protocol_message_clear(struct protocol_message *message)
@@ -179,144 +191,4 @@ int protocol_decode(const char *data, size_t length, struct protocol_message *me
             return -1;
     }
     return 0;
-}
-
-/* What a reply carries, by the request it answers. The module checks every reply against this
- * before it reads a field: a helper runs as the user, and a reply the user's own program wrote
- * must not make root's PAM application read a field that is not there. */
-#define REPLY_MAX_FIELDS 4
-struct reply_fields {
-    const char *request;
-    const char *required[REPLY_MAX_FIELDS];
-    const char *optional[REPLY_MAX_FIELDS];
-};
-
-static const struct reply_fields ok_replies[] = {
-    {"authorize", {"url", "verifier", "state"}, {"qr"}},
-    {"answer", {"code"}, {"instance"}},
-    /* outcome: "deferred"; refresh_expires_at: a refresh token was stored, held until then */
-    {"exchange", {"message"}, {"outcome", "refresh_expires_at"}},
-    /* refresh_expires_at: the pair in the keyring holds a refresh token, until then */
-    {"session", {"outcome", "message"}, {"refresh_expires_at"}},
-    /* retry_after: a 429/503 said to wait this many seconds (refresher/schedule.h) */
-    {"refresh", {"outcome", "message"}, {"retry_after"}},
-    {"logout", {"outcome", "message"}, {NULL}},
-};
-
-/* Whatever the request, a refusal says why in a word and in a sentence. */
-static const struct reply_fields error_reply = {"", {"reason", "message"}, {NULL}};
-
-static const char *const outcome_names[] = {
-    /* store/refresh.h refresh_outcome_name; test_refresh_schedule keeps the lists together. */
-    "not-due",        "refreshed",       "authorization-needed", "provider-unreachable",
-    "provider-error", "outcome-unknown", "keyring-failed",       "lock-timeout",
-    "deferred",   /* the keyring is not running yet: the refresher finishes the work */
-    "logged-out", /* a logout */
-};
-
-/* Unix seconds, 0 when the provider gave no expiry: decimal digits that fit a long long. */
-#define EXPIRY_MAX_DIGITS 18
-
-static bool is_expiry(const char *value, size_t length)
-{
-    if (length == 0 || length > EXPIRY_MAX_DIGITS)
-        return false;
-    for (size_t i = 0; i < length; i++) {
-        if (value[i] < '0' || value[i] > '9')
-            return false;
-    }
-    return true;
-}
-
-/* Seconds, at most a day (oauth/retry_after.h caps what it parses there): 1 to 5 digits. */
-static bool is_retry_after(const char *value, size_t length)
-{
-    return length <= 5 && is_expiry(value, length) && strtol(value, NULL, 10) <= 86400;
-}
-
-/* Whether name is among the first count entries of names (a NULL entry ends the list). */
-static bool list_has(const char *const *names, size_t count, const char *name)
-{
-    for (size_t i = 0; i < count && names[i] != NULL; i++) {
-        if (strcmp(names[i], name) == 0)
-            return true;
-    }
-    return false;
-}
-
-bool protocol_outcome_is_known(const char *outcome)
-{
-    return outcome != NULL &&
-           list_has(outcome_names, sizeof(outcome_names) / sizeof(outcome_names[0]), outcome);
-}
-
-static const struct reply_fields *reply_fields_for(const char *request, const char *reply)
-{
-    if (strcmp(reply, "error") == 0)
-        return &error_reply;
-    for (size_t i = 0; strcmp(reply, "ok") == 0 && i < sizeof(ok_replies) / sizeof(ok_replies[0]);
-         i++) {
-        if (strcmp(ok_replies[i].request, request) == 0)
-            return &ok_replies[i];
-    }
-    return NULL;
-}
-
-static int check_required(const char *request, const struct reply_fields *spec,
-                          const struct protocol_message *reply, char *why, size_t why_size)
-{
-    for (size_t i = 0; i < REPLY_MAX_FIELDS && spec->required[i] != NULL; i++) {
-        if (protocol_message_get(reply, spec->required[i]) == NULL)
-            return text_set_why(why, why_size, "the helper's reply to '%s' lacks '%s'", request,
-                                spec->required[i]);
-    }
-    return 0;
-}
-
-/* Field names are [a-z0-9_-] (protocol_decode made sure): safe to name in the log. */
-static int check_present(const char *request, const struct reply_fields *spec,
-                         const struct protocol_message *reply, char *why, size_t why_size)
-{
-    for (size_t i = 0; i < reply->field_count; i++) {
-        const struct protocol_field *field = &reply->fields[i];
-        if (!list_has(spec->required, REPLY_MAX_FIELDS, field->name) &&
-            !list_has(spec->optional, REPLY_MAX_FIELDS, field->name))
-            return text_set_why(why, why_size,
-                                "the helper's reply to '%s' carries an unexpected '%s'", request,
-                                field->name);
-        if (field->length == 0)
-            return text_set_why(why, why_size, "the helper's reply to '%s' has an empty '%s'",
-                                request, field->name);
-        if (strcmp(field->name, "outcome") == 0 && !protocol_outcome_is_known(field->value))
-            return text_set_why(why, why_size, "the helper's reply to '%s' has an unknown outcome",
-                                request);
-        if (strcmp(field->name, "retry_after") == 0 && !is_retry_after(field->value, field->length))
-            return text_set_why(why, why_size,
-                                "the helper's reply to '%s' has a retry_after that is not whole "
-                                "seconds up to a day",
-                                request);
-        if (strcmp(field->name, "refresh_expires_at") == 0 &&
-            !is_expiry(field->value, field->length))
-            return text_set_why(why, why_size,
-                                "the helper's reply to '%s' has a refresh_expires_at that is not "
-                                "Unix seconds",
-                                request);
-    }
-    return 0;
-}
-
-int protocol_reply_check(const char *request, const struct protocol_message *reply, char *why,
-                         size_t why_size)
-{
-    const struct reply_fields *spec = reply_fields_for(request, reply->command);
-    int rv;
-
-    if (spec == NULL)
-        rv = text_set_why(why, why_size, "the helper's reply to '%s' is not one the protocol has",
-                          request);
-    else
-        rv = check_required(request, spec, reply, why, why_size);
-    if (rv == 0 && spec != NULL)
-        rv = check_present(request, spec, reply, why, why_size);
-    return rv;
 }

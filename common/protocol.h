@@ -1,4 +1,5 @@
-/* The module <-> helper protocol: one request on the helper's stdin, one reply on its stdout.
+/* The framing of every message between the module, the helper, the refresher, its children
+ * and oauth-keyring: one request, then one reply.
  *
  * Version 1, length-prefixed so that no value needs escaping:
  *
@@ -9,7 +10,8 @@
  * command and name are [a-z0-9_-], at most 31 bytes; a value holds no NUL byte and at most
  * PROTOCOL_MAX_VALUE bytes; the whole message at most PROTOCOL_MAX_MESSAGE bytes. A name may
  * appear once. Anything else - another version, trailing bytes, a short value - is rejected.
- * Replies use the commands "ok" and "error". Values may be secrets: every copy is wiped. */
+ * Replies use the commands "ok" and "error". Values may be secrets: every copy is wiped.
+ * Which commands and fields a message may hold, and who sends it, is common/protocol_table.h. */
 #ifndef POK_PROTOCOL_H
 #define POK_PROTOCOL_H
 
@@ -58,6 +60,9 @@ int protocol_message_add(struct protocol_message *message, const char *name, con
 /* The value of a field, or NULL when absent. */
 const char *protocol_message_get(const struct protocol_message *message, const char *name);
 
+/* Wipes, frees and takes out the field called name, if there is one. */
+void protocol_message_remove(struct protocol_message *message, const char *name);
+
 /* Wipes and frees every value; the message is empty afterwards. */
 void protocol_message_clear(struct protocol_message *message);
 
@@ -67,19 +72,5 @@ int protocol_encode(const struct protocol_message *message, struct capped_buffer
 /* Parses exactly length bytes into message (which must be cleared by the caller afterwards
  * even on failure). 0 on success, -1 on any deviation from the format. */
 int protocol_decode(const char *data, size_t length, struct protocol_message *message);
-
-/* Checks a decoded reply to the request named request against the one table of what replies
- * carry (protocol.c): an "ok" every field its request's "ok" needs, an "error" a reason and
- * a message; no field the table does not name, none empty, an outcome only by a known name,
- * a refresh_expires_at only as decimal digits (at most 18: strtoll takes it whole).
- * A reader that checked it finds every field it needs, printable outcome included. 0, or -1
- * with why ("the helper's reply to 'answer' lacks 'code'") fit for the log: it names fields,
- * never shows a value. */
-int protocol_reply_check(const char *request, const struct protocol_message *reply, char *why,
-                         size_t why_size);
-
-/* Whether outcome is a name a reply's outcome field may hold: one of store/refresh.h's
- * refresh outcomes, "deferred" or "logged-out". */
-bool protocol_outcome_is_known(const char *outcome);
 
 #endif

@@ -19,6 +19,11 @@
  *     split at NUL into a command and name/value pairs, go through protocol_message_init and
  *     protocol_message_add (a refused field must leave the message as it was), and what
  *     protocol_encode makes of that message must decode to the same command and fields;
+ *   - the table (common/protocol_table.h): a decoded message that a program's reader accepts
+ *     (protocol_request_accept) names a request read there, lists only that request's fields
+ *     and every required one; a refusal leaves no request; a reply that protocol_reply_check
+ *     accepts as an "ok" to any request carries that request's required ok fields, none
+ *     empty;
  *   - the message is cleared after every attempt, success or not (protocol.h: "must be
  *     cleared by the caller afterwards even on failure"); LeakSanitizer reports any value
  *     that decode allocated and did not hand over. */
@@ -32,6 +37,7 @@
 
 #include "fuzz_check.h"
 #include "common/protocol.h"
+#include "common/protocol_table.h"
 #include "common/secret_memory.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -157,6 +163,55 @@ static void check_build_round_trip(const uint8_t *data, size_t size)
     free(command);
 }
 
+static bool lists(const struct protocol_field_rule *rules, size_t count, const char *name,
+                  bool required)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (strcmp(protocol_field_name(rules[i].field), name) == 0)
+            return !required || rules[i].presence == PROTOCOL_REQUIRED;
+    }
+    return false;
+}
+
+static void check_accepted_request(unsigned channels, const struct protocol_message *message)
+{
+    const struct protocol_request_spec *spec = NULL;
+    char why[256];
+
+    if (protocol_request_accept(channels, message, &spec, why, sizeof(why)) != 0) {
+        CHECK(spec == NULL && why[0] != '\0');
+        return;
+    }
+    CHECK(spec != NULL && (spec->channel & channels) != 0);
+    CHECK(strcmp(spec->command, message->command) == 0);
+    for (size_t i = 0; i < message->field_count; i++)
+        CHECK(lists(spec->fields, spec->field_count, message->fields[i].name, false));
+    for (size_t i = 0; i < spec->field_count; i++) {
+        if (spec->fields[i].presence == PROTOCOL_REQUIRED)
+            CHECK(protocol_get(message, spec->fields[i].field) != NULL);
+    }
+}
+
+static void check_accepted_reply(const struct protocol_message *message)
+{
+    char why[256];
+
+    for (size_t r = 0; r < PROTOCOL_REQUEST_COUNT; r++) {
+        const struct protocol_request_spec *spec = protocol_request_spec(r);
+        if (protocol_reply_check(spec, message, why, sizeof(why)) != 0 ||
+            strcmp(message->command, "ok") != 0)
+            continue;
+        for (size_t i = 0; i < message->field_count; i++) {
+            CHECK(lists(spec->ok_fields, spec->ok_field_count, message->fields[i].name, false));
+            CHECK(message->fields[i].length > 0);
+        }
+        for (size_t i = 0; i < spec->ok_field_count; i++) {
+            if (spec->ok_fields[i].presence == PROTOCOL_REQUIRED)
+                CHECK(protocol_get(message, spec->ok_fields[i].field) != NULL);
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct protocol_message message;
@@ -166,6 +221,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (protocol_decode((const char *)data, size, &message) == 0) {
         check_well_formed(&message);
         check_round_trip(&message, data, size);
+        check_accepted_request(PROTOCOL_LOGIN_HELPER_READS, &message);
+        check_accepted_request(PROTOCOL_REFRESHER_READS, &message);
+        check_accepted_request(PROTOCOL_REFRESHER_SOCKET_READS, &message);
+        check_accepted_reply(&message);
     }
     CHECK(message.field_count <= PROTOCOL_MAX_FIELDS);
     protocol_message_clear(&message);

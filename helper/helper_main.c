@@ -25,6 +25,7 @@
 #include "helper/start_refresher.h"
 #include "refresher/refresher.h"
 #include "common/protocol.h"
+#include "common/protocol_table.h"
 #include "oauth/qr_text.h"
 #include "common/secret_memory.h"
 #include "store/test_hooks.h"
@@ -36,6 +37,9 @@
 #define HELPER_MAX_SECONDS 150
 /* How long a login's exchange waits for a refresh of the previous grant to finish. */
 #define EXCHANGE_LOCK_WAIT_MS 1000
+/* The requests this program takes. Until the refresher has a program of its own, the helper
+ * program is also the refresher and the refresher's children. */
+#define HELPER_READS (PROTOCOL_LOGIN_HELPER_READS | PROTOCOL_REFRESHER_READS)
 
 struct helper_context {
     struct protocol_message request;
@@ -45,22 +49,22 @@ struct helper_context {
 static int reply_error(struct helper_context *context, const char *reason, const char *message)
 {
     protocol_message_clear(&context->reply);
-    protocol_message_init(&context->reply, "error");
-    protocol_message_add(&context->reply, "reason", reason);
-    protocol_message_add(&context->reply, "message", message);
+    protocol_reply_init(&context->reply, false);
+    protocol_set(&context->reply, FIELD_REASON, reason);
+    protocol_set(&context->reply, FIELD_MESSAGE, message);
     return HELPER_EXIT_FAILED;
 }
 
-static const char *field(const struct helper_context *context, const char *name)
+static const char *field(const struct helper_context *context, enum protocol_field_id name)
 {
-    return protocol_message_get(&context->request, name);
+    return protocol_get(&context->request, name);
 }
 
 /* With qr=1, a drawing of the URL for the module to show under it. The QR code is a
  * convenience: when the URL is too long for one that fits a reply value, there is none. */
 static int add_qr_drawing(struct helper_context *context, const char *url)
 {
-    const char *wanted = field(context, "qr");
+    const char *wanted = field(context, FIELD_QR);
     char *drawing = NULL;
     int rv = 0;
 
@@ -68,7 +72,7 @@ static int add_qr_drawing(struct helper_context *context, const char *url)
         return 0;
     drawing = qr_text_render(url, PROTOCOL_MAX_VALUE);
     if (drawing != NULL)
-        rv = protocol_message_add(&context->reply, "qr", drawing);
+        rv = protocol_set(&context->reply, FIELD_QR, drawing);
     secret_free_string(&drawing);
     return rv;
 }
@@ -78,7 +82,7 @@ static int add_qr_drawing(struct helper_context *context, const char *url)
  * user may read it (curl's "Problem with the SSL CA cert" came after the sign-in). */
 static bool ca_file_readable(struct helper_context *context)
 {
-    const char *ca_file = field(context, "ca_file");
+    const char *ca_file = field(context, FIELD_CA_FILE);
     char message[512];
 
     if (ca_file == NULL || access(ca_file, R_OK) == 0)
@@ -95,10 +99,10 @@ static bool ca_file_readable(struct helper_context *context)
 static int build_authorization(struct helper_context *context)
 {
     struct authorize_request request = {
-        .authorize_url = field(context, "authorize_url"),
-        .client_id = field(context, "client_id"),
-        .redirect_uri = field(context, "redirect_uri"),
-        .scope = field(context, "scope"),
+        .authorize_url = field(context, FIELD_AUTHORIZE_URL),
+        .client_id = field(context, FIELD_CLIENT_ID),
+        .redirect_uri = field(context, FIELD_REDIRECT_URI),
+        .scope = field(context, FIELD_SCOPE),
     };
     char *verifier = random_base64url(PKCE_VERIFIER_BYTES);
     char *state = random_base64url(STATE_BYTES);
@@ -112,10 +116,10 @@ static int build_authorization(struct helper_context *context)
     if (url == NULL) {
         status = reply_error(context, "bad-request", "cannot build the authorization URL");
     } else {
-        protocol_message_init(&context->reply, "ok");
-        status = protocol_message_add(&context->reply, "url", url) |
-                         protocol_message_add(&context->reply, "verifier", verifier) |
-                         protocol_message_add(&context->reply, "state", state) |
+        protocol_reply_init(&context->reply, true);
+        status = protocol_set(&context->reply, FIELD_URL, url) |
+                         protocol_set(&context->reply, FIELD_VERIFIER, verifier) |
+                         protocol_set(&context->reply, FIELD_STATE, state) |
                          add_qr_drawing(context, url)
                      ? reply_error(context, "internal", "the reply does not fit")
                      : HELPER_EXIT_OK;
@@ -130,21 +134,21 @@ static int build_authorization(struct helper_context *context)
 /* "answer": the code (and Snyk's instance=) out of what the user pasted, or why not. */
 static int check_answer(struct helper_context *context)
 {
-    const char *preset = field(context, "preset");
+    const char *preset = field(context, FIELD_PRESET);
     struct answer_expectations expect = {
-        .state = field(context, "state"),
-        .issuer = field(context, "issuer"),
+        .state = field(context, FIELD_STATE),
+        .issuer = field(context, FIELD_ISSUER),
         .snyk_instances = preset != NULL && strcmp(preset, "snyk") == 0,
     };
     struct parsed_answer parsed;
     int status;
 
-    if (answer_parse(field(context, "answer"), &expect, &parsed) != 0)
+    if (answer_parse(field(context, FIELD_ANSWER), &expect, &parsed) != 0)
         return reply_error(context, "bad-answer", parsed.message);
     /* The instance, not a URL: the module derives where the code goes from its own config. */
-    protocol_message_init(&context->reply, "ok");
-    status = protocol_message_add(&context->reply, "code", parsed.code) |
-                     protocol_message_add(&context->reply, "instance", parsed.instance)
+    protocol_reply_init(&context->reply, true);
+    status = protocol_set(&context->reply, FIELD_CODE, parsed.code) |
+                     protocol_set(&context->reply, FIELD_INSTANCE, parsed.instance)
                  ? reply_error(context, "internal", "the reply does not fit")
                  : HELPER_EXIT_OK;
     parsed_answer_clear(&parsed);
@@ -168,18 +172,18 @@ static const char *keyring_reason(enum keyring_status status)
 /* The form of RFC 6749 section 4.1.3 with the PKCE verifier, in the reference's order. */
 static int build_code_form(const struct helper_context *context, struct capped_buffer *form)
 {
-    const struct oauth_client client = {field(context, "client_id"),
-                                        field(context, "client_secret")};
+    const struct oauth_client client = {field(context, FIELD_CLIENT_ID),
+                                        field(context, FIELD_CLIENT_SECRET)};
 
-    return token_form_authorization_code(form, &client, field(context, "code"),
-                                         field(context, "redirect_uri"),
-                                         field(context, "verifier"));
+    return token_form_authorization_code(form, &client, field(context, FIELD_CODE),
+                                         field(context, FIELD_REDIRECT_URI),
+                                         field(context, FIELD_VERIFIER));
 }
 
 /* The module's deadline (CLOCK_MONOTONIC ms, see deadline.h), 0 when it sent none. */
 static long long request_deadline(const struct helper_context *context)
 {
-    const char *text = field(context, "deadline");
+    const char *text = field(context, FIELD_DEADLINE);
 
     return text != NULL ? strtoll(text, NULL, 10) : 0;
 }
@@ -187,7 +191,7 @@ static long long request_deadline(const struct helper_context *context)
 /* What the exchange may take: the configured timeout, ending in time for the store. */
 static long exchange_budget_ms(const struct helper_context *context)
 {
-    const char *text = field(context, "timeout");
+    const char *text = field(context, FIELD_TIMEOUT);
     long seconds = text != NULL ? strtol(text, NULL, 10) : 0;
 
     if (seconds < 1 || seconds > 120)
@@ -199,19 +203,19 @@ static long exchange_budget_ms(const struct helper_context *context)
 static void fill_refresh_request(const struct helper_context *context,
                                  struct refresh_request *request)
 {
-    const char *margin = field(context, "refresh_margin");
-    const char *timeout = field(context, "timeout");
+    const char *margin = field(context, FIELD_REFRESH_MARGIN);
+    const char *timeout = field(context, FIELD_TIMEOUT);
 
     memset(request, 0, sizeof(*request));
-    request->names.service = field(context, "keyring_service");
-    request->names.username = field(context, "username");
-    request->names.display_name = field(context, "display_name");
-    request->names.preset = field(context, "preset");
-    request->token_url = field(context, "token_url");
-    request->token_url_from_preset = field(context, "token_url_from_preset") != NULL;
-    request->client_id = field(context, "client_id");
-    request->client_secret = field(context, "client_secret");
-    request->ca_file = field(context, "ca_file");
+    request->names.service = field(context, FIELD_KEYRING_SERVICE);
+    request->names.username = field(context, FIELD_USERNAME);
+    request->names.display_name = field(context, FIELD_DISPLAY_NAME);
+    request->names.preset = field(context, FIELD_PRESET);
+    request->token_url = field(context, FIELD_TOKEN_URL);
+    request->token_url_from_preset = field(context, FIELD_TOKEN_URL_FROM_PRESET) != NULL;
+    request->client_id = field(context, FIELD_CLIENT_ID);
+    request->client_secret = field(context, FIELD_CLIENT_SECRET);
+    request->ca_file = field(context, FIELD_CA_FILE);
     request->deadline_ms = request_deadline(context);
     request->timeout_ms = (timeout != NULL ? strtol(timeout, NULL, 10) : 10) * 1000;
     request->margin_seconds = margin != NULL ? strtol(margin, NULL, 10) : REFRESH_DEFAULT_MARGIN;
@@ -221,30 +225,25 @@ static void fill_refresh_request(const struct helper_context *context,
         request->margin_seconds = REFRESH_DEFAULT_MARGIN;
 }
 
-static bool has_refresh_fields(const struct helper_context *context)
-{
-    return field(context, "keyring_service") != NULL && field(context, "username") != NULL &&
-           field(context, "display_name") != NULL && field(context, "token_url") != NULL &&
-           field(context, "client_id") != NULL;
-}
-
-/* The same request, as "refresher", to a detached copy of this program. Not this login's
- * deadline (nobody waits for the refresher); the code and verifier only when the refresher is
- * to finish the exchange itself (a keyring not started yet, see defer_to_refresher). */
+/* The request to start a refresher: what the table lists for it, taken from this request.
+ * Not this login's deadline (nobody waits for the refresher); the code and verifier only when
+ * the refresher is to finish the exchange itself (a keyring not started yet, see
+ * defer_to_refresher). */
 static void start_refresher(const struct helper_context *context, bool with_code)
 {
     struct protocol_message request;
     int rv;
 
-    if (field(context, "start_refresher") == NULL)
+    if (field(context, FIELD_START_REFRESHER) == NULL)
         return;
-    rv = protocol_message_init(&request, "refresher");
-    for (size_t i = 0; rv == 0 && i < context->request.field_count; i++) {
-        const char *name = context->request.fields[i].name;
-        bool code = strcmp(name, "code") == 0 || strcmp(name, "verifier") == 0;
-        if ((with_code || !code) && strcmp(name, "deadline") != 0)
-            rv = protocol_message_add(&request, name, context->request.fields[i].value);
-    }
+    rv = protocol_request_init(&request, REQUEST_START_REFRESHER);
+    if (rv == 0)
+        rv = protocol_copy_fields(&request, protocol_request_spec(REQUEST_START_REFRESHER),
+                                  &context->request, PROTOCOL_FIELD_COUNT);
+    if (rv == 0 && !with_code)
+        protocol_message_remove(&request, protocol_field_name(FIELD_CODE));
+    if (rv == 0 && !with_code)
+        protocol_message_remove(&request, protocol_field_name(FIELD_VERIFIER));
     if (rv == 0)
         refresher_spawn(&request);
     protocol_message_clear(&request);
@@ -261,7 +260,7 @@ static int add_refresh_expiry(struct helper_context *context, bool holds_refresh
     if (!holds_refresh_token)
         return 0;
     snprintf(text, sizeof(text), "%lld", refresh_expires_at > 0 ? refresh_expires_at : 0);
-    return protocol_message_add(&context->reply, "refresh_expires_at", text);
+    return protocol_set(&context->reply, FIELD_REFRESH_EXPIRES_AT, text);
 }
 
 /* Stores the pair and records the sign-in (SERVICE.status, for `oauth-keyring status`): the
@@ -289,8 +288,8 @@ static int store_exchanged(struct helper_context *context, struct keyring *keyri
                                     : "access token stored in the keyring; the provider gave "
                                       "no refresh token: sign in again when it expires");
     start_refresher(context, false);
-    protocol_message_init(&context->reply, "ok");
-    return protocol_message_add(&context->reply, "message", "tokens stored in the keyring") |
+    protocol_reply_init(&context->reply, true);
+    return protocol_set(&context->reply, FIELD_MESSAGE, "tokens stored in the keyring") |
                    add_refresh_expiry(context, result->tokens.refresh_token != NULL,
                                       refresh_expires_at)
                ? reply_error(context, "internal", "the reply does not fit")
@@ -305,11 +304,11 @@ static int store_exchanged(struct helper_context *context, struct keyring *keyri
 static int defer_to_refresher(struct helper_context *context, bool with_code)
 {
     start_refresher(context, with_code);
-    protocol_message_init(&context->reply, "ok");
-    return protocol_message_add(&context->reply, "outcome", "deferred") |
-                   protocol_message_add(&context->reply, "message",
-                                        "the keyring is not running yet; the refresher finishes "
-                                        "as soon as it is")
+    protocol_reply_init(&context->reply, true);
+    return protocol_set(&context->reply, FIELD_OUTCOME, "deferred") |
+                   protocol_set(&context->reply, FIELD_MESSAGE,
+                                "the keyring is not running yet; the refresher finishes "
+                                "as soon as it is")
                ? reply_error(context, "internal", "the reply does not fit")
                : HELPER_EXIT_OK;
 }
@@ -317,7 +316,7 @@ static int defer_to_refresher(struct helper_context *context, bool with_code)
 /* "exchange": only with a usable keyring is the code spent; then the pair is stored. */
 static int exchange_code(struct helper_context *context)
 {
-    const char *token_url = field(context, "token_url");
+    const char *token_url = field(context, FIELD_TOKEN_URL);
     struct capped_buffer form = {0};
     struct exchange_result result;
     struct keyring *keyring = NULL;
@@ -327,14 +326,12 @@ static int exchange_code(struct helper_context *context)
     int lock = -1, status;
 
     memset(&result, 0, sizeof(result));
-    if (token_url == NULL || field(context, "keyring_service") == NULL ||
-        field(context, "username") == NULL || field(context, "display_name") == NULL ||
-        build_code_form(context, &form) != 0) {
-        status = reply_error(context, "bad-request", "incomplete exchange request");
+    if (build_code_form(context, &form) != 0) {
+        status = reply_error(context, "internal", "the token request does not fit");
         goto out;
     }
     keyring_status = keyring_open(&keyring, KEYRING_FOR_LOGIN, why, sizeof(why));
-    if (keyring_status == KEYRING_NOT_STARTED && field(context, "start_refresher") != NULL) {
+    if (keyring_status == KEYRING_NOT_STARTED && field(context, FIELD_START_REFRESHER) != NULL) {
         status = defer_to_refresher(context, true);
         goto out;
     }
@@ -344,14 +341,14 @@ static int exchange_code(struct helper_context *context)
     }
     /* A refresh of the previous grant may be running: wait for it (a little) so that its
      * answer cannot land on top of this new pair. */
-    lock = refresh_lock_acquire(field(context, "keyring_service"), EXCHANGE_LOCK_WAIT_MS);
+    lock = refresh_lock_acquire(field(context, FIELD_KEYRING_SERVICE), EXCHANGE_LOCK_WAIT_MS);
     budget_ms = exchange_budget_ms(context);
     if (budget_ms < 500) {
         status = reply_error(context, "timeout", "no time left for the exchange; code not spent");
         goto out;
     }
     test_pause_point("exchange-before-request");
-    token_exchange(token_url, field(context, "ca_file"), budget_ms, &form, &result);
+    token_exchange(token_url, field(context, FIELD_CA_FILE), budget_ms, &form, &result);
     if (result.outcome != EXCHANGE_OK)
         status = reply_error(context, result.reason, result.message);
     else
@@ -374,10 +371,8 @@ static int refresh_for_session(struct helper_context *context)
     char why[512];
     int status;
 
-    if (!has_refresh_fields(context))
-        return reply_error(context, "bad-request", "incomplete session request");
     keyring_status = keyring_open(&keyring, KEYRING_FOR_LOGIN, why, sizeof(why));
-    if (keyring_status == KEYRING_NOT_STARTED && field(context, "start_refresher") != NULL)
+    if (keyring_status == KEYRING_NOT_STARTED && field(context, FIELD_START_REFRESHER) != NULL)
         return defer_to_refresher(context, false);
     if (keyring_status != KEYRING_READY)
         return reply_error(context, keyring_reason(keyring_status), why);
@@ -390,10 +385,10 @@ static int refresh_for_session(struct helper_context *context)
         start_refresher(context, false);
     if (report.outcome != REFRESH_NOT_DUE && report.outcome != REFRESH_DONE)
         return reply_error(context, refresh_outcome_name(report.outcome), report.message);
-    protocol_message_init(&context->reply, "ok");
+    protocol_reply_init(&context->reply, true);
     status =
-        protocol_message_add(&context->reply, "outcome", refresh_outcome_name(report.outcome)) |
-                protocol_message_add(&context->reply, "message", report.message) |
+        protocol_set(&context->reply, FIELD_OUTCOME, refresh_outcome_name(report.outcome)) |
+                protocol_set(&context->reply, FIELD_MESSAGE, report.message) |
                 add_refresh_expiry(context, report.holds_refresh_token, report.refresh_expires_at)
             ? reply_error(context, "internal", "the reply does not fit")
             : HELPER_EXIT_OK;
@@ -405,8 +400,6 @@ static int run_refresher(struct helper_context *context)
 {
     struct refresh_request request;
 
-    if (!has_refresh_fields(context))
-        return HELPER_EXIT_BAD_REQUEST;
     alarm(0); /* the per-run bound does not apply to a session-long process */
     fill_refresh_request(context, &request);
     refresher_run(&context->request, &request);
@@ -415,9 +408,9 @@ static int run_refresher(struct helper_context *context)
 
 static int reply_outcome(struct helper_context *context, const char *outcome, const char *message)
 {
-    protocol_message_init(&context->reply, "ok");
-    return protocol_message_add(&context->reply, "outcome", outcome) |
-                   protocol_message_add(&context->reply, "message", message)
+    protocol_reply_init(&context->reply, true);
+    return protocol_set(&context->reply, FIELD_OUTCOME, outcome) |
+                   protocol_set(&context->reply, FIELD_MESSAGE, message)
                ? reply_error(context, "internal", "the reply does not fit")
                : HELPER_EXIT_OK;
 }
@@ -430,7 +423,7 @@ static int add_retry_after(struct helper_context *context, long seconds)
     if (seconds <= 0)
         return HELPER_EXIT_OK;
     snprintf(text, sizeof(text), "%ld", seconds);
-    return protocol_message_add(&context->reply, "retry_after", text) != 0
+    return protocol_set(&context->reply, FIELD_RETRY_AFTER, text) != 0
                ? reply_error(context, "internal", "the reply does not fit")
                : HELPER_EXIT_OK;
 }
@@ -439,15 +432,13 @@ static int add_retry_after(struct helper_context *context, long seconds)
  * Every outcome, failures included, is an "ok" reply that names it. */
 static int refresh_for_refresher(struct helper_context *context)
 {
-    const char *min_valid = field(context, "min_valid");
+    const char *min_valid = field(context, FIELD_MIN_VALID);
     struct refresh_request request;
     struct refresh_report report;
     struct keyring *keyring = NULL;
     char why[512];
     int status;
 
-    if (!has_refresh_fields(context))
-        return reply_error(context, "bad-request", "incomplete refresh request");
     if (keyring_open(&keyring, KEYRING_FOR_LOGIN, why, sizeof(why)) != KEYRING_READY)
         return reply_outcome(context, refresh_outcome_name(REFRESH_KEYRING_FAILED), why);
     fill_refresh_request(context, &request);
@@ -468,36 +459,44 @@ static int logout_for_refresher(struct helper_context *context)
     char message[512];
     int removed;
 
-    if (!has_refresh_fields(context))
-        return reply_error(context, "bad-request", "incomplete logout request");
     if (keyring_open(&keyring, KEYRING_FOR_LOGIN, message, sizeof(message)) != KEYRING_READY)
         return reply_outcome(context, "keyring-failed", message);
     fill_refresh_request(context, &request);
     removed =
-        logout_pair(keyring, &request, field(context, "revoke_url"), message, sizeof(message));
+        logout_pair(keyring, &request, field(context, FIELD_REVOKE_URL), message, sizeof(message));
     keyring_close(keyring);
     return reply_outcome(context, removed == 0 ? "logged-out" : "keyring-failed", message);
 }
 
+static int authorize_if_ca_readable(struct helper_context *context)
+{
+    return ca_file_readable(context) ? build_authorization(context) : HELPER_EXIT_FAILED;
+}
+
+/* What this program does for each request it takes; the protocol's table says which those
+ * are (protocol_request_accept) and what each must carry. */
+static int (*const handlers[PROTOCOL_REQUEST_COUNT])(struct helper_context *) = {
+    [REQUEST_AUTHORIZE] = authorize_if_ca_readable,
+    [REQUEST_ANSWER] = check_answer,
+    [REQUEST_EXCHANGE] = exchange_code,
+    [REQUEST_SESSION] = refresh_for_session,
+    [REQUEST_START_REFRESHER] = run_refresher,
+    [REQUEST_CHILD_REFRESH] = refresh_for_refresher,
+    [REQUEST_CHILD_LOGOUT] = logout_for_refresher,
+    [REQUEST_CHILD_EXCHANGE] = exchange_code,
+};
+
+/* A request the table refuses (another program's, an unknown field, a required one
+ * missing) is answered "bad-request" with why, before any work. */
 static int dispatch(struct helper_context *context)
 {
-    const char *command = context->request.command;
+    const struct protocol_request_spec *spec = NULL;
+    char why[256];
 
-    if (strcmp(command, "authorize") == 0)
-        return ca_file_readable(context) ? build_authorization(context) : HELPER_EXIT_FAILED;
-    if (strcmp(command, "answer") == 0)
-        return check_answer(context);
-    if (strcmp(command, "exchange") == 0)
-        return exchange_code(context);
-    if (strcmp(command, "session") == 0)
-        return refresh_for_session(context);
-    if (strcmp(command, "refresher") == 0)
-        return run_refresher(context);
-    if (strcmp(command, "refresh") == 0)
-        return refresh_for_refresher(context);
-    if (strcmp(command, "logout") == 0)
-        return logout_for_refresher(context);
-    return reply_error(context, "bad-request", "unknown command");
+    if (protocol_request_accept(HELPER_READS, &context->request, &spec, why, sizeof(why)) != 0 ||
+        handlers[spec->request] == NULL)
+        return reply_error(context, "bad-request", spec == NULL ? why : "not handled here");
+    return handlers[spec->request](context);
 }
 
 /* Installed where the user cannot read it (root:root 0711), the helper is non-dumpable from

@@ -16,6 +16,7 @@
 #include "pam_module/login_state.h"
 #include "pam_module/module_options.h"
 #include "common/protocol.h"
+#include "common/protocol_table.h"
 #include "pam_module/provider_config.h"
 #include "common/text_checks.h"
 #include "pam_module/user_account.h"
@@ -138,18 +139,18 @@ static bool is_expected_state(const char *reason)
 
 /* The reply's words come from the provider or from the user's own session bus (any program
  * can answer there): only printable ASCII of them reaches root's log and the user's screen.
- * The QR code, the one field shown that is not ASCII, is shown whole or not at all. */
+ * Those are the fields the protocol's table marks SHOWN. The QR code, the one field shown
+ * that is not ASCII, is shown whole or not at all. (protocol_reply_check has made sure that
+ * every field is one the table has.) */
 static void make_reply_printable(struct protocol_message *reply)
 {
-    static const char *const shown[] = {"message", "reason", "url", "outcome"};
-
     for (size_t i = 0; i < reply->field_count; i++) {
         struct protocol_field *field = &reply->fields[i];
-        for (size_t j = 0; j < sizeof(shown) / sizeof(shown[0]); j++) {
-            if (strcmp(field->name, shown[j]) == 0)
-                text_copy_printable(field->value, field->length + 1, field->value);
-        }
-        if (strcmp(field->name, "qr") == 0 && !text_is_block_drawing(field->value, field->length)) {
+        enum protocol_field_id id = FIELD_QR;
+        bool known = protocol_field_from_name(field->name, &id);
+        if (known && protocol_field_exposure(id) == PROTOCOL_SHOWN)
+            text_copy_printable(field->value, field->length + 1, field->value);
+        if (known && id == FIELD_QR && !text_is_block_drawing(field->value, field->length)) {
             secret_wipe(field->value, field->length);
             field->length = 0;
         }
@@ -169,8 +170,8 @@ static bool ask_helper(struct login_context *context, int timeout_ms)
     protocol_message_clear(&context->reply);
     if (helper_run(&context->account, &context->environment, &context->request, timeout_ms,
                    &context->reply, context->why, sizeof(context->why)) != 0 ||
-        protocol_reply_check(context->request.command, &context->reply, context->why,
-                             sizeof(context->why)) != 0) {
+        protocol_reply_check(protocol_request_find(CHANNEL_LOGIN, context->request.command),
+                             &context->reply, context->why, sizeof(context->why)) != 0) {
         pam_syslog(context->pamh, LOG_ERR, "user %s: %s", context->user_name, context->why);
         protocol_message_clear(&context->reply);
         return false;
@@ -178,39 +179,39 @@ static bool ask_helper(struct login_context *context, int timeout_ms)
     make_reply_printable(&context->reply);
     if (strcmp(context->reply.command, "ok") == 0)
         return true;
-    message = protocol_message_get(&context->reply, "message");
-    reason = protocol_message_get(&context->reply, "reason");
+    message = protocol_get(&context->reply, FIELD_MESSAGE);
+    reason = protocol_get(&context->reply, FIELD_REASON);
     pam_syslog(context->pamh, is_expected_state(reason) ? LOG_NOTICE : LOG_ERR, "user %s: %s (%s)",
                context->user_name, message, reason != NULL ? reason : "no reason given");
     return false;
 }
 
 /* A new request in the context; the previous one (one phase may send two) is wiped first. */
-static int start_request(struct login_context *context, const char *command)
+static int start_request(struct login_context *context, enum protocol_request request)
 {
     protocol_message_clear(&context->request);
-    return protocol_message_init(&context->request, command);
+    return protocol_request_init(&context->request, request);
 }
 
 static bool request_authorize_url(struct login_context *context)
 {
     const struct provider_config *config = &context->config;
-    int rv = start_request(context, "authorize");
+    int rv = start_request(context, REQUEST_AUTHORIZE);
 
-    rv |= protocol_message_add(&context->request, "authorize_url", config->authorize_url);
-    rv |= protocol_message_add(&context->request, "client_id", config->client_id);
-    rv |= protocol_message_add(&context->request, "redirect_uri", config->redirect_uri);
-    rv |= protocol_message_add(&context->request, "scope", config->scope);
-    rv |= protocol_message_add(&context->request, "ca_file", config->ca_file);
+    rv |= protocol_set(&context->request, FIELD_AUTHORIZE_URL, config->authorize_url);
+    rv |= protocol_set(&context->request, FIELD_CLIENT_ID, config->client_id);
+    rv |= protocol_set(&context->request, FIELD_REDIRECT_URI, config->redirect_uri);
+    rv |= protocol_set(&context->request, FIELD_SCOPE, config->scope);
+    rv |= protocol_set(&context->request, FIELD_CA_FILE, config->ca_file);
     if (context->options.show_qr)
-        rv |= protocol_message_add(&context->request, "qr", "1");
+        rv |= protocol_set(&context->request, FIELD_QR, "1");
     return rv == 0 && ask_helper(context, LOCAL_HELPER_TIMEOUT_MS);
 }
 
 /* The helper's drawing of the URL, when qr asked for one (an empty field was refused). */
 static void show_qr_code(struct login_context *context)
 {
-    const char *drawing = protocol_message_get(&context->reply, "qr");
+    const char *drawing = protocol_get(&context->reply, FIELD_QR);
 
     if (!context->options.show_qr)
         return;
@@ -253,12 +254,12 @@ static bool request_answer_check(struct login_context *context, const char *answ
                                  const char *state)
 {
     const struct provider_config *config = &context->config;
-    int rv = start_request(context, "answer");
+    int rv = start_request(context, REQUEST_ANSWER);
 
-    rv |= protocol_message_add(&context->request, "answer", answer);
-    rv |= protocol_message_add(&context->request, "state", state);
-    rv |= protocol_message_add(&context->request, "issuer", config->issuer);
-    rv |= protocol_message_add(&context->request, "preset", config->preset);
+    rv |= protocol_set(&context->request, FIELD_ANSWER, answer);
+    rv |= protocol_set(&context->request, FIELD_STATE, state);
+    rv |= protocol_set(&context->request, FIELD_ISSUER, config->issuer);
+    rv |= protocol_set(&context->request, FIELD_PRESET, config->preset);
     return rv == 0 && ask_helper(context, LOCAL_HELPER_TIMEOUT_MS);
 }
 
@@ -267,7 +268,7 @@ static bool request_answer_check(struct login_context *context, const char *answ
  * instance is not one this configuration allows. */
 static char *token_url_for_answer(struct login_context *context)
 {
-    const char *instance = protocol_message_get(&context->reply, "instance");
+    const char *instance = protocol_get(&context->reply, FIELD_INSTANCE);
     char *token_url = NULL;
 
     if (provider_token_url_for_login(&context->config, instance, &token_url, context->why,
@@ -287,7 +288,7 @@ static void keep_for_session(struct login_context *context, const char *verifier
     struct pending_authorization *pending = calloc(1, sizeof(*pending));
 
     if (pending != NULL) {
-        pending->code = strdup(protocol_message_get(&context->reply, "code"));
+        pending->code = strdup(protocol_get(&context->reply, FIELD_CODE));
         pending->token_url = token_url;
         pending->verifier = strdup(verifier);
         pending->state = strdup(state);
@@ -307,9 +308,10 @@ static void keep_for_session(struct login_context *context, const char *verifier
 }
 
 /* Moves the "ok" reply's verifier and state out before the reply is reused. */
-static void take_reply_field(struct login_context *context, const char *name, char **target)
+static void take_reply_field(struct login_context *context, enum protocol_field_id field,
+                             char **target)
 {
-    const char *value = protocol_message_get(&context->reply, name);
+    const char *value = protocol_get(&context->reply, field);
 
     *target = value != NULL ? strdup(value) : NULL;
 }
@@ -321,9 +323,9 @@ static void collect_authorization(struct login_context *context)
 
     if (!request_authorize_url(context))
         goto out;
-    url = protocol_message_get(&context->reply, "url");
-    take_reply_field(context, "verifier", &verifier);
-    take_reply_field(context, "state", &state);
+    url = protocol_get(&context->reply, FIELD_URL);
+    take_reply_field(context, FIELD_VERIFIER, &verifier);
+    take_reply_field(context, FIELD_STATE, &state);
     if (url == NULL || verifier == NULL || state == NULL) {
         pam_syslog(context->pamh, LOG_ERR, "user %s: out of memory", context->user_name);
         goto out;
@@ -342,7 +344,7 @@ static void collect_authorization(struct login_context *context)
         goto out;
     }
     if (!request_answer_check(context, answer, state)) {
-        const char *message = protocol_message_get(&context->reply, "message");
+        const char *message = protocol_get(&context->reply, FIELD_MESSAGE);
         pam_error(context->pamh, "%s", message != NULL ? message : "The answer was not accepted.");
         goto out;
     }
@@ -394,20 +396,20 @@ static int add_provider_fields(struct login_context *context)
 
     snprintf(timeout, sizeof(timeout), "%ld", config->timeout);
     snprintf(margin, sizeof(margin), "%ld", config->refresh_margin);
-    rv |= protocol_message_add(request, "client_id", config->client_id);
-    rv |= protocol_message_add(request, "client_secret", config->client_secret);
-    rv |= protocol_message_add(request, "ca_file", config->ca_file);
-    rv |= protocol_message_add(request, "timeout", timeout);
-    rv |= protocol_message_add(request, "refresh_margin", margin);
-    rv |= protocol_message_add(request, "revoke_url", config->revoke_url);
-    rv |= protocol_message_add(request, "keyring_service", config->keyring_service);
-    rv |= protocol_message_add(request, "username", context->user_name);
-    rv |= protocol_message_add(request, "display_name", config->display_name);
-    rv |= protocol_message_add(request, "preset", config->preset);
+    rv |= protocol_set(request, FIELD_CLIENT_ID, config->client_id);
+    rv |= protocol_set(request, FIELD_CLIENT_SECRET, config->client_secret);
+    rv |= protocol_set(request, FIELD_CA_FILE, config->ca_file);
+    rv |= protocol_set(request, FIELD_TIMEOUT, timeout);
+    rv |= protocol_set(request, FIELD_REFRESH_MARGIN, margin);
+    rv |= protocol_set(request, FIELD_REVOKE_URL, config->revoke_url);
+    rv |= protocol_set(request, FIELD_KEYRING_SERVICE, config->keyring_service);
+    rv |= protocol_set(request, FIELD_USERNAME, context->user_name);
+    rv |= protocol_set(request, FIELD_DISPLAY_NAME, config->display_name);
+    rv |= protocol_set(request, FIELD_PRESET, config->preset);
     if (context->options.start_refresher)
-        rv |= protocol_message_add(request, "start_refresher", "1");
+        rv |= protocol_set(request, FIELD_START_REFRESHER, "1");
     if (config->token_url_from_preset)
-        rv |= protocol_message_add(request, "token_url_from_preset", "1");
+        rv |= protocol_set(request, FIELD_TOKEN_URL_FROM_PRESET, "1");
     return rv;
 }
 
@@ -418,7 +420,7 @@ static int add_deadline(struct protocol_message *request, long long budget_ms)
     char deadline[32];
 
     snprintf(deadline, sizeof(deadline), "%lld", monotonic_now_ms() + budget_ms);
-    return protocol_message_add(request, "deadline", deadline);
+    return protocol_set(request, FIELD_DEADLINE, deadline);
 }
 
 static bool request_exchange(struct login_context *context,
@@ -426,12 +428,12 @@ static bool request_exchange(struct login_context *context,
 {
     const struct provider_config *config = &context->config;
     int budget_ms = (int)config->timeout * 1000;
-    int rv = start_request(context, "exchange");
+    int rv = start_request(context, REQUEST_EXCHANGE);
 
-    rv |= protocol_message_add(&context->request, "code", pending->code);
-    rv |= protocol_message_add(&context->request, "verifier", pending->verifier);
-    rv |= protocol_message_add(&context->request, "token_url", pending->token_url);
-    rv |= protocol_message_add(&context->request, "redirect_uri", config->redirect_uri);
+    rv |= protocol_set(&context->request, FIELD_CODE, pending->code);
+    rv |= protocol_set(&context->request, FIELD_VERIFIER, pending->verifier);
+    rv |= protocol_set(&context->request, FIELD_TOKEN_URL, pending->token_url);
+    rv |= protocol_set(&context->request, FIELD_REDIRECT_URI, config->redirect_uri);
     rv |= add_provider_fields(context);
     rv |= add_deadline(&context->request, budget_ms);
     return rv == 0 && ask_helper(context, budget_ms + HELPER_GRACE_MS);
@@ -459,7 +461,7 @@ static void record_login_state(struct login_context *context, long long refresh_
  * there is none and the next login has to ask. */
 static void record_refresh_token(struct login_context *context)
 {
-    const char *expires_at = protocol_message_get(&context->reply, "refresh_expires_at");
+    const char *expires_at = protocol_get(&context->reply, FIELD_REFRESH_EXPIRES_AT);
 
     if (expires_at != NULL)
         record_login_state(context, strtoll(expires_at, NULL, 10), false);
@@ -470,7 +472,7 @@ static void record_refresh_token(struct login_context *context)
 /* The helper found the keyring not started yet and left the work to the refresher. */
 static bool is_deferred(const struct protocol_message *reply)
 {
-    const char *outcome = protocol_message_get(reply, "outcome");
+    const char *outcome = protocol_get(reply, FIELD_OUTCOME);
 
     return outcome != NULL && strcmp(outcome, "deferred") == 0;
 }
@@ -498,7 +500,7 @@ static void exchange_code(struct login_context *context,
                  context->config.display_name);
         record_refresh_token(context);
     } else {
-        message = protocol_message_get(&context->reply, "message");
+        message = protocol_get(&context->reply, FIELD_MESSAGE);
         pam_error(context->pamh, "Your %s token could not be stored: %s",
                   context->config.display_name,
                   message != NULL ? message : "the helper failed (see the system log)");
@@ -520,9 +522,9 @@ static void refresh_existing(struct login_context *context)
     const char *reason;
     /* One request, plus up to a second waiting for another process's refresh. */
     int budget_ms = (int)config->timeout * 1000 + 1000;
-    int rv = start_request(context, "session");
+    int rv = start_request(context, REQUEST_SESSION);
 
-    rv |= protocol_message_add(&context->request, "token_url", config->token_url);
+    rv |= protocol_set(&context->request, FIELD_TOKEN_URL, config->token_url);
     rv |= add_provider_fields(context);
     rv |= add_deadline(&context->request, budget_ms);
     if (rv == 0 && ask_helper(context, budget_ms + HELPER_GRACE_MS)) {
@@ -531,13 +533,13 @@ static void refresh_existing(struct login_context *context)
         if (context->options.debug || deferred)
             pam_syslog(context->pamh, deferred ? LOG_NOTICE : LOG_DEBUG,
                        "user %s: session refresh: %s (%s)", context->user_name,
-                       protocol_message_get(&context->reply, "outcome"),
-                       protocol_message_get(&context->reply, "message"));
+                       protocol_get(&context->reply, FIELD_OUTCOME),
+                       protocol_get(&context->reply, FIELD_MESSAGE));
         if (!deferred)
             record_refresh_token(context);
         return;
     }
-    reason = protocol_message_get(&context->reply, "reason");
+    reason = protocol_get(&context->reply, FIELD_REASON);
     if (reason != NULL && strcmp(reason, "authorization-needed") == 0) {
         record_login_state(context, 0, true);
         pam_info(context->pamh,
@@ -545,7 +547,7 @@ static void refresh_existing(struct login_context *context)
                  config->display_name);
     } else if (reason != NULL && strcmp(reason, "keyring-failed") == 0)
         pam_error(context->pamh, "Your %s token could not be renewed: %s", config->display_name,
-                  protocol_message_get(&context->reply, "message"));
+                  protocol_get(&context->reply, FIELD_MESSAGE));
 }
 
 static void store_tokens(struct login_context *context)

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "common/deadline.h"
+#include "common/protocol_table.h"
 #include "common/socket_line.h"
 #include "refresher/helper_child.h"
 #include "refresher/schedule.h"
@@ -107,34 +108,41 @@ static void after_refresh(struct refresher *refresher, const struct refresh_repo
         g_main_loop_quit(refresher->loop);
 }
 
-/* A login's code and verifier: only in a refresher that finishes the exchange (see
- * finish_deferred_exchange), and only for its exchange child. */
-static bool is_code_field(const char *name)
+/* The refresher's settings, for a child, as request (what the protocol's table lists for it:
+ * never the request to start a refresher; the code and verifier only for the exchange
+ * child), with the margin plus this refresher's jitter; false if they do not fit. */
+static bool child_request(const struct refresher *refresher, enum protocol_request command,
+                          long min_valid, struct protocol_message *request)
 {
-    return strcmp(name, "code") == 0 || strcmp(name, "verifier") == 0;
-}
-
-/* The refresher's settings, for a child, under command; false if they do not fit. Never the
- * request to start a refresher; the code and verifier only for the "exchange" child. */
-static bool child_request(const struct refresher *refresher, const char *command, long min_valid,
-                          struct protocol_message *request)
-{
-    const struct protocol_message *settings = refresher->settings;
-    bool with_code = strcmp(command, "exchange") == 0;
+    const struct protocol_request_spec *spec = protocol_request_spec(command);
     char margin[24], valid[24];
-    int rv = protocol_message_init(request, command);
+    int rv = protocol_request_init(request, command);
 
-    for (size_t i = 0; rv == 0 && i < settings->field_count; i++) {
-        const char *name = settings->fields[i].name;
-        if (strcmp(name, "refresh_margin") != 0 && strcmp(name, "start_refresher") != 0 &&
-            (with_code || !is_code_field(name)))
-            rv = protocol_message_add(request, name, settings->fields[i].value);
-    }
+    if (rv == 0)
+        rv = protocol_copy_fields(request, spec, refresher->settings, FIELD_REFRESH_MARGIN);
     snprintf(margin, sizeof(margin), "%ld", refresher->plan.margin_seconds);
     snprintf(valid, sizeof(valid), "%ld", min_valid);
-    rv |= protocol_message_add(request, "refresh_margin", margin);
-    rv |= protocol_message_add(request, "min_valid", valid);
+    rv |= protocol_set(request, FIELD_REFRESH_MARGIN, margin);
+    if (command == REQUEST_CHILD_REFRESH)
+        rv |= protocol_set(request, FIELD_MIN_VALID, valid);
     return rv == 0;
+}
+
+/* command in a short-lived child: 0 when it answered with a reply the protocol's table
+ * accepts for command (protocol_reply_check). */
+static int call_child(const struct refresher *refresher, enum protocol_request command,
+                      long min_valid, long timeout_ms, struct protocol_message *reply)
+{
+    struct protocol_message request;
+    char why[256];
+    int rv = -1;
+
+    memset(&request, 0, sizeof(request));
+    if (child_request(refresher, command, min_valid, &request) &&
+        helper_child_call(&request, refresher->request->names.service, timeout_ms, reply) == 0)
+        rv = protocol_reply_check(protocol_request_spec(command), reply, why, sizeof(why));
+    protocol_message_clear(&request);
+    return rv;
 }
 
 /* Long enough for the child's lock wait (timeout + 2 s), its request (timeout) and the
@@ -144,49 +152,39 @@ static long child_time_limit_ms(const struct refresher *refresher)
     return 2 * refresher->request->timeout_ms + 5000;
 }
 
-/* A refresh reply's retry_after (whole seconds, at most a day, as protocol.c's table has it);
- * 0 when absent or anything else. */
+/* A refresh reply's retry_after: whole seconds, at most a day (the protocol's table checked
+ * it); 0 when absent. */
 static long reply_retry_after(const struct protocol_message *reply)
 {
-    const char *text = protocol_message_get(reply, "retry_after");
-    char *end = NULL;
-    long seconds;
+    const char *text = protocol_get(reply, FIELD_RETRY_AFTER);
 
-    if (text == NULL || text[0] < '0' || text[0] > '9' || strlen(text) > 5)
-        return 0;
-    seconds = strtol(text, &end, 10);
-    return *end == '\0' && seconds <= 86400 ? seconds : 0;
+    return text != NULL ? strtol(text, NULL, 10) : 0;
 }
 
-/* command ("refresh" or "logout") in a short-lived helper; its outcome and message, and for a
+/* command (a refresh or a logout) in a short-lived child; its outcome and message, and for a
  * refresh the provider's Retry-After (retry_after may be NULL). */
-static void run_in_child(struct refresher *refresher, const char *command, long min_valid,
+static void run_in_child(struct refresher *refresher, enum protocol_request command, long min_valid,
                          const char **outcome, char *message, size_t message_size,
                          long *retry_after)
 {
-    struct protocol_message request, reply;
-    const char *text;
+    struct protocol_message reply;
 
-    memset(&request, 0, sizeof(request));
     memset(&reply, 0, sizeof(reply));
     *outcome = NULL;
-    if (child_request(refresher, command, min_valid, &request) &&
-        helper_child_call(&request, refresher->request->names.service,
-                          child_time_limit_ms(refresher), &reply) == 0 &&
+    if (call_child(refresher, command, min_valid, child_time_limit_ms(refresher), &reply) == 0 &&
         strcmp(reply.command, "ok") == 0) {
-        *outcome = protocol_message_get(&reply, "outcome");
-        text = protocol_message_get(&reply, "message");
-        snprintf(message, message_size, "%s", text != NULL ? text : "");
+        *outcome = protocol_get(&reply, FIELD_OUTCOME);
+        snprintf(message, message_size, "%s", protocol_get(&reply, FIELD_MESSAGE));
         if (retry_after != NULL)
             *retry_after = reply_retry_after(&reply);
     } else {
-        snprintf(message, message_size, "the %s process gave no answer", command);
+        snprintf(message, message_size, "the %s process gave no answer",
+                 protocol_request_spec(command)->command);
     }
     /* outcome points into reply: keep only the known names (static strings). */
     *outcome = *outcome != NULL && strcmp(*outcome, "logged-out") == 0 ? "logged-out"
                : *outcome != NULL ? refresh_outcome_name(refresh_outcome_from_name(*outcome))
                                   : NULL;
-    protocol_message_clear(&request);
     protocol_message_clear(&reply);
 }
 
@@ -198,7 +196,7 @@ static void run_refresh(struct refresher *refresher, long min_valid_seconds,
     const char *outcome = NULL;
 
     memset(report, 0, sizeof(*report));
-    run_in_child(refresher, "refresh", min_valid_seconds, &outcome, report->message,
+    run_in_child(refresher, REQUEST_CHILD_REFRESH, min_valid_seconds, &outcome, report->message,
                  sizeof(report->message), &report->retry_after_seconds);
     report->outcome =
         outcome != NULL ? refresh_outcome_from_name(outcome) : REFRESH_OUTCOME_UNKNOWN;
@@ -289,7 +287,7 @@ static void answer_logout(struct refresher *refresher, char *reply, size_t reply
     char message[320];
     const char *outcome = NULL;
 
-    run_in_child(refresher, "logout", 0, &outcome, message, sizeof(message), NULL);
+    run_in_child(refresher, REQUEST_CHILD_LOGOUT, 0, &outcome, message, sizeof(message), NULL);
     if (outcome == NULL)
         outcome = refresh_outcome_name(REFRESH_OUTCOME_UNKNOWN);
     *done = strcmp(outcome, "logged-out") == 0;
@@ -397,25 +395,19 @@ static void record_exchange_failure(const char *service, const char *message)
  * failure from here; the login state file still says the next login must ask. */
 static void finish_deferred_exchange(struct refresher *refresher)
 {
-    struct protocol_message *settings = refresher->settings;
     const char *service = refresher->request->names.service;
-    struct protocol_message exchange, reply;
+    struct protocol_message reply;
     bool stored;
 
-    memset(&exchange, 0, sizeof(exchange));
     memset(&reply, 0, sizeof(reply));
-    stored =
-        child_request(refresher, "exchange", 0, &exchange) &&
-        helper_child_call(&exchange, service,
-                          refresher->request->timeout_ms + EXCHANGE_CHILD_SPARE_MS, &reply) == 0 &&
-        strcmp(reply.command, "ok") == 0;
+    stored = call_child(refresher, REQUEST_CHILD_EXCHANGE, 0,
+                        refresher->request->timeout_ms + EXCHANGE_CHILD_SPARE_MS, &reply) == 0 &&
+             strcmp(reply.command, "ok") == 0;
     if (!stored)
-        record_exchange_failure(service, protocol_message_get(&reply, "message"));
-    for (size_t i = 0; i < settings->field_count; i++) {
-        if (is_code_field(settings->fields[i].name))
-            secret_wipe(settings->fields[i].value, settings->fields[i].length);
-    }
-    protocol_message_clear(&exchange);
+        record_exchange_failure(service, protocol_get(&reply, FIELD_MESSAGE));
+    /* Single-use: no later child gets them (the table lists them for the exchange only). */
+    protocol_message_remove(refresher->settings, protocol_field_name(FIELD_CODE));
+    protocol_message_remove(refresher->settings, protocol_field_name(FIELD_VERIFIER));
     protocol_message_clear(&reply);
 }
 
@@ -426,14 +418,14 @@ void refresher_run(struct protocol_message *settings, const struct refresh_reque
     if (!refresher_lock_take(request->names.service))
         return;
     if (open_keyring_waiting(&refresher.keyring) != KEYRING_READY) {
-        if (protocol_message_get(settings, "code") != NULL)
+        if (protocol_get(settings, FIELD_CODE) != NULL)
             record_exchange_failure(request->names.service,
                                     "the keyring was not up and unlocked within 30 s; nothing "
                                     "was spent, the next login asks again");
         return;
     }
     refresher.plan.margin_seconds = request->margin_seconds; /* the exchange child's, unused */
-    if (protocol_message_get(settings, "code") != NULL)
+    if (protocol_get(settings, FIELD_CODE) != NULL)
         finish_deferred_exchange(&refresher);
     refresher.bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, NULL);
     refresher.listen_fd = listen_on_socket(request->names.service);

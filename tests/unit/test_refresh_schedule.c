@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "common/protocol.h"
+#include "common/protocol_table.h"
 #include "oauth/https_transport.h"
 #include "oauth/retry_after.h"
 #include "oauth/token_exchange.h"
