@@ -8,6 +8,10 @@
                            what Python's keyring library returns for (SERVICE, USER)
   keyring_tool.py edit-refresh SERVICE KEY VALUE
                            rewrites one member of SERVICE's refresh item, as the user could
+  keyring_tool.py age-pair SERVICE SECONDS
+                           moves the times in SERVICE's refresh item SECONDS into the past, as
+                           if the pair had been stored that much earlier: a test clock for the
+                           due check, which reads them (no waiting for a token to become due)
 """
 import json
 import sys
@@ -69,6 +73,20 @@ def edit_refresh(service, key, value):
     return 0
 
 
+def age_pair(service, seconds):
+    connection, collection = default_collection()
+    items = list(collection.search_items({"service": service + "/refresh"}))
+    if len(items) != 1:
+        return 1
+    document = json.loads(items[0].get_secret().decode())
+    for key in ("obtained_at", "access_expires_at", "refresh_expires_at"):
+        if isinstance(document.get(key), int) and document[key] > 0:
+            document[key] -= seconds
+    items[0].set_secret(json.dumps(document).encode(), "application/json")
+    connection.close()
+    return 0
+
+
 def drop_refresh_key(service, key):
     """The refresh item without one key, as an older version wrote it."""
     import json
@@ -102,6 +120,8 @@ def main(argv):
         return lock()
     if len(argv) == 5 and argv[1] == "edit-refresh":
         return edit_refresh(argv[2], argv[3], argv[4])
+    if len(argv) == 4 and argv[1] == "age-pair":
+        return age_pair(argv[2], int(argv[3]))
     if len(argv) == 4 and argv[1] == "drop-refresh-key":
         return drop_refresh_key(argv[2], argv[3])
     if len(argv) == 5 and argv[1] == "set-access":

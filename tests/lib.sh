@@ -31,6 +31,20 @@ wait_until() {
     done
 }
 
+# Polls CONDITION every 50 ms for SECONDS; 1 as soon as it fails, 0 when it held throughout.
+# Only for "nothing happens" on a clock the test cannot move (the refresher's timer):
+#   holds_for SECONDS CONDITION...
+holds_for() {
+    local limit=$1 deadline
+    shift
+    deadline=$(($(date +%s%N) + limit * 1000000000))
+    while [ "$(date +%s%N)" -lt "$deadline" ]; do
+        "$@" || return 1
+        sleep 0.05
+    done
+    "$@"
+}
+
 CLEANUP_COMMANDS=()
 on_exit() { CLEANUP_COMMANDS+=("$*"); }
 run_cleanup() {
@@ -42,8 +56,10 @@ run_cleanup() {
 trap run_cleanup EXIT
 
 # A real user (root only) with a password, /run/user/UID and a session bus started as
-# systemd --user would (../shared/GUIDE.md), all undone at exit: sets USER_NAME, PASSWORD,
-# USER_UID, RUNTIME and BUS.   create_real_user NAME [useradd options]
+# systemd --user would (as the user, with HOME and XDG_RUNTIME_DIR in the bus's environment:
+# without XDG_RUNTIME_DIR, the D-Bus-activated keyring cannot find the login daemon's control
+# socket and the login collection looks missing), all undone at exit: sets USER_NAME,
+# PASSWORD, USER_UID, RUNTIME and BUS.   create_real_user NAME [useradd options]
 create_real_user() {
     local bus_pid
     USER_NAME=$1
@@ -286,16 +302,136 @@ status_field() {
         "$XDG_RUNTIME_DIR/pam_oauth_keyring/$SERVICE.status" "$1"
 }
 
-# Inside a private session: one login through the real libpam as RUN_AS, the browser played
-# by browser.py in MODE ($1, default url). Output in $WORK/out/$2.out, the log in .log.
-session_login() {
-    local mode=${1:-url} name=${2:-login}
-    PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" \
-        --service pok-private --user "$RUN_AS" --log "$WORK/out/$name.log" \
-        --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode $mode" \
-        --setenv "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS" \
-        --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/$name.out" 2>&1
+# Inside a private session: moves $SERVICE's stored pair SECONDS into the past, as if it had
+# been stored that much earlier (keyring_tool.py age-pair). The due check reads those times: a
+# test makes a token due at once instead of sleeping until it is.   age_pair SECONDS
+age_pair() {
+    "$PYTHON" "$WORK/bin/keyring_tool.py" age-pair "$SERVICE" "$1" || fail "cannot age the stored pair"
 }
+# The pids of $SERVICE's refresher run by user $1 (default: the caller), one a line.
+refresher_pids() { pgrep -u "${1:-$(id -u)}" -f "pam_oauth_keyring_helper refresher $SERVICE"; }
+refresher_count() { refresher_pids "$@" | wc -l; }
+# Whether user $2 (default: the caller) runs N refreshers of $SERVICE.   refresher_count_is N [USER]
+refresher_count_is() { [ "$(refresher_count "${2:-$(id -u)}")" = "$1" ]; }
+
+# --- the refresh_*.sh tests: one scenario each, in a private session -------------------------
+# Their common set-up: the test IdP handing out access tokens of TTL seconds, the test helper
+# (with pause points), a private user with refresh_margin = 8 and three PAM services:
+# pok-private (refresher=no), pok-refresher (refresher=yes), pok-always (refresher=yes
+# prompt=always).   prepare_refresh_test TTL
+prepare_refresh_test() {
+    require_tools dbus-run-session gnome-keyring-daemon secret-tool curl
+    make_workdir
+    stage_artifacts
+    HELPER="$WORK/bin/pam_oauth_keyring_helper_test"
+    start_idp "client-secret-$RANDOM$RANDOM" --access-ttl "$1"
+    SERVICE=pok-refresh-test-$$ # unique: runs of other trees may share this machine and user
+    prepare_private_user refresher=no < <(echo "refresh_margin = 8")
+    sed 's/refresher=no/refresher=yes/' "$WORK/pam.d/pok-private" >"$WORK/pam.d/pok-refresher"
+    sed 's/refresher=no/refresher=yes prompt=always/' "$WORK/pam.d/pok-private" >"$WORK/pam.d/pok-always"
+    chmod a+r "$WORK/pam.d/pok-refresher" "$WORK/pam.d/pok-always"
+}
+# Runs the scenario SCRIPT in the private session (at most SECONDS); then checks that it ran to
+# its end, that no refresher outlives the session bus, and that no secret the IdP handed out is
+# in any transcript, log or error output in $WORK/out.   run_refresh_test SCRIPT SECONDS
+run_refresh_test() {
+    echo 'echo done >"$WORK/out/scenario.done"' >>"$1"
+    run_private_session "$1" "$2"
+    [ -f "$WORK/out/scenario.done" ] || fail "the scenario did not finish"
+    wait_until 5 refresher_count_is 0 "$RUN_AS" ||
+        fail "the refresher outlived the session bus"
+    local outputs
+    mapfile -t outputs < <(find "$WORK/out" -maxdepth 1 -type f -name '*.log' -o -name '*.out' -o -name '*.err')
+    assert_no_secret_in "${outputs[@]}"
+}
+# Inside a refresh test's session: the access token in the keyring, as secret-tool reads it.
+keyring_token() { secret-tool lookup service "$SERVICE" username "$RUN_AS"; }
+# The refresh requests the IdP has received.
+refresh_requests() { idp_stat 's["requests"]["token_refresh_token"]'; }
+# Whether the IdP takes TOKEN as a live access token.
+works_at_idp() { [ "$(idp_userinfo_status "$1")" = 200 ]; }
+# oauth-keyring token for $SERVICE: what it printed in $WORK/out/NAME.token, its errors in
+# NAME.err, its exit status in NAME.status.   cli_token NAME [oauth-keyring token option]...
+cli_token() {
+    local name=$1
+    shift
+    "$CLI" token --service "$SERVICE" "$@" >"$WORK/out/$name.token" 2>"$WORK/out/$name.err"
+    echo $? >"$WORK/out/$name.status"
+}
+
+# One run of tests/pam_driver, the tests' PAM application, through the real libpam: the one
+# place that spells out its command line.
+#   driver_login NAME [option]... [-- pam_driver option...]
+# The driver's transcript goes to DIR/NAME.out and the log lines it captured to DIR/NAME.log;
+# the status is the driver's (124 when the bound ran out). Options, and their defaults:
+#   --service NAME         the PAM service, a file in the configuration directory (pok-private)
+#   --confdir DIR          the PAM configuration directory ($WORK/pam.d)
+#   --user NAME            who logs in ($RUN_AS)
+#   --password PASSWORD    what pam_unix hears the user type (none)
+#   --helper PATH          the helper the test module starts ($HELPER)
+#   --stand-in             the test module may start a readable helper: a stand-in script
+#   --browser MODE         the answer to the prompt: browser.py in MODE (url)
+#   --answer-command CMD   the answer to the prompt: CMD's output
+#   --no-answer            no answer command
+#   --session RUNTIME BUS  XDG_RUNTIME_DIR and DBUS_SESSION_BUS_ADDRESS in the PAM environment,
+#                          as pam_systemd puts them there (neither)
+#   --dir DIR              where NAME.out and NAME.log go ($WORK/out if it exists, else $WORK)
+#   --timeout SECONDS      the bound on the whole run; 0 for none (60)
+#   --as 'COMMAND...'      runs it all under COMMAND, a user switch (runuser, as_user), which
+#                          may clear the environment: the driver's variables come after it
+#   --under 'COMMAND...'   runs the driver itself under COMMAND (valgrind, pty_app.py)
+# COMMAND is split at blanks.
+driver_login() {
+    local name=$1 service=pok-private confdir="$WORK/pam.d" user=${RUN_AS:-} helper=${HELPER:-}
+    local dir="$WORK" limit=60 mode=url answer=""
+    local variables=() session=() as=() under=() bound=() answering=()
+    [ -d "$WORK/out" ] && dir="$WORK/out"
+    shift
+    while [ $# -gt 0 ]; do
+        case "$1" in
+        --service) service=$2 && shift ;;
+        --confdir) confdir=$2 && shift ;;
+        --user) user=$2 && shift ;;
+        --password) variables+=("TEST_PASSWORD=$2") && shift ;;
+        --helper) helper=$2 && shift ;;
+        --stand-in) variables+=("$STAND_IN_OK") ;;
+        --browser) mode=$2 && shift ;;
+        --answer-command) answer=$2 && shift ;;
+        --no-answer) mode="" ;;
+        --session) session=(--setenv "XDG_RUNTIME_DIR=$2" --setenv "DBUS_SESSION_BUS_ADDRESS=$3") &&
+            shift 2 ;;
+        --dir) dir=$2 && shift ;;
+        --timeout) limit=$2 && shift ;;
+        --as) read -ra as <<<"$2" && shift ;;
+        --under) read -ra under <<<"$2" && shift ;;
+        --) shift && break ;;
+        *) fail "driver_login: unknown option $1" ;;
+        esac
+        shift
+    done
+    [ "$limit" = 0 ] || bound=(timeout "$limit")
+    [ -z "$answer" ] && [ -n "$mode" ] && answer=$(browser_command "$mode")
+    [ -n "$answer" ] && answering=(--answer-command "$answer")
+    "${as[@]}" env PAM_OAUTH_KEYRING_TEST_HELPER="$helper" "${variables[@]}" "${bound[@]}" \
+        "${under[@]}" "$DRIVER" --confdir "$confdir" --service "$service" --user "$user" \
+        --log "$dir/$name.log" "${answering[@]}" "${session[@]}" "$@" >"$dir/$name.out" 2>&1
+}
+
+# Inside a private session: one login of RUN_AS in this session through PAM-SERVICE (default
+# pok-private), the browser played in MODE (default url). The status is the driver's.
+#   session_login [MODE] [NAME] [PAM-SERVICE]
+session_login() {
+    driver_login "${2:-login}" --service "${3:-pok-private}" --browser "${1:-url}" \
+        --session "$XDG_RUNTIME_DIR" "$DBUS_SESSION_BUS_ADDRESS"
+}
+# The same, and fails unless the session opened.   login NAME [PAM-SERVICE] [MODE]
+login() {
+    session_login "${3:-url}" "$1" "${2:-pok-private}"
+    grep -q "pam_open_session: Success" "$WORK/out/$1.out" ||
+        fail "$1: no session: $(cat "$WORK/out/$1.out")"
+}
+# Whether login NAME showed a prompt.
+prompted() { grep -q '^\[prompt\]' "$WORK/out/$1.out"; }
 
 # One login as an unprivileged user into a private keyring, as a screen locker or the demo
 # would; leaves the driver's output, the captured log and keyring read-backs in $WORK/out/.
