@@ -26,7 +26,6 @@
 #include "store/keyring.h"
 #include "store/refresh.h"
 #include "cli/refresher_client.h"
-#include "common/socket_line.h"
 #include "store/logout.h"
 #include "common/secret_memory.h"
 #include "store/user_state.h"
@@ -334,24 +333,20 @@ static int exit_for_outcome(const char *outcome)
 /* Asks the refresher for a token valid for min_valid seconds; re-reads the keyring after. */
 static int refresh_through_refresher(struct cli *cli)
 {
-    char line[64], reply[SOCKET_LINE_MAX];
-    char *tab;
+    struct refresher_answer answer;
     int rv;
 
-    snprintf(line, sizeof(line), "refresh %ld", cli->min_valid);
-    if (refresher_ask(cli->service, line, reply, sizeof(reply), REFRESHER_WAIT_MS) != 0) {
+    if (refresher_ask(cli->service, REQUEST_SOCKET_REFRESH, cli->min_valid, &answer,
+                      REFRESHER_WAIT_MS) != 0) {
         fprintf(stderr,
                 "oauth-keyring: the token is due and no refresher is running for %s; "
                 "it starts at login\n",
                 cli->service);
         return EXIT_PROVIDER_UNREACHABLE;
     }
-    tab = strchr(reply, '\t');
-    if (tab != NULL)
-        *tab = '\0';
-    rv = exit_for_outcome(reply);
+    rv = exit_for_outcome(answer.outcome);
     if (rv != EXIT_OK)
-        fprintf(stderr, "oauth-keyring: %s: %s\n", reply, tab != NULL ? tab + 1 : "");
+        fprintf(stderr, "oauth-keyring: %s: %s\n", answer.outcome, answer.message);
     return rv == EXIT_OK ? read_pair(cli) : rv;
 }
 
@@ -683,33 +678,32 @@ static int command_status(struct cli *cli)
 }
 
 /* The refresher's answer to "logout": only "logged-out" means the items are gone. */
-static int logout_answer(char *reply)
+static int logout_answer(const struct refresher_answer *answer)
 {
-    char *tab = strchr(reply, '\t');
-    const char *message = tab != NULL ? tab + 1 : "";
+    const char *message = answer->message;
 
-    if (tab != NULL)
-        *tab = '\0';
-    if (strcmp(reply, "logged-out") == 0) {
+    if (strcmp(answer->outcome, "logged-out") == 0) {
         printf("%s\n", message);
         return EXIT_OK;
     }
-    if (strcmp(reply, "keyring-failed") == 0) {
+    if (strcmp(answer->outcome, "keyring-failed") == 0) {
         fprintf(stderr, "oauth-keyring: not logged out: %s; the tokens are still in the keyring\n",
                 message);
         return EXIT_KEYRING;
     }
-    fprintf(stderr, "oauth-keyring: the logout may not have happened: %s: %s\n", reply, message);
+    fprintf(stderr, "oauth-keyring: the logout may not have happened: %s: %s\n", answer->outcome,
+            message);
     return EXIT_PROVIDER_UNREACHABLE;
 }
 
 static int command_logout(struct cli *cli)
 {
     struct refresh_request request = {.names = cli->names, .timeout_ms = 10000};
-    char reply[SOCKET_LINE_MAX], message[512], why[512];
+    struct refresher_answer answer;
+    char message[512], why[512];
 
-    if (refresher_ask(cli->service, "logout", reply, sizeof(reply), REFRESHER_WAIT_MS) == 0)
-        return logout_answer(reply);
+    if (refresher_ask(cli->service, REQUEST_SOCKET_LOGOUT, 0, &answer, REFRESHER_WAIT_MS) == 0)
+        return logout_answer(&answer);
     /* No refresher (and so no client secret): delete here; the provider is not told. */
     if (keyring_read_pair(cli->keyring, &cli->names, &cli->pair, why, sizeof(why)) == 0 &&
         cli->pair.access_token == NULL && cli->pair.refresh_token == NULL)

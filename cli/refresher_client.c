@@ -2,29 +2,68 @@
 
 #include "cli/refresher_client.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "common/deadline.h"
-#include "common/socket_line.h"
+#include "common/message_socket.h"
+#include "common/text_checks.h"
 #include "store/user_state.h"
 
-int refresher_ask(const char *service, const char *line, char *reply, size_t reply_size,
-                  long timeout_ms)
+static int build_request(enum protocol_request request, long min_valid,
+                         struct protocol_message *message)
+{
+    char seconds[24];
+    int rv = protocol_request_init(message, request);
+
+    snprintf(seconds, sizeof(seconds), "%ld", min_valid);
+    if (rv == 0 && request == REQUEST_SOCKET_REFRESH)
+        rv = protocol_set(message, FIELD_MIN_VALID, seconds);
+    return rv;
+}
+
+/* The answer's outcome (or, refused, its reason) and message. */
+static void take_answer(const struct protocol_message *reply, struct refresher_answer *answer)
+{
+    bool ok = strcmp(reply->command, "ok") == 0;
+
+    text_copy_printable(answer->outcome, sizeof(answer->outcome),
+                        protocol_get(reply, ok ? FIELD_OUTCOME : FIELD_REASON));
+    text_copy_printable(answer->message, sizeof(answer->message),
+                        protocol_get(reply, FIELD_MESSAGE));
+}
+
+int refresher_ask(const char *service, enum protocol_request request, long min_valid,
+                  struct refresher_answer *answer, long timeout_ms)
 {
     struct sockaddr_un address = {.sun_family = AF_UNIX};
+    struct protocol_message message, reply;
+    long long deadline_ms = monotonic_now_ms() + timeout_ms;
+    char why[256];
     int fd = -1, rv = -1;
 
-    if (user_state_existing_path(service, ".sock", address.sun_path, sizeof(address.sun_path)) != 0)
-        return -1;
+    memset(&message, 0, sizeof(message));
+    memset(&reply, 0, sizeof(reply));
+    memset(answer, 0, sizeof(*answer));
+    if (user_state_existing_path(service, ".sock", address.sun_path, sizeof(address.sun_path)) !=
+            0 ||
+        build_request(request, min_valid, &message) != 0)
+        goto out;
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd >= 0 && connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0 &&
-        write(fd, line, strlen(line)) == (ssize_t)strlen(line) && write(fd, "\n", 1) == 1 &&
-        socket_read_line(fd, reply, reply_size, monotonic_now_ms() + timeout_ms) == 0)
+        message_socket_send(fd, &message, deadline_ms) == 0 &&
+        message_socket_receive(fd, deadline_ms, &reply) == 0 &&
+        protocol_reply_check(protocol_request_spec(request), &reply, why, sizeof(why)) == 0) {
+        take_answer(&reply, answer);
         rv = 0;
+    }
+out:
     if (fd >= 0)
         close(fd);
+    protocol_message_clear(&message);
+    protocol_message_clear(&reply);
     return rv;
 }

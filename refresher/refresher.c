@@ -19,7 +19,7 @@
 
 #include "common/deadline.h"
 #include "common/protocol_table.h"
-#include "common/socket_line.h"
+#include "common/message_socket.h"
 #include "refresher/helper_child.h"
 #include "refresher/schedule.h"
 #include "common/secret_memory.h"
@@ -32,8 +32,8 @@
 #define KEYRING_WAIT_SECONDS 30
 /* An exchange child's time beyond the request timeout: the lock wait (1 s) and the keyring. */
 #define EXCHANGE_CHILD_SPARE_MS 5000
-/* How long a client has to send its one request line. */
-#define CLIENT_LINE_WAIT_MS 2000
+/* How long a client has to send its request, and to take the answer. */
+#define CLIENT_WAIT_MS 2000
 
 struct refresher {
     struct protocol_message *settings; /* as started: handed on to each child */
@@ -268,21 +268,10 @@ static bool peer_is_us(int fd)
            credentials.uid == getuid();
 }
 
-/* "refresh <seconds>" with a whole, non-negative number of seconds. */
-static bool parse_refresh_line(const char *line, long *min_valid)
-{
-    char *end = NULL;
-
-    if (strncmp(line, "refresh ", 8) != 0 || line[8] < '0' || line[8] > '9')
-        return false;
-    *min_valid = strtol(line + 8, &end, 10);
-    return *end == '\0' && *min_valid >= 0 && *min_valid <= 86400;
-}
-
 /* A logout's answer is its child's outcome: "logged-out" (the items are gone: this refresher
  * has nothing left to keep fresh and ends), "keyring-failed" (locked, say: the tokens stay,
  * and so does the refresher), "outcome-unknown" (no answer). */
-static void answer_logout(struct refresher *refresher, char *reply, size_t reply_size, bool *done)
+static void answer_logout(struct refresher *refresher, struct protocol_message *reply, bool *done)
 {
     char message[320];
     const char *outcome = NULL;
@@ -291,34 +280,62 @@ static void answer_logout(struct refresher *refresher, char *reply, size_t reply
     if (outcome == NULL)
         outcome = refresh_outcome_name(REFRESH_OUTCOME_UNKNOWN);
     *done = strcmp(outcome, "logged-out") == 0;
-    snprintf(reply, reply_size, "%s\t%s\n", outcome, message);
+    protocol_reply_init(reply, true);
+    protocol_set(reply, FIELD_OUTCOME, outcome);
+    protocol_set(reply, FIELD_MESSAGE, message);
 }
 
+/* A refresh now for a tool, valid for at least min_valid seconds (at most a day). */
+static void answer_refresh(struct refresher *refresher, const char *min_valid,
+                           struct protocol_message *reply, bool *done)
+{
+    struct refresh_report report;
+    long seconds = strtol(min_valid, NULL, 10);
+
+    protocol_reply_init(reply, seconds <= 86400);
+    if (seconds > 86400) {
+        protocol_set(reply, FIELD_REASON, "bad-request");
+        protocol_set(reply, FIELD_MESSAGE, "min_valid is more than a day");
+        return;
+    }
+    refresh_on_demand(refresher, seconds, &report);
+    protocol_set(reply, FIELD_OUTCOME, refresh_outcome_name(report.outcome));
+    protocol_set(reply, FIELD_MESSAGE, report.message);
+    *done = report.outcome == REFRESH_AUTHORIZATION_NEEDED;
+}
+
+/* One request from oauth-keyring, checked against the protocol's table before any work (a
+ * request it does not list, or one missing a field, is answered bad-request), then answered.
+ * Bytes that did not arrive whole in time get no answer. */
 static void answer_client(struct refresher *refresher, int client)
 {
-    char line[SOCKET_LINE_MAX], reply[SOCKET_LINE_MAX + 64];
-    struct refresh_report report;
-    long min_valid = 0;
-    ssize_t written;
+    struct protocol_message request, reply;
+    const struct protocol_request_spec *spec = NULL;
+    char why[256] = "not a POK/1 message";
+    long long deadline_ms = monotonic_now_ms() + CLIENT_WAIT_MS;
     bool done = false;
+    int received;
 
-    memset(&report, 0, sizeof(report));
-    if (!peer_is_us(client) ||
-        socket_read_line(client, line, sizeof(line), monotonic_now_ms() + CLIENT_LINE_WAIT_MS) != 0)
+    memset(&reply, 0, sizeof(reply));
+    if (!peer_is_us(client))
         return;
-    if (strcmp(line, "logout") == 0) {
-        answer_logout(refresher, reply, sizeof(reply), &done);
-    } else if (parse_refresh_line(line, &min_valid)) {
-        refresh_on_demand(refresher, min_valid, &report);
-        snprintf(reply, sizeof(reply), "%s\t%s\n", refresh_outcome_name(report.outcome),
-                 report.message);
-        done = report.outcome == REFRESH_AUTHORIZATION_NEEDED;
-    } else {
-        snprintf(reply, sizeof(reply), "bad-request\tunknown request\n");
+    received = message_socket_receive(client, deadline_ms, &request);
+    if (received == 0 && protocol_request_accept(PROTOCOL_REFRESHER_SOCKET_READS, &request, &spec,
+                                                 why, sizeof(why)) == 0) {
+        if (spec->request == REQUEST_SOCKET_LOGOUT)
+            answer_logout(refresher, &reply, &done);
+        else
+            answer_refresh(refresher, protocol_get(&request, FIELD_MIN_VALID), &reply, &done);
+    } else if (received >= 0) {
+        protocol_reply_init(&reply, false);
+        protocol_set(&reply, FIELD_REASON, "bad-request");
+        protocol_set(&reply, FIELD_MESSAGE, why);
     }
     /* The outcome stands whether or not the client is still there to read it. */
-    written = write(client, reply, strlen(reply));
-    (void)written;
+    if (received >= 0)
+        message_socket_send(client, &reply, monotonic_now_ms() + CLIENT_WAIT_MS);
+    protocol_message_clear(&request);
+    protocol_message_clear(&reply);
     if (done)
         g_main_loop_quit(refresher->loop);
 }

@@ -8,11 +8,12 @@
  * 60 s doubling to 15 min), waits out a 429/503's Retry-After, and exits when the user's
  * session bus goes away or the user must authorize again. The timing is refresher/schedule.h.
  *
- * `oauth-keyring` asks it for a fresh token or a logout over SERVICE.sock, one line each way:
- *     refresh <min-valid-seconds>\n   |   logout\n
- *     <outcome>\t<message>\n
- * A refresh's outcome is refresh.h's name; a logout's "logged-out" when the items are gone
- * (then the refresher ends), else "keyring-failed" or "outcome-unknown" (it runs on).
+ * `oauth-keyring` asks it for a fresh token or a logout over SERVICE.sock: one POK/1 request
+ * of the protocol's table (common/protocol_table.h: "refresh" with min_valid, or "logout"),
+ * then end of file; one answer, "ok" with an outcome and a message, or "error" with reason
+ * "bad-request" for a request the table refuses. A refresh's outcome is refresh.h's name; a
+ * logout's "logged-out" when the items are gone (then the refresher ends), else
+ * "keyring-failed" or "outcome-unknown" (it runs on).
  * Only the same uid is served (SO_PEERCRED). */
 #ifndef POK_REFRESHER_H
 #define POK_REFRESHER_H

@@ -28,7 +28,8 @@ alive() { # alive PID: not exited (an exited refresher is left <defunct> by whoe
     state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ -n "$state" ] && [ "$state" != Z ]
 }
 refresher_gone() { ! alive "$1"; }
-# The refresher still serves its socket: a request it does not know gets its "bad-request".
+# The refresher still serves its socket: a request it does not know gets its "bad-request" (a
+# POK/1 "error", common/protocol_table.h).
 # (It answers one client at a time: a refresher that quit after the logout's answer never
 # reads this one.)
 refresher_answers() {
@@ -37,8 +38,10 @@ import socket, sys
 client = socket.socket(socket.AF_UNIX)
 client.settimeout(5)
 client.connect(sys.argv[1])
-client.sendall(b"hello\n")
-sys.exit(0 if client.recv(512).startswith(b"bad-request\t") else 1)' \
+client.sendall(b"POK/1 hello\nend\n")
+client.shutdown(socket.SHUT_WR)
+answer = client.recv(4096)
+sys.exit(0 if answer.startswith(b"POK/1 error\nreason 11\nbad-request\n") else 1)' \
         "$XDG_RUNTIME_DIR/pam_oauth_keyring/$SERVICE.sock" 2>/dev/null
 }
 unlock() { # gnome-keyring's own unlock with the password, no prompt (as a screen unlock does)

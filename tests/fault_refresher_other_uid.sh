@@ -21,10 +21,16 @@ start_idp "client-secret-$RANDOM$RANDOM" --access-ttl 3600 # never due during th
 SERVICE=pok-fault-peer-$$
 OTHER_UID=4242
 prepare_private_user refresher=yes </dev/null
-# One request line to the socket; what came back, never the bytes themselves.
+# One request to the socket (POK/1, common/protocol_table.h: "logout" or "refresh MIN_VALID");
+# what came back, never the bytes themselves.
 cat >"$WORK/bin/socket_client.py" <<'CLIENT'
 import socket, sys, time
 path, line = sys.argv[1], sys.argv[2]
+words = line.split()
+request = b"POK/1 %s\n" % words[0].encode()
+if len(words) > 1:
+    request += b"min_valid %d\n%s\n" % (len(words[1]), words[1].encode())
+request += b"end\n"
 client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 client.settimeout(10)
 try:
@@ -34,7 +40,8 @@ except OSError as error:
     sys.exit(0)
 started = time.monotonic()
 try:
-    client.sendall(line.encode() + b"\n")
+    client.sendall(request)
+    client.shutdown(socket.SHUT_WR)
 except OSError:
     pass  # closed before we wrote: as good as refused
 received = b""
@@ -49,7 +56,14 @@ except ConnectionResetError:
 except OSError as error:
     print("connected error=%s" % error.errno)
     sys.exit(0)
-answer = received.split(b"\t")[0].decode("ascii", "replace") if received else ""
+# The answer's outcome (or, refused, its reason): the value after "outcome N\n" / "reason N\n".
+answer = ""
+for name in (b"outcome", b"reason"):
+    at = received.find(b"\n" + name + b" ")
+    if at >= 0:
+        length_line = received[at + 1:].split(b"\n", 2)
+        answer = length_line[1].decode("ascii", "replace")
+        break
 print("connected bytes=%d closed_after_ms=%d answer=%s"
       % (len(received), (time.monotonic() - started) * 1000, answer or "-"))
 CLIENT
