@@ -62,7 +62,7 @@ SLOW_DRIP_INTERVAL = 1.0
 # Faults that replace the /token response before the request is looked at:
 # the grant is not processed, so a code sent with them stays usable.
 FAULTS_BEFORE = frozenset({
-    "http500", "invalid_grant", "invalid_client", "invalid_json",
+    "http429", "http500", "invalid_grant", "invalid_client", "invalid_json",
     "redirect_http", "blackhole", "close",
 })
 # Faults that damage the response of a request that was processed normally
@@ -228,6 +228,7 @@ class Provider:
         self.issued_access = []
         self.issued_refresh = []
         self.verifiers_seen = []
+        self.token_request_times = []  # wall clock of each /token request, for waits
 
     def _knobs(self):
         return {"authorize_error": self.authorize_error,
@@ -319,6 +320,7 @@ class Provider:
                     if t.state == "live" and t.expires > now),
                 "client_secret": self.config.client_secret,
                 "verifiers_seen": list(self.verifiers_seen),
+                "token_request_times": list(self.token_request_times),
                 "knobs": self._knobs(),
             }
 
@@ -336,6 +338,7 @@ class Provider:
         """
         with self.lock:
             self.requests["token"] += 1
+            self.token_request_times.append(time.time())
             grant_type = params.get("grant_type")
             if grant_type in ("authorization_code", "refresh_token"):
                 self.requests["token_" + grant_type] += 1
@@ -930,7 +933,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _fault_before(self, fault):
         """Answers a /token request with a fault, without processing it."""
-        if fault == "http500":
+        if fault == "http429":
+            # A rate limiter's answer, as Okta words it: not an OAuth error body, and
+            # Retry-After in seconds (RFC 9110 10.2.3). The grant is not looked at.
+            body = json.dumps({"errorCode": "E0000047",
+                               "errorSummary": "API call exceeded rate limit due to too "
+                                               "many requests."}).encode("utf-8")
+            self._send(429, body, JSON_TYPE, [("Retry-After", "5")])
+        elif fault == "http500":
             page = (b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error"
                     b"</title></head>\n<body><h1>Internal Server Error</h1></body>"
                     b"</html>\n")
