@@ -51,7 +51,7 @@ monitor() {
 refresh_refused() { # refresh_refused NAME COMMAND...
     local name=$1 pid point started
     shift
-    sleep_until "$(($(obtained_at) + 5)).3"
+    age_pair 6 # lifetime 10 s: due after 5 s
     rm -f "$STATE_DIR/test-paused"
     echo after-response >"$STATE_DIR/test-pause-at"
     monitor "$name"

@@ -63,7 +63,7 @@ login signin
 prompted signin || fail "the first login did not ask"
 first=$(keyring_token)
 [ -n "$first" ] || fail "the first login stored nothing: $(cat "$WORK/out/signin.log")"
-sleep_until "$(($(obtained_at) + 5)).3"
+age_pair 6 # lifetime 10 s: due after 5 s
 lose_next_answers 1
 login lost
 [ "$(refresh_requests)" = 1 ] || fail "the due token: $(refresh_requests) requests, want 1"
@@ -90,7 +90,7 @@ second=$(keyring_token)
 step "1. +61 s: sent once more, refreshed, the new token works, no reuse at the IdP"
 
 # --- 2 -----------------------------------------------------------------------------------------
-sleep_until "$(($(obtained_at) + 5)).3"
+age_pair 6 # lifetime 10 s: due after 5 s
 lose_next_answers 2
 login lost-again
 [ "$(refresh_requests)" = 3 ] || fail "the due token: $(($(refresh_requests) - 2)) requests, want 1"

@@ -18,8 +18,7 @@ prepare_private_user prompt=always refresher=no < <(echo "timeout = 2")
     --key "$WORK/ca/wrong-host.key" --port-file "$WORK/wrong-host.port" --client-id "$CLIENT_ID" \
     --client-secret="$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" 2>"$WORK/wrong-host.log" &
 on_exit "kill $!"
-for _ in $(seq 100); do [ -s "$WORK/wrong-host.port" ] && break; sleep 0.1; done
-[ -s "$WORK/wrong-host.port" ] || fail "the wrong-host IdP did not start"
+wait_until 10 test -s "$WORK/wrong-host.port" || fail "the wrong-host IdP did not start"
 chmod 644 "$WORK/ca/other-ca.pem"
 
 # One service per configuration variant: NAME and extra config lines.

@@ -163,12 +163,9 @@ start_idp() {
         2>"$WORK/idp.log" &
     IDP_PID=$!
     on_exit "kill $IDP_PID; wait $IDP_PID"
-    for _ in $(seq 100); do
-        [ -s "$WORK/idp.port" ] && break
-        kill -0 "$IDP_PID" 2>/dev/null || fail "the test IdP died: $(cat "$WORK/idp.log")"
-        sleep 0.1
-    done
-    [ -s "$WORK/idp.port" ] || fail "the test IdP did not start within 10 s"
+    # Done when it has written its port; given up as soon as it has died.
+    wait_until 10 eval '[ -s "$WORK/idp.port" ] || ! kill -0 "$IDP_PID" 2>/dev/null'
+    [ -s "$WORK/idp.port" ] || fail "the test IdP did not start within 10 s: $(cat "$WORK/idp.log")"
     IDP_URL="https://127.0.0.1:$(cat "$WORK/idp.port")"
 }
 
@@ -286,16 +283,6 @@ WRAP
     fi
 }
 
-# Inside a private session: when the refresh item of $SERVICE says its pair was obtained (Unix s).
-obtained_at() {
-    "$PYTHON" "$WORK/bin/keyring_tool.py" dump | "$PYTHON" -c '
-import json, sys
-for item in json.load(sys.stdin):
-    if item["attributes"].get("service") == sys.argv[1] + "/refresh":
-        print(json.loads(item["secret"])["obtained_at"])' "$SERVICE"
-}
-# Sleeps until UNIX-SECONDS (fractional ok): a token's due time is a point on the clock.
-sleep_until() { "$PYTHON" -c 'import sys, time; time.sleep(max(0, float(sys.argv[1]) - time.time()))' "$1"; }
 # Inside a private session: field $1 of $SERVICE's refresh status file.
 status_field() {
     "$PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \

@@ -151,7 +151,7 @@ TEST_PASSWORD="$PASSWORD" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/pam_oauth_key
     --setenv "XDG_RUNTIME_DIR=$RUNTIME" --setenv "DBUS_SESSION_BUS_ADDRESS=$BUS" \
     >"$WORK/paused.out" 2>&1 &
 login_pid=$!
-for _ in $(seq 100); do [ -s "$RUNTIME/pam_oauth_keyring/test-paused" ] && break; sleep 0.1; done
+wait_until 10 test -s "$RUNTIME/pam_oauth_keyring/test-paused" || fail "the helper never paused"
 read -r helper_pid _ <"$RUNTIME/pam_oauth_keyring/test-paused" || fail "the helper never paused"
 proc_check "$helper_pid" helper
 rm -f "$RUNTIME/pam_oauth_keyring/test-pause-at"

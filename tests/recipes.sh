@@ -207,7 +207,8 @@ login gdm-password
 pkill -u "$USER_NAME" -f "pam_oauth_keyring_helper refresher $SERVICE"
 expect_stored gdm-password
 idp_control '{"access_ttl": null}'
-sleep 3 # past half of the 4-second lifetime: due
+as_user "$PYTHON" "$WORK/bin/keyring_tool.py" age-pair "$SERVICE" 3 || # due after half the 4 s
+    fail "cannot age the stored pair"
 before=$(stored_token)
 requests=$(token_requests)
 login sshd

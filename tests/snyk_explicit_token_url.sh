@@ -23,8 +23,7 @@ grep -q "is now in your keyring" "$WORK/out/first.out" ||
     fail "first login: $(cat "$WORK/out/first.out" "$WORK/out/first.log")"
 "$PYTHON" "$WORK/bin/keyring_tool.py" edit-refresh "$SERVICE" token_url \
     "https://api.eu.snyk.io/oauth2/token" || fail "cannot edit the refresh item"
-obtained=$(date +%s)
-wait_until 5 test "$(date +%s)" -ge $((obtained + 2)) # the 2 s access token is due
+age_pair 2 # the 2 s access token is due
 session_login url due || true
 grep -q "pam_open_session: Success" "$WORK/out/due.out" || fail "no session"
 SCENARIO
