@@ -38,6 +38,8 @@ CI=(
     clang clang-tools cppcheck libclang-rt-14-dev
     # the Debian package and its test (tests/debian_package.sh)
     debhelper dh-autoreconf dpkg-dev fakeroot lintian
+    # make fleet's plot (bench/fleet.c, docs/FLEET.md)
+    gnuplot-nox
 )
 
 list=false
