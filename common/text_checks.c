@@ -166,3 +166,43 @@ int text_set_why(char *why, size_t why_size, const char *format, ...)
     va_end(arguments);
     return -1;
 }
+
+/* The host of an https URL (a token_url the configuration accepted), lower-cased, without
+ * port; cut to fit. */
+static void url_host(const char *url, char *host, size_t host_size)
+{
+    const char *start = url + strlen("https://");
+    size_t length = strcspn(start, "/?#");
+    const char *port = *start == '[' ? NULL : memchr(start, ':', length);
+
+    if (port != NULL)
+        length = (size_t)(port - start);
+    if (length >= host_size)
+        length = host_size - 1;
+    for (size_t i = 0; i < length; i++)
+        host[i] = start[i] >= 'A' && start[i] <= 'Z' ? (char)(start[i] + 32) : start[i];
+    host[length] = '\0';
+}
+
+int snyk_token_url_for_instance(const char *token_url, bool token_url_from_preset,
+                                const char *instance, char *chosen, size_t chosen_size, char *why,
+                                size_t why_size)
+{
+    /* Longer than any host snyk_instance_host accepts: a cut host never compares equal. */
+    char instance_host[SNYK_HOST_MAX + 1], configured_host[SNYK_HOST_MAX + 3];
+    int rv = 0;
+
+    if (!snyk_instance_host(instance, instance_host, sizeof(instance_host)) ||
+        !snyk_instance_token_url(instance, chosen, chosen_size)) {
+        rv = text_set_why(why, why_size, "That address names a Snyk instance that is not allowed.");
+    } else if (!token_url_from_preset) {
+        url_host(token_url, configured_host, sizeof(configured_host));
+        if (strcmp(instance_host, configured_host) != 0)
+            rv = text_set_why(why, why_size,
+                              "That address names the Snyk instance %s, but the configured "
+                              "token_url is on %s; the code was not kept.",
+                              instance_host, configured_host);
+        chosen[0] = '\0'; /* the configured URL itself, path and port included */
+    }
+    return rv;
+}

@@ -39,6 +39,15 @@ bool snyk_instance_host(const char *instance, char *host, size_t host_size);
 /* https://<that host>/oauth2/token into url; false when snyk_instance_host refuses. */
 bool snyk_instance_token_url(const char *instance, char *url, size_t url_size);
 
+/* Where a code with Snyk's instance= goes (the module's login and the refresher's sign-in):
+ * with the preset's token URL (token_url_from_preset), that region's, into chosen; with the
+ * admin's, only when instance names its host (issue 11: the admin's choice stands), and then
+ * chosen is empty (the configured URL itself, path and port included). 0, or -1 with why set
+ * to a sentence for the user and the log (hosts named, nothing secret). */
+int snyk_token_url_for_instance(const char *token_url, bool token_url_from_preset,
+                                const char *instance, char *chosen, size_t chosen_size, char *why,
+                                size_t why_size);
+
 /* The one setter of a "why" message (for the log, the user, a reply): formats into why, cut
  * to why_size and always terminated (why may be NULL or why_size 0: nothing is written), and
  * returns -1, so that a failing path can end with `return text_set_why(...)`. A failure's text

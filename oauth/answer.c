@@ -119,6 +119,7 @@ static int check_parameters(char **values, const struct answer_expectations *exp
     if (values[PARAM_ERROR] != NULL) {
         text_copy_printable(error_text, sizeof(error_text), values[PARAM_ERROR]);
         text_copy_printable(description, sizeof(description), values[PARAM_ERROR_DESCRIPTION]);
+        parsed->denied = true;
         return refuse(parsed, "The provider did not authorize the sign-in: %s%s%s", error_text,
                       description[0] != '\0' ? ": " : "", description);
     }

@@ -19,6 +19,7 @@ struct parsed_answer {
     char *instance;    /* Snyk's instance=, as pasted, when snyk_instances and it is allowed
                         * (snyk_instance_host); the module derives the token URL from it */
     char message[320]; /* on refusal: what to tell the user; holds no secret */
+    bool denied;       /* on refusal: the provider's own error= (the user said no) */
 };
 
 /* 0 with code (and instance, if any) set; -1 with message set. */

@@ -727,46 +727,6 @@ void provider_config_clear(struct provider_config *config)
     config->token_url_from_preset = false;
 }
 
-/* The host of a URL provider_url_is_https accepted, lower-cased, without port; cut to fit. */
-static void url_host(const char *url, char *host, size_t host_size)
-{
-    const char *start = url + strlen("https://");
-    size_t length = strcspn(start, "/?#");
-    const char *port = *start == '[' ? NULL : memchr(start, ':', length);
-
-    if (port != NULL)
-        length = (size_t)(port - start);
-    if (length >= host_size)
-        length = host_size - 1;
-    for (size_t i = 0; i < length; i++)
-        host[i] = start[i] >= 'A' && start[i] <= 'Z' ? (char)(start[i] + 32) : start[i];
-    host[length] = '\0';
-}
-
-/* An instance= the Snyk preset honours: with the preset's token URL, its region's; with the
- * admin's, only when it names the same host (issue 11: the admin's choice stands). */
-static int apply_snyk_instance(const struct provider_config *config, const char *instance,
-                               char *chosen, size_t chosen_size, char *why, size_t why_size)
-{
-    /* Longer than any host snyk_instance_host accepts: a cut host never compares equal. */
-    char instance_host[SNYK_HOST_MAX + 1], configured_host[SNYK_HOST_MAX + 3];
-    int rv = 0;
-
-    if (!snyk_instance_host(instance, instance_host, sizeof(instance_host)) ||
-        !snyk_instance_token_url(instance, chosen, chosen_size)) {
-        rv = text_set_why(why, why_size, "That address names a Snyk instance that is not allowed.");
-    } else if (!config->token_url_from_preset) {
-        url_host(config->token_url, configured_host, sizeof(configured_host));
-        if (strcmp(instance_host, configured_host) != 0)
-            rv = text_set_why(why, why_size,
-                              "That address names the Snyk instance %s, but the configured "
-                              "token_url is on %s; the code was not kept.",
-                              instance_host, configured_host);
-        chosen[0] = '\0'; /* the configured URL itself, path and port included */
-    }
-    return rv;
-}
-
 int provider_token_url_for_login(const struct provider_config *config, const char *instance,
                                  char **token_url, char *why, size_t why_size)
 {
@@ -777,7 +737,8 @@ int provider_token_url_for_login(const struct provider_config *config, const cha
     *token_url = NULL;
     /* Only the Snyk preset knows instance=; with any other, the helper has none to give. */
     if (instance != NULL && snyk)
-        rv = apply_snyk_instance(config, instance, regional, sizeof(regional), why, why_size);
+        rv = snyk_token_url_for_instance(config->token_url, config->token_url_from_preset, instance,
+                                         regional, sizeof(regional), why, why_size);
     if (rv == 0) {
         *token_url = strdup(regional[0] != '\0' ? regional : config->token_url);
         if (*token_url == NULL)
