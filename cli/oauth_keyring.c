@@ -25,6 +25,7 @@
 
 #include "store/keyring.h"
 #include "store/refresh.h"
+#include "cli/login.h"
 #include "cli/refresher_client.h"
 #include "store/logout.h"
 #include "common/secret_memory.h"
@@ -50,6 +51,8 @@ struct cli {
     char **exec_argv; /* exec's COMMAND and its arguments: what follows "--" */
     long min_valid;
     bool json;
+    bool if_needed;             /* login: nothing to do when a usable token is stored */
+    struct login_options login; /* login's --no-browser, --qr */
     char *username;
     struct keyring *keyring;
     struct stored_pair pair;
@@ -65,6 +68,9 @@ static const char usage_text[] =
     "                                run COMMAND with that variable in its environment only;\n"
     "                                the exit status is then COMMAND's\n"
     "  logout                        revoke the refresh token and delete both items\n"
+    "  login [--no-browser] [--qr] [--if-needed]\n"
+    "                                sign in through the session's refresher: opens the\n"
+    "                                browser (graphical sessions), or paste the address\n"
     "  git-credential get|store|erase [--username NAME]\n"
     "                                git's credential-helper protocol (username: oauth2)\n"
     "  --help                        print this and exit\n"
@@ -126,9 +132,15 @@ static int parse_min_valid(const char *text, long *seconds)
 static int parse_arguments(int argc, char **argv, struct cli *cli)
 {
     static const struct option options[] = {
-        {"service", required_argument, NULL, 's'}, {"min-valid", required_argument, NULL, 'm'},
-        {"json", no_argument, NULL, 'j'},          {"username", required_argument, NULL, 'u'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"service", required_argument, NULL, 's'},
+        {"min-valid", required_argument, NULL, 'm'},
+        {"json", no_argument, NULL, 'j'},
+        {"username", required_argument, NULL, 'u'},
+        {"help", no_argument, NULL, 'h'},
+        {"no-browser", no_argument, NULL, 'b'},
+        {"qr", no_argument, NULL, 'q'},
+        {"if-needed", no_argument, NULL, 'i'},
+        {NULL, 0, NULL, 0},
     };
     bool help = false;
     int option;
@@ -154,6 +166,12 @@ static int parse_arguments(int argc, char **argv, struct cli *cli)
             cli->git_username = optarg;
         else if (option == 'h')
             help = true;
+        else if (option == 'b')
+            cli->login.no_browser = true;
+        else if (option == 'q')
+            cli->login.qr = true;
+        else if (option == 'i')
+            cli->if_needed = true;
         else if (option != 'm')
             return option_error(option, argv);
         else if (parse_min_valid(optarg, &cli->min_valid) != 0)
@@ -166,7 +184,8 @@ static int parse_arguments(int argc, char **argv, struct cli *cli)
     cli->command = argv[optind++];
     if (strcmp(cli->command, "token") != 0 && strcmp(cli->command, "status") != 0 &&
         strcmp(cli->command, "env") != 0 && strcmp(cli->command, "logout") != 0 &&
-        strcmp(cli->command, "git-credential") != 0 && strcmp(cli->command, "exec") != 0)
+        strcmp(cli->command, "git-credential") != 0 && strcmp(cli->command, "exec") != 0 &&
+        strcmp(cli->command, "login") != 0)
         return usage_error("unknown command '%s'", cli->command);
     if (strcmp(cli->command, "exec") == 0 && (cli->exec_argv == NULL || cli->exec_argv[0] == NULL))
         return usage_error("exec needs -- and then the command to run");
@@ -273,6 +292,13 @@ static int only_service(struct cli *cli, char **services, const char *what)
     return EXIT_OK;
 }
 
+static int no_refresher_at_all(void)
+{
+    fprintf(stderr, "oauth-keyring: no refresher is running: sign in at your next login, or ask "
+                    "your admin to enable the module for this service\n");
+    return EXIT_PROVIDER_UNREACHABLE;
+}
+
 /* --service, else $OAUTH_KEYRING_SERVICE, else the one service the keyring holds for us - or,
  * for status when it holds none (after a logout), the one whose last event is recorded. */
 static int choose_service(struct cli *cli)
@@ -285,7 +311,13 @@ static int choose_service(struct cli *cli)
     if (cli->service != NULL)
         return EXIT_OK;
     services = keyring_list_services(cli->keyring, cli->username);
-    if (services != NULL && services[0] == NULL && strcmp(cli->command, "status") == 0) {
+    if (strcmp(cli->command, "login") == 0) {
+        /* Before a first sign-in the keyring holds nothing: the running refresher tells. */
+        g_strfreev(services);
+        services = user_state_running_services();
+        rv = services[0] != NULL ? only_service(cli, services, "have a refresher running")
+                                 : no_refresher_at_all();
+    } else if (services != NULL && services[0] == NULL && strcmp(cli->command, "status") == 0) {
         g_strfreev(services);
         services = user_state_recorded_services();
         rv = services[0] != NULL ? only_service(cli, services, "have a recorded event")
@@ -746,6 +778,17 @@ static int command_git_credential(struct cli *cli)
     return EXIT_OK;
 }
 
+/* A sign-in through the refresher; with --if-needed none when a usable token is stored (one
+ * that is valid, or a refresh token the refresher renews it with). */
+static int command_login(struct cli *cli)
+{
+    if (cli->if_needed && read_pair(cli) == EXIT_OK &&
+        (cli->pair.refresh_token != NULL || access_token_usable(cli, (long long)time(NULL))))
+        return EXIT_OK;
+    stored_pair_clear(&cli->pair);
+    return login_run(cli->service, &cli->login);
+}
+
 /* The command is one of these: parse_arguments checked. */
 static int dispatch(struct cli *cli)
 {
@@ -759,6 +802,8 @@ static int dispatch(struct cli *cli)
         return command_logout(cli);
     if (strcmp(cli->command, "exec") == 0)
         return command_exec(cli);
+    if (strcmp(cli->command, "login") == 0)
+        return command_login(cli);
     return command_git_credential(cli);
 }
 

@@ -36,33 +36,62 @@ static void take_answer(const struct protocol_message *reply, struct refresher_a
                         protocol_get(reply, FIELD_MESSAGE));
 }
 
+int refresher_connect(const char *service)
+{
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    int fd;
+
+    if (user_state_existing_path(service, ".sock", address.sun_path, sizeof(address.sun_path)) != 0)
+        return -1;
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&address, sizeof(address)) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+int refresher_receive(int fd, enum protocol_request request, long long deadline_ms,
+                      struct protocol_message *reply)
+{
+    char why[256];
+
+    return message_socket_receive(fd, deadline_ms, reply) == 0 &&
+                   protocol_reply_check(protocol_request_spec(request), reply, why, sizeof(why)) ==
+                       0
+               ? 0
+               : -1;
+}
+
+int refresher_call(const char *service, const struct protocol_message *message, long timeout_ms,
+                   struct protocol_message *reply)
+{
+    const struct protocol_request_spec *spec =
+        protocol_request_find(CHANNEL_SOCKET, message->command);
+    long long deadline_ms = monotonic_now_ms() + timeout_ms;
+    int fd = refresher_connect(service), rv = -1;
+
+    if (fd >= 0 && spec != NULL && message_socket_send(fd, message, deadline_ms) == 0)
+        rv = refresher_receive(fd, spec->request, deadline_ms, reply);
+    if (fd >= 0)
+        close(fd);
+    return rv;
+}
+
 int refresher_ask(const char *service, enum protocol_request request, long min_valid,
                   struct refresher_answer *answer, long timeout_ms)
 {
-    struct sockaddr_un address = {.sun_family = AF_UNIX};
     struct protocol_message message, reply;
-    long long deadline_ms = monotonic_now_ms() + timeout_ms;
-    char why[256];
-    int fd = -1, rv = -1;
+    int rv = -1;
 
     memset(&message, 0, sizeof(message));
     memset(&reply, 0, sizeof(reply));
     memset(answer, 0, sizeof(*answer));
-    if (user_state_existing_path(service, ".sock", address.sun_path, sizeof(address.sun_path)) !=
-            0 ||
-        build_request(request, min_valid, &message) != 0)
-        goto out;
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0 &&
-        message_socket_send(fd, &message, deadline_ms) == 0 &&
-        message_socket_receive(fd, deadline_ms, &reply) == 0 &&
-        protocol_reply_check(protocol_request_spec(request), &reply, why, sizeof(why)) == 0) {
+    if (build_request(request, min_valid, &message) == 0 &&
+        refresher_call(service, &message, timeout_ms, &reply) == 0) {
         take_answer(&reply, answer);
         rv = 0;
     }
-out:
-    if (fd >= 0)
-        close(fd);
     protocol_message_clear(&message);
     protocol_message_clear(&reply);
     return rv;

@@ -18,4 +18,17 @@ struct refresher_answer {
 int refresher_ask(const char *service, enum protocol_request request, long min_valid,
                   struct refresher_answer *answer, long timeout_ms);
 
+/* A connection to the running refresher's socket (SERVICE.sock), or -1 when none answers. */
+int refresher_connect(const char *service);
+
+/* Reads the answer to request on fd (after message_socket_send) by deadline_ms and checks it
+ * against the protocol's table. 0, or -1. */
+int refresher_receive(int fd, enum protocol_request request, long long deadline_ms,
+                      struct protocol_message *reply);
+
+/* One request of the socket's (message) and its checked answer, within timeout_ms. 0, or -1
+ * when no refresher answered so. */
+int refresher_call(const char *service, const struct protocol_message *message, long timeout_ms,
+                   struct protocol_message *reply);
+
 #endif

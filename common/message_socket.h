@@ -10,8 +10,9 @@
 #include "common/protocol.h"
 
 /* A request or an answer on the refresher's socket is small: a few fields of a few hundred
- * bytes. Anything longer is refused. */
-#define MESSAGE_SOCKET_MAX 4096
+ * bytes; the largest, a pasted sign-in answer, at most ANSWER_MAX_BYTES (4 KiB) and its
+ * framing. Anything longer is refused. */
+#define MESSAGE_SOCKET_MAX 8192
 
 /* Encodes message, writes it whole and shuts down fd's writing side, by deadline_ms
  * (CLOCK_MONOTONIC). 0, or -1 when it could not be written in time. */

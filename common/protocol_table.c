@@ -67,10 +67,23 @@ static const struct protocol_channel_spec channels[PROTOCOL_CHANNEL_COUNT] = {
 
 static const char *const outcome_names[] = {
     /* store/refresh.h refresh_outcome_name; test_refresh_schedule keeps the lists together. */
-    "not-due",        "refreshed",       "authorization-needed", "provider-unreachable",
-    "provider-error", "outcome-unknown", "keyring-failed",       "lock-timeout",
+    "not-due",
+    "refreshed",
+    "authorization-needed",
+    "provider-unreachable",
+    "provider-error",
+    "outcome-unknown",
+    "keyring-failed",
+    "lock-timeout",
     "deferred",   /* the keyring is not running yet: the refresher finishes the work */
     "logged-out", /* a logout */
+    /* how a sign-in of oauth-keyring login ended (refresher/sign_in.h) */
+    "signed-in",
+    "denied",
+    "cancelled",
+    "timed-out",
+    "superseded",
+    "unavailable",
 };
 
 /* Decimal digits that fit a long long (strtoll takes them whole). */

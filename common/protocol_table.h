@@ -75,7 +75,9 @@ enum protocol_kind {
     X(MESSAGE,               "message",               SHOWN,  TEXT)                   \
     X(REASON,                "reason",                SHOWN,  TEXT)                   \
     X(REFRESH_EXPIRES_AT,    "refresh_expires_at",    PUBLIC, UNIX_TIME)               \
-    X(RETRY_AFTER,           "retry_after",           PUBLIC, DELAY)
+    X(RETRY_AFTER,           "retry_after",           PUBLIC, DELAY)                  \
+    X(SIGN_IN,               "sign_in",               PUBLIC, TEXT)                   \
+    X(LISTENING,             "listening",             SHOWN,  TEXT)
 
 /* What the helper needs to store, refresh and revoke for one provider and user (the module's
  * provider_config and the user's name). */
@@ -84,6 +86,11 @@ enum protocol_kind {
     F(CA_FILE, OPTIONAL) F(TIMEOUT, OPTIONAL) F(REFRESH_MARGIN, OPTIONAL)             \
     F(REVOKE_URL, OPTIONAL) F(KEYRING_SERVICE, REQUIRED) F(USERNAME, REQUIRED)        \
     F(DISPLAY_NAME, REQUIRED) F(PRESET, OPTIONAL) F(TOKEN_URL_FROM_PRESET, OPTIONAL)
+
+/* What the refresher needs to run a sign-in for `oauth-keyring login` (refresher/sign_in.h):
+ * the module sends it with every exchange and session, the helper hands it on. */
+#define PROTOCOL_SIGN_IN_FIELDS                                                       \
+    F(AUTHORIZE_URL, OPTIONAL) F(SCOPE, OPTIONAL) F(ISSUER, OPTIONAL)
 
 /* Every request: R(ID, CHANNEL, "command", replies, request fields, "ok" reply fields).
  * replies: OK_OR_ERROR, or ERROR_ONLY for a request that is answered only when refused.
@@ -100,16 +107,18 @@ enum protocol_kind {
       F(CODE, REQUIRED) F(INSTANCE, OPTIONAL))                                        \
     R(EXCHANGE, LOGIN, "exchange", OK_OR_ERROR,                                       \
       F(CODE, REQUIRED) F(VERIFIER, REQUIRED) F(REDIRECT_URI, REQUIRED)               \
-      PROTOCOL_PROVIDER_FIELDS F(START_REFRESHER, OPTIONAL) F(DEADLINE, OPTIONAL),    \
+      PROTOCOL_PROVIDER_FIELDS F(START_REFRESHER, OPTIONAL) F(DEADLINE, OPTIONAL)     \
+      PROTOCOL_SIGN_IN_FIELDS,                                                        \
       F(MESSAGE, REQUIRED) F(OUTCOME, OPTIONAL) F(REFRESH_EXPIRES_AT, OPTIONAL))      \
     R(SESSION, LOGIN, "session", OK_OR_ERROR,                                         \
-      PROTOCOL_PROVIDER_FIELDS F(START_REFRESHER, OPTIONAL) F(DEADLINE, OPTIONAL),    \
+      PROTOCOL_PROVIDER_FIELDS F(START_REFRESHER, OPTIONAL) F(DEADLINE, OPTIONAL)     \
+      F(REDIRECT_URI, OPTIONAL) PROTOCOL_SIGN_IN_FIELDS,                              \
       F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED) F(REFRESH_EXPIRES_AT, OPTIONAL))      \
     /* login helper -> a new refresher; code and verifier only when it is to finish a  \
      * login's exchange (the keyring was not up yet) */                               \
     R(START_REFRESHER, START, "refresher", ERROR_ONLY,                                \
       PROTOCOL_PROVIDER_FIELDS F(CODE, OPTIONAL) F(VERIFIER, OPTIONAL)                \
-      F(REDIRECT_URI, OPTIONAL),                                                      \
+      F(REDIRECT_URI, OPTIONAL) PROTOCOL_SIGN_IN_FIELDS,                              \
       )                                                                               \
     /* refresher -> its short-lived child */                                          \
     /* retry_after: a 429/503 said to wait this long (refresher/schedule.h) */        \
@@ -129,7 +138,26 @@ enum protocol_kind {
       F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED))                                      \
     R(SOCKET_LOGOUT, SOCKET, "logout", OK_OR_ERROR,                                   \
       ,                                                                               \
-      F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED))
+      F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED))                                      \
+    /* oauth-keyring login (refresher/sign_in.h): start one; wait for its outcome on a   \
+     * connection the refresher holds (closing it cancels); hand in a pasted answer      \
+     * (refused: error bad-answer, the sign-in waits on); cancel. sign_in names it. */   \
+    R(SOCKET_SIGN_IN, SOCKET, "sign-in", OK_OR_ERROR,                                 \
+      ,                                                                               \
+      F(URL, REQUIRED) F(SIGN_IN, REQUIRED) F(LISTENING, OPTIONAL) F(MESSAGE, OPTIONAL)) \
+    R(SOCKET_SIGN_IN_WAIT, SOCKET, "sign-in-wait", OK_OR_ERROR,                       \
+      F(SIGN_IN, REQUIRED),                                                           \
+      F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED))                                      \
+    R(SOCKET_SIGN_IN_ANSWER, SOCKET, "sign-in-answer", OK_OR_ERROR,                   \
+      F(SIGN_IN, REQUIRED) F(ANSWER, REQUIRED),                                       \
+      F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED))                                      \
+    R(SOCKET_SIGN_IN_CANCEL, SOCKET, "sign-in-cancel", OK_OR_ERROR,                   \
+      F(SIGN_IN, REQUIRED),                                                           \
+      F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED))                                      \
+    /* a refresher a newer login started, finding one running: plan from the keyring now */ \
+    R(SOCKET_WAKE, SOCKET, "wake", OK_OR_ERROR,                                       \
+      ,                                                                               \
+      F(MESSAGE, REQUIRED))
 
 #define PROTOCOL_ERROR_FIELDS F(REASON, REQUIRED) F(MESSAGE, REQUIRED)
 /* clang-format on */

@@ -19,7 +19,6 @@
 #include "oauth/authorize_url.h"
 #include "common/deadline.h"
 #include "store/keyring.h"
-#include "oauth/pkce.h"
 #include "store/logout.h"
 #include "store/refresh.h"
 #include "helper/start_refresher.h"
@@ -104,30 +103,19 @@ static int build_authorization(struct helper_context *context)
         .redirect_uri = field(context, FIELD_REDIRECT_URI),
         .scope = field(context, FIELD_SCOPE),
     };
-    char *verifier = random_base64url(PKCE_VERIFIER_BYTES);
-    char *state = random_base64url(STATE_BYTES);
-    char *challenge = verifier != NULL ? pkce_challenge_s256(verifier) : NULL;
-    char *url = NULL;
+    struct authorization authorization;
     int status;
 
-    request.state = state;
-    request.code_challenge = challenge;
-    url = state != NULL && challenge != NULL ? authorize_url_build(&request) : NULL;
-    if (url == NULL) {
-        status = reply_error(context, "bad-request", "cannot build the authorization URL");
-    } else {
-        protocol_reply_init(&context->reply, true);
-        status = protocol_set(&context->reply, FIELD_URL, url) |
-                         protocol_set(&context->reply, FIELD_VERIFIER, verifier) |
-                         protocol_set(&context->reply, FIELD_STATE, state) |
-                         add_qr_drawing(context, url)
-                     ? reply_error(context, "internal", "the reply does not fit")
-                     : HELPER_EXIT_OK;
-    }
-    secret_free_string(&verifier);
-    secret_free_string(&state);
-    g_free(challenge);
-    g_free(url);
+    if (authorization_begin(&request, &authorization) != 0)
+        return reply_error(context, "bad-request", "cannot build the authorization URL");
+    protocol_reply_init(&context->reply, true);
+    status = protocol_set(&context->reply, FIELD_URL, authorization.url) |
+                     protocol_set(&context->reply, FIELD_VERIFIER, authorization.verifier) |
+                     protocol_set(&context->reply, FIELD_STATE, authorization.state) |
+                     add_qr_drawing(context, authorization.url)
+                 ? reply_error(context, "internal", "the reply does not fit")
+                 : HELPER_EXIT_OK;
+    authorization_clear(&authorization);
     return status;
 }
 
@@ -349,9 +337,11 @@ static int exchange_code(struct helper_context *context)
     }
     test_pause_point("exchange-before-request");
     token_exchange(token_url, field(context, FIELD_CA_FILE), budget_ms, &form, &result);
-    if (result.outcome != EXCHANGE_OK)
+    if (result.outcome != EXCHANGE_OK) {
+        /* The session still gets its refresher, which can run the sign-in again. */
+        start_refresher(context, false);
         status = reply_error(context, result.reason, result.message);
-    else
+    } else
         status = store_exchanged(context, keyring, &result, token_url);
 out:
     refresh_lock_release(lock);
@@ -381,8 +371,8 @@ static int refresh_for_session(struct helper_context *context)
     request.lock_wait_ms = 1000;
     refresh_if_due(keyring, &request, &report);
     keyring_close(keyring);
-    if (report.outcome != REFRESH_AUTHORIZATION_NEEDED)
-        start_refresher(context, false);
+    /* Also when authorization is needed: the refresher then waits for a sign-in (issue 13). */
+    start_refresher(context, false);
     if (report.outcome != REFRESH_NOT_DUE && report.outcome != REFRESH_DONE)
         return reply_error(context, refresh_outcome_name(report.outcome), report.message);
     protocol_reply_init(&context->reply, true);

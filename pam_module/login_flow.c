@@ -406,6 +406,11 @@ static int add_provider_fields(struct login_context *context)
     rv |= protocol_set(request, FIELD_USERNAME, context->user_name);
     rv |= protocol_set(request, FIELD_DISPLAY_NAME, config->display_name);
     rv |= protocol_set(request, FIELD_PRESET, config->preset);
+    /* What the refresher needs to run a sign-in for `oauth-keyring login` (issue 13). */
+    rv |= protocol_set(request, FIELD_AUTHORIZE_URL, config->authorize_url);
+    rv |= protocol_set(request, FIELD_REDIRECT_URI, config->redirect_uri);
+    rv |= protocol_set(request, FIELD_SCOPE, config->scope);
+    rv |= protocol_set(request, FIELD_ISSUER, config->issuer);
     if (context->options.start_refresher)
         rv |= protocol_set(request, FIELD_START_REFRESHER, "1");
     if (config->token_url_from_preset)
@@ -433,7 +438,6 @@ static bool request_exchange(struct login_context *context,
     rv |= protocol_set(&context->request, FIELD_CODE, pending->code);
     rv |= protocol_set(&context->request, FIELD_VERIFIER, pending->verifier);
     rv |= protocol_set(&context->request, FIELD_TOKEN_URL, pending->token_url);
-    rv |= protocol_set(&context->request, FIELD_REDIRECT_URI, config->redirect_uri);
     rv |= add_provider_fields(context);
     rv |= add_deadline(&context->request, budget_ms);
     return rv == 0 && ask_helper(context, budget_ms + HELPER_GRACE_MS);

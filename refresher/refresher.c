@@ -22,6 +22,7 @@
 #include "common/message_socket.h"
 #include "refresher/helper_child.h"
 #include "refresher/schedule.h"
+#include "refresher/sign_in.h"
 #include "common/secret_memory.h"
 #include "oauth/token_exchange.h"
 #include "store/logout.h"
@@ -45,6 +46,10 @@ struct refresher {
     guint timer;
     struct schedule_state schedule; /* carried from one schedule_next to the next */
     struct schedule_plan plan;      /* the latest: when to refresh, when to look again */
+    long long obtained_at;          /* of the pair plan_next last read (0: none) */
+    bool waiting;                   /* nothing to refresh: waiting for a sign-in */
+    long long waiting_obtained_at;  /* the pair there was when the wait began */
+    struct sign_in *sign_in;        /* the latest `oauth-keyring login`, kept until the next */
 };
 
 /* --- the refresh schedule (refresher/schedule.h decides; this only feeds it) -------------- */
@@ -96,8 +101,29 @@ static void plan_next(struct refresher *refresher, enum schedule_outcome outcome
         input.access_expires_at = pair.access_expires_at;
         input.holds_tokens = pair.access_token != NULL || pair.refresh_token != NULL;
     }
+    refresher->obtained_at = input.holds_tokens ? input.obtained_at : 0;
     stored_pair_clear(&pair);
     schedule_next(&refresher->schedule, &input, &refresher->plan);
+}
+
+/* Nothing left to keep fresh (no tokens, a logout, a dead grant): the refresher stays for a
+ * sign-in (sign_in.h) and looks at the keyring once a minute for a pair newer than this one. */
+static void wait_for_sign_in(struct refresher *refresher)
+{
+    if (refresher->waiting)
+        return;
+    refresher->waiting = true;
+    refresher->waiting_obtained_at = refresher->obtained_at;
+}
+
+/* A new pair (a sign-in here, a login's exchange): earlier failures say nothing about it. */
+static void take_new_pair(struct refresher *refresher)
+{
+    refresher->waiting = false;
+    memset(&refresher->schedule, 0, sizeof(refresher->schedule));
+    plan_next(refresher, SCHEDULE_NO_ATTEMPT, 0, (long long)time(NULL));
+    if (refresher->plan.stop)
+        wait_for_sign_in(refresher);
 }
 
 static void after_refresh(struct refresher *refresher, const struct refresh_report *report)
@@ -105,7 +131,7 @@ static void after_refresh(struct refresher *refresher, const struct refresh_repo
     plan_next(refresher, schedule_outcome_of(report->outcome, report->retry_after_seconds),
               report->retry_after_seconds, (long long)time(NULL));
     if (refresher->plan.stop)
-        g_main_loop_quit(refresher->loop);
+        wait_for_sign_in(refresher);
 }
 
 /* The refresher's settings, for a child, as request (what the protocol's table lists for it:
@@ -226,7 +252,8 @@ static gboolean on_tick(gpointer data);
 /* The timer at the plan's wake time: at most a minute away, so a suspend is noticed. */
 static void schedule_tick(struct refresher *refresher)
 {
-    long long wait = refresher->plan.wake_at - (long long)time(NULL);
+    long long wait = refresher->waiting ? SCHEDULE_TICK_MAX_SECONDS
+                                        : refresher->plan.wake_at - (long long)time(NULL);
 
     if (wait < 1)
         wait = 1;
@@ -245,15 +272,17 @@ static gboolean on_tick(gpointer data)
 
     refresher->timer = 0;
     plan_next(refresher, SCHEDULE_NO_ATTEMPT, 0, now);
-    if (!refresher->plan.stop && refresher->plan.refresh_at > 0 &&
+    if (refresher->waiting && refresher->obtained_at != 0 &&
+        refresher->obtained_at != refresher->waiting_obtained_at)
+        take_new_pair(refresher);
+    if (!refresher->waiting && !refresher->plan.stop && refresher->plan.refresh_at > 0 &&
         now >= refresher->plan.refresh_at) {
         run_refresh(refresher, 0, &report);
         after_refresh(refresher, &report);
     }
     if (refresher->plan.stop)
-        g_main_loop_quit(refresher->loop);
-    else
-        schedule_tick(refresher);
+        wait_for_sign_in(refresher);
+    schedule_tick(refresher);
     return G_SOURCE_REMOVE;
 }
 
@@ -269,8 +298,8 @@ static bool peer_is_us(int fd)
 }
 
 /* A logout's answer is its child's outcome: "logged-out" (the items are gone: this refresher
- * has nothing left to keep fresh and ends), "keyring-failed" (locked, say: the tokens stay,
- * and so does the refresher), "outcome-unknown" (no answer). */
+ * has nothing left to keep fresh and waits for a sign-in), "keyring-failed" (locked, say: the
+ * tokens stay), "outcome-unknown" (no answer). */
 static void answer_logout(struct refresher *refresher, struct protocol_message *reply, bool *done)
 {
     char message[320];
@@ -287,7 +316,7 @@ static void answer_logout(struct refresher *refresher, struct protocol_message *
 
 /* A refresh now for a tool, valid for at least min_valid seconds (at most a day). */
 static void answer_refresh(struct refresher *refresher, const char *min_valid,
-                           struct protocol_message *reply, bool *done)
+                           struct protocol_message *reply)
 {
     struct refresh_report report;
     long seconds = strtol(min_valid, NULL, 10);
@@ -301,43 +330,90 @@ static void answer_refresh(struct refresher *refresher, const char *min_valid,
     refresh_on_demand(refresher, seconds, &report);
     protocol_set(reply, FIELD_OUTCOME, refresh_outcome_name(report.outcome));
     protocol_set(reply, FIELD_MESSAGE, report.message);
-    *done = report.outcome == REFRESH_AUTHORIZATION_NEEDED;
+}
+
+/* A sign-in has ended: a stored pair is planned for at once. */
+static void on_sign_in_ended(void *data, bool stored)
+{
+    struct refresher *refresher = data;
+
+    if (stored) {
+        take_new_pair(refresher);
+        schedule_tick(refresher);
+    }
+}
+
+/* The sign-in requests (refresher/sign_in.h): "sign-in" supersedes a running one; the others
+ * must name the current one. false when client was handed to the sign-in (a waiter). */
+static bool answer_sign_in(struct refresher *refresher, const struct protocol_request_spec *spec,
+                           const struct protocol_message *request, int client,
+                           struct protocol_message *reply)
+{
+    if (spec->request == REQUEST_SOCKET_SIGN_IN) {
+        sign_in_end_now(refresher->sign_in, "superseded", "another sign-in was started");
+        sign_in_free(refresher->sign_in);
+        refresher->sign_in = sign_in_start(refresher->settings, refresher->request,
+                                           on_sign_in_ended, refresher, reply);
+        return true;
+    }
+    if (!sign_in_is(refresher->sign_in, protocol_get(request, FIELD_SIGN_IN))) {
+        protocol_reply_init(reply, false);
+        protocol_set(reply, FIELD_REASON, "no-sign-in");
+        protocol_set(reply, FIELD_MESSAGE, "no such sign-in: another one replaced it");
+        return true;
+    }
+    if (spec->request == REQUEST_SOCKET_SIGN_IN_WAIT)
+        return !sign_in_wait(refresher->sign_in, client, reply);
+    if (spec->request == REQUEST_SOCKET_SIGN_IN_ANSWER)
+        sign_in_answer(refresher->sign_in, protocol_get(request, FIELD_ANSWER), reply);
+    else
+        sign_in_cancel(refresher->sign_in, reply);
+    return true;
 }
 
 /* One request from oauth-keyring, checked against the protocol's table before any work (a
  * request it does not list, or one missing a field, is answered bad-request), then answered.
- * Bytes that did not arrive whole in time get no answer. */
-static void answer_client(struct refresher *refresher, int client)
+ * Bytes that did not arrive whole in time get no answer. false when the connection was handed
+ * on (a sign-in's waiter keeps it). */
+static bool answer_client(struct refresher *refresher, int client)
 {
     struct protocol_message request, reply;
     const struct protocol_request_spec *spec = NULL;
     char why[256] = "not a POK/1 message";
     long long deadline_ms = monotonic_now_ms() + CLIENT_WAIT_MS;
-    bool done = false;
+    bool done = false, kept = false;
     int received;
 
     memset(&reply, 0, sizeof(reply));
     if (!peer_is_us(client))
-        return;
+        return true;
     received = message_socket_receive(client, deadline_ms, &request);
     if (received == 0 && protocol_request_accept(PROTOCOL_REFRESHER_SOCKET_READS, &request, &spec,
                                                  why, sizeof(why)) == 0) {
         if (spec->request == REQUEST_SOCKET_LOGOUT)
             answer_logout(refresher, &reply, &done);
+        else if (spec->request == REQUEST_SOCKET_REFRESH)
+            answer_refresh(refresher, protocol_get(&request, FIELD_MIN_VALID), &reply);
+        else if (spec->request == REQUEST_SOCKET_WAKE)
+            done = protocol_reply_init(&reply, true) == 0 &&
+                   protocol_set(&reply, FIELD_MESSAGE, "looking at the keyring again") == 0;
         else
-            answer_refresh(refresher, protocol_get(&request, FIELD_MIN_VALID), &reply, &done);
+            kept = !answer_sign_in(refresher, spec, &request, client, &reply);
     } else if (received >= 0) {
         protocol_reply_init(&reply, false);
         protocol_set(&reply, FIELD_REASON, "bad-request");
         protocol_set(&reply, FIELD_MESSAGE, why);
     }
     /* The outcome stands whether or not the client is still there to read it. */
-    if (received >= 0)
+    if (received >= 0 && !kept)
         message_socket_send(client, &reply, monotonic_now_ms() + CLIENT_WAIT_MS);
     protocol_message_clear(&request);
     protocol_message_clear(&reply);
-    if (done)
-        g_main_loop_quit(refresher->loop);
+    if (done) { /* a logout, or a newer login's pair: plan afresh from the keyring */
+        take_new_pair(refresher);
+        schedule_tick(refresher);
+    }
+    return !kept;
 }
 
 static gboolean on_client(gint fd, GIOCondition condition, gpointer data)
@@ -346,10 +422,8 @@ static gboolean on_client(gint fd, GIOCondition condition, gpointer data)
     int client = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 
     (void)condition;
-    if (client >= 0) {
-        answer_client(refresher, client);
+    if (client >= 0 && answer_client(refresher, client))
         close(client);
-    }
     return G_SOURCE_CONTINUE;
 }
 
@@ -428,12 +502,38 @@ static void finish_deferred_exchange(struct refresher *refresher)
     protocol_message_clear(&reply);
 }
 
+/* A refresher started while another one runs (a new login's): the running one may be
+ * waiting for a sign-in that this login's exchange has just done; it looks again at once
+ * instead of within a minute. */
+static void wake_running_refresher(const char *service)
+{
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    struct protocol_message request, reply;
+    long long deadline_ms = monotonic_now_ms() + CLIENT_WAIT_MS;
+    int fd = -1;
+
+    memset(&request, 0, sizeof(request));
+    memset(&reply, 0, sizeof(reply));
+    if (user_state_existing_path(service, ".sock", address.sun_path, sizeof(address.sun_path)) == 0)
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0 &&
+        protocol_request_init(&request, REQUEST_SOCKET_WAKE) == 0 &&
+        message_socket_send(fd, &request, deadline_ms) == 0)
+        message_socket_receive(fd, deadline_ms, &reply);
+    if (fd >= 0)
+        close(fd);
+    protocol_message_clear(&request);
+    protocol_message_clear(&reply);
+}
+
 void refresher_run(struct protocol_message *settings, const struct refresh_request *request)
 {
     struct refresher refresher = {.settings = settings, .request = request, .listen_fd = -1};
 
-    if (!refresher_lock_take(request->names.service))
+    if (!refresher_lock_take(request->names.service)) {
+        wake_running_refresher(request->names.service);
         return;
+    }
     if (open_keyring_waiting(&refresher.keyring) != KEYRING_READY) {
         if (protocol_get(settings, FIELD_CODE) != NULL)
             record_exchange_failure(request->names.service,
@@ -456,6 +556,7 @@ void refresher_run(struct protocol_message *settings, const struct refresh_reque
     schedule_tick(&refresher);
     g_main_loop_run(refresher.loop);
 out:
+    sign_in_free(refresher.sign_in);
     if (refresher.listen_fd >= 0) {
         char path[STATE_PATH_MAX];
         if (user_state_path(request->names.service, ".sock", path, sizeof(path)) == 0)

@@ -6,14 +6,17 @@
  * a jitter drawn for every token, up to 10% of its lifetime), looks at the wall clock at least
  * every 60 s (so a suspend is noticed), backs off after failures (full jitter: a draw below
  * 60 s doubling to 15 min), waits out a 429/503's Retry-After, and exits when the user's
- * session bus goes away or the user must authorize again. The timing is refresher/schedule.h.
+ * session bus goes away. The timing is refresher/schedule.h. With nothing to refresh (no
+ * tokens yet, a logout, a dead grant) it stays and waits for a sign-in (sign_in.h), which
+ * `oauth-keyring login` asks it for; "wake" (from a refresher a newer login started, finding
+ * this one running) makes it plan from the keyring at once.
  *
  * `oauth-keyring` asks it for a fresh token or a logout over SERVICE.sock: one POK/1 request
  * of the protocol's table (common/protocol_table.h: "refresh" with min_valid, or "logout"),
  * then end of file; one answer, "ok" with an outcome and a message, or "error" with reason
  * "bad-request" for a request the table refuses. A refresh's outcome is refresh.h's name; a
- * logout's "logged-out" when the items are gone (then the refresher ends), else
- * "keyring-failed" or "outcome-unknown" (it runs on).
+ * logout's "logged-out" when the items are gone (then the refresher waits for a sign-in),
+ * else "keyring-failed" or "outcome-unknown". The sign-in's requests: sign_in.h.
  * Only the same uid is served (SO_PEERCRED). */
 #ifndef POK_REFRESHER_H
 #define POK_REFRESHER_H

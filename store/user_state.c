@@ -95,7 +95,8 @@ static char *decode_service(const char *name, size_t length)
     return g_string_free(service, FALSE);
 }
 
-char **user_state_recorded_services(void)
+/* The services that have a SERVICE<suffix> file, names decoded, sorted, NULL-terminated. */
+static char **services_with_file(const char *suffix)
 {
     char directory[STATE_PATH_MAX];
     GPtrArray *services = g_ptr_array_new();
@@ -105,8 +106,8 @@ char **user_state_recorded_services(void)
     if (state_directory(directory, sizeof(directory), false) == 0)
         listing = g_dir_open(directory, 0, NULL);
     while (listing != NULL && (name = g_dir_read_name(listing)) != NULL) {
-        char *service = g_str_has_suffix(name, ".status")
-                            ? decode_service(name, strlen(name) - strlen(".status"))
+        char *service = g_str_has_suffix(name, suffix)
+                            ? decode_service(name, strlen(name) - strlen(suffix))
                             : NULL;
         if (service != NULL)
             g_ptr_array_add(services, service);
@@ -116,6 +117,25 @@ char **user_state_recorded_services(void)
     g_ptr_array_sort(services, compare_names);
     g_ptr_array_add(services, NULL);
     return (char **)g_ptr_array_free(services, FALSE);
+}
+
+char **user_state_recorded_services(void)
+{
+    return services_with_file(".status");
+}
+
+char **user_state_running_services(void)
+{
+    char **candidates = services_with_file(".refresher");
+    GPtrArray *running = g_ptr_array_new();
+
+    for (size_t i = 0; candidates[i] != NULL; i++) {
+        if (refresher_is_running(candidates[i]))
+            g_ptr_array_add(running, g_strdup(candidates[i]));
+    }
+    g_strfreev(candidates);
+    g_ptr_array_add(running, NULL);
+    return (char **)g_ptr_array_free(running, FALSE);
 }
 
 static int open_lock_file(const char *service, const char *suffix)

@@ -29,6 +29,10 @@ int user_state_existing_path(const char *service, const char *suffix, char *path
  * (g_strfreev), never NULL. Creates nothing. */
 char **user_state_recorded_services(void);
 
+/* The services whose refresher is running now (its SERVICE.refresher lock is held), names
+ * decoded, sorted; a new NULL-terminated array (g_strfreev), never NULL. Creates nothing. */
+char **user_state_running_services(void);
+
 /* Waits (polling, at most timeout_ms) for the per-service refresh lock; the fd, or -1. */
 int refresh_lock_acquire(const char *service, long timeout_ms);
 void refresh_lock_release(int fd);

@@ -156,7 +156,8 @@ start_idp() {
     CA_FILE="$WORK/ca/ca.pem"
     CLIENT_ID=pok-test-client
     CLIENT_SECRET=$secret
-    REDIRECT_URI=http://127.0.0.1:8765/callback
+    # A sign-in test sets its own (a free port for the refresher's listener) beforehand.
+    REDIRECT_URI=${REDIRECT_URI:-http://127.0.0.1:8765/callback}
     "$PYTHON" "$top_srcdir/tests/idp/idp.py" --cert "$WORK/ca/server.pem" \
         --key "$WORK/ca/server.key" --port-file "$WORK/idp.port" --client-id "$CLIENT_ID" \
         --client-secret="$CLIENT_SECRET" --redirect-uri "$REDIRECT_URI" "$@" \
@@ -167,6 +168,11 @@ start_idp() {
     wait_until 10 eval '[ -s "$WORK/idp.port" ] || ! kill -0 "$IDP_PID" 2>/dev/null'
     [ -s "$WORK/idp.port" ] || fail "the test IdP did not start within 10 s: $(cat "$WORK/idp.log")"
     IDP_URL="https://127.0.0.1:$(cat "$WORK/idp.port")"
+}
+
+# A TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+    "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 idp_get() { curl -sS --cacert "$CA_FILE" --max-time 10 "$IDP_URL$1"; }
@@ -263,7 +269,7 @@ run_private_session() {
     local script=$1 limit=${2:-60}
     KEYRING_PASSWORD="keyring-$RANDOM"
     declare -p WORK MODULE HELPER DRIVER CLI ATTACKER SERVICE RUN_AS KEYRING_PASSWORD PYTHON CA_FILE \
-        IDP_URL CLIENT_ID CLIENT_SECRET | sed 's/^declare -- /declare -x /' >"$WORK/vars.sh"
+        IDP_URL CLIENT_ID CLIENT_SECRET REDIRECT_URI | sed 's/^declare -- /declare -x /' >"$WORK/vars.sh"
     cat >"$WORK/session-wrapper.sh" <<'WRAP'
 . "$WORK/vars.sh"
 . "$WORK/bin/lib.sh"

@@ -1,0 +1,381 @@
+#include "config.h"
+
+#include "cli/login.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cli/refresher_client.h"
+#include "common/deadline.h"
+#include "common/message_socket.h"
+#include "common/protocol_table.h"
+#include "common/secret_memory.h"
+#include "common/text_checks.h"
+#include "oauth/answer.h"
+#include "oauth/qr_text.h"
+#include "store/user_state.h"
+
+/* Exit statuses, as oauth-keyring documents them. */
+#define LOGIN_OK 0
+#define LOGIN_NOT_SIGNED_IN 2
+#define LOGIN_KEYRING 3
+#define LOGIN_UNREACHABLE 4
+
+/* How long the refresher may take to answer "sign-in", a cancel, or a pasted answer (that one
+ * includes the exchange: the provider's timeout, at most 120 s, and the keyring). */
+#define START_WAIT_MS 5000
+#define CANCEL_WAIT_MS 5000
+#define ANSWER_WAIT_MS 150000
+#define QR_MAX_BYTES (64 * 1024)
+#define INPUT_MAX (ANSWER_MAX_BYTES + 2)
+
+struct line_reader {
+    int fd;
+    size_t used;
+    bool ended;
+    char data[INPUT_MAX];
+};
+
+struct login {
+    const char *service;
+    const struct login_options *options;
+    char name[64];            /* the sign-in's, from the refresher */
+    int waiter;               /* the "sign-in-wait" connection: its answer is the outcome */
+    struct line_reader input; /* what the user pastes: secret, wiped */
+    bool input_open;
+    bool too_long; /* the pasted line being read is longer than any answer */
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int signal_number)
+{
+    (void)signal_number;
+    interrupted = 1;
+}
+
+/* The next whole line (without '\n') out of what reader holds, into line: true when there was
+ * one. A line that cannot fit is cut at the buffer's size. */
+static bool take_line(struct line_reader *reader, char *line, size_t size)
+{
+    char *newline = memchr(reader->data, '\n', reader->used);
+    size_t length = newline != NULL ? (size_t)(newline - reader->data) : reader->used;
+
+    if (newline == NULL && reader->used < sizeof(reader->data) && !reader->ended)
+        return false;
+    if (length == 0 && newline == NULL)
+        return false;
+    snprintf(line, size, "%.*s", (int)length, reader->data);
+    length = newline != NULL ? length + 1 : length;
+    memmove(reader->data, reader->data + length, reader->used - length);
+    reader->used -= length;
+    secret_wipe(reader->data + reader->used, length);
+    return true;
+}
+
+/* Reads what fd has; ended at EOF or an error. */
+static void fill(struct line_reader *reader)
+{
+    ssize_t got =
+        read(reader->fd, reader->data + reader->used, sizeof(reader->data) - reader->used);
+
+    if (got < 0 && errno == EINTR)
+        return;
+    if (got <= 0)
+        reader->ended = true;
+    else
+        reader->used += (size_t)got;
+}
+
+/* One sign-in request (sign_in named, answer when not NULL) and its checked answer. */
+static int call(const struct login *login, enum protocol_request request, const char *answer,
+                long timeout_ms, struct protocol_message *reply)
+{
+    struct protocol_message message;
+    int rv = protocol_request_init(&message, request);
+
+    rv |= protocol_set(&message, FIELD_SIGN_IN, login->name[0] != '\0' ? login->name : NULL);
+    rv |= protocol_set(&message, FIELD_ANSWER, answer);
+    if (rv == 0)
+        rv = refresher_call(login->service, &message, timeout_ms, reply);
+    protocol_message_clear(&message);
+    return rv;
+}
+
+static int exit_for(const char *outcome)
+{
+    static const char *const not_signed_in[] = {"denied", "cancelled", "timed-out", "superseded"};
+
+    if (strcmp(outcome, "signed-in") == 0)
+        return LOGIN_OK;
+    for (size_t i = 0; i < sizeof(not_signed_in) / sizeof(not_signed_in[0]); i++) {
+        if (strcmp(outcome, not_signed_in[i]) == 0)
+            return LOGIN_NOT_SIGNED_IN;
+    }
+    return strcmp(outcome, "keyring-failed") == 0 ? LOGIN_KEYRING : LOGIN_UNREACHABLE;
+}
+
+/* The refresher's answer with the sign-in's outcome: told to the user, turned into a status. */
+static int report_outcome(const struct login *login, const struct protocol_message *reply)
+{
+    bool ok = strcmp(reply->command, "ok") == 0;
+    char outcome[64], message[512];
+    int status;
+
+    text_copy_printable(outcome, sizeof(outcome),
+                        protocol_get(reply, ok ? FIELD_OUTCOME : FIELD_REASON));
+    text_copy_printable(message, sizeof(message), protocol_get(reply, FIELD_MESSAGE));
+    status = ok ? exit_for(outcome) : LOGIN_UNREACHABLE;
+    if (status == LOGIN_OK)
+        printf("Signed in: the %s tokens are in your keyring.\n", login->service);
+    else
+        fprintf(stderr, "oauth-keyring: not signed in (%s): %s\n", outcome, message);
+    return status;
+}
+
+/* Runs xdg-open URL, detached, its output discarded; not waited for (a browser may live on). */
+static void open_browser(const char *url)
+{
+    char program[] = "xdg-open";
+    char *copy = g_strdup(url);
+    char *argv[] = {program, copy, NULL};
+    GError *error = NULL;
+
+    if (!g_spawn_async(NULL, argv, NULL,
+                       G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
+                           G_SPAWN_STDERR_TO_DEV_NULL | G_SPAWN_STDIN_FROM_DEV_NULL,
+                       NULL, NULL, NULL, &error)) {
+        fprintf(stderr, "oauth-keyring: cannot open a browser: %s\n", error->message);
+        g_clear_error(&error);
+    }
+    g_free(copy);
+}
+
+static bool graphical_session(void)
+{
+    const char *wayland = getenv("WAYLAND_DISPLAY"), *x11 = getenv("DISPLAY");
+
+    return (wayland != NULL && wayland[0] != '\0') || (x11 != NULL && x11[0] != '\0');
+}
+
+/* The URL, its QR code, the browser, and how the sign-in comes back. */
+static void show_start(struct login *login, const char *url, const char *listening)
+{
+    char *drawing = login->options->qr ? qr_text_render(url, QR_MAX_BYTES) : NULL;
+
+    printf("To sign in to %s, open this address in a browser:\n%s\n", login->service, url);
+    if (drawing != NULL)
+        printf("%s\n", drawing);
+    else if (login->options->qr)
+        fprintf(stderr, "oauth-keyring: the address is too long for a QR code\n");
+    secret_free_string(&drawing);
+    if (listening != NULL)
+        printf("The sign-in completes by itself when the browser comes back to %s.\n", listening);
+    if (login->input_open)
+        printf("Or paste the code or the address the browser was sent to here, then Enter:\n");
+    fflush(stdout);
+    if (!login->options->no_browser && graphical_session())
+        open_browser(url);
+}
+
+/* A line the user typed or pasted, handed to the refresher: -1 while the sign-in goes on (the
+ * answer was refused, or nothing was sent), else the command's exit status. */
+static int send_pasted(struct login *login, const char *line)
+{
+    struct protocol_message reply;
+    char message[512];
+    int status = -1;
+
+    memset(&reply, 0, sizeof(reply));
+    if (strlen(line) > ANSWER_MAX_BYTES) {
+        fprintf(stderr, "oauth-keyring: that is longer than any code or address\n");
+    } else if (line[0] != '\0') {
+        if (call(login, REQUEST_SOCKET_SIGN_IN_ANSWER, line, ANSWER_WAIT_MS, &reply) != 0) {
+            fprintf(stderr, "oauth-keyring: the refresher did not answer\n");
+            status = LOGIN_UNREACHABLE;
+        } else if (strcmp(reply.command, "ok") == 0) {
+            status = report_outcome(login, &reply);
+        } else {
+            text_copy_printable(message, sizeof(message), protocol_get(&reply, FIELD_MESSAGE));
+            fprintf(stderr, "oauth-keyring: not accepted: %s\n", message);
+        }
+    }
+    protocol_message_clear(&reply);
+    return status;
+}
+
+/* Every whole line on stdin so far; -1 while the sign-in goes on. */
+static int take_input(struct login *login)
+{
+    char line[INPUT_MAX + 1];
+    int status = -1;
+
+    fill(&login->input);
+    while (status < 0 && take_line(&login->input, line, sizeof(line))) {
+        size_t length = strlen(line);
+        bool cut =
+            length >= INPUT_MAX && memchr(login->input.data, '\n', login->input.used) == NULL;
+        if (length > 0 && line[length - 1] == '\r')
+            line[--length] = '\0';
+        /* The rest of a line too long to take arrives next: it belongs to the same paste. */
+        if (!login->too_long)
+            status = send_pasted(login, line);
+        login->too_long = cut;
+        secret_wipe(line, sizeof(line));
+    }
+    if (login->input.ended)
+        login->input_open = false;
+    return status;
+}
+
+/* Cancels the sign-in in the refresher; its answer says how it ended. */
+static int cancel(struct login *login)
+{
+    struct protocol_message reply;
+    int status = LOGIN_NOT_SIGNED_IN;
+
+    memset(&reply, 0, sizeof(reply));
+    if (call(login, REQUEST_SOCKET_SIGN_IN_CANCEL, NULL, CANCEL_WAIT_MS, &reply) == 0)
+        status = report_outcome(login, &reply);
+    else
+        fprintf(stderr, "oauth-keyring: the refresher did not confirm the cancel\n");
+    protocol_message_clear(&reply);
+    return status;
+}
+
+/* The outcome on the waiting connection. */
+static int waited_outcome(struct login *login)
+{
+    struct protocol_message reply;
+    int status = LOGIN_UNREACHABLE;
+
+    memset(&reply, 0, sizeof(reply));
+    if (refresher_receive(login->waiter, REQUEST_SOCKET_SIGN_IN_WAIT,
+                          monotonic_now_ms() + START_WAIT_MS, &reply) == 0)
+        status = report_outcome(login, &reply);
+    else
+        fprintf(stderr, "oauth-keyring: the refresher ended the sign-in without an outcome\n");
+    protocol_message_clear(&reply);
+    return status;
+}
+
+/* Until the sign-in ends: the outcome on the waiting connection, the user's pastes, an
+ * interruption. */
+static int wait_for_outcome(struct login *login, const sigset_t *unblocked)
+{
+    int status = -1;
+
+    while (status < 0) {
+        struct pollfd fds[2] = {{login->waiter, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+        int ready = ppoll(fds, login->input_open ? 2 : 1, NULL, unblocked);
+        if (ready < 0 && errno == EINTR && interrupted)
+            status = cancel(login);
+        else if (ready > 0 && fds[0].revents != 0)
+            status = waited_outcome(login);
+        else if (ready > 0 && login->input_open && fds[1].revents != 0)
+            status = take_input(login);
+    }
+    return status;
+}
+
+/* SIGINT, SIGTERM, SIGHUP: blocked but while waiting in ppoll, so none is missed. */
+static void catch_interrupts(sigset_t *previous, sigset_t *unblocked)
+{
+    struct sigaction action;
+    sigset_t blocked;
+
+    memset(&action, 0, sizeof(action));
+    action.sa_handler = on_interrupt;
+    sigemptyset(&action.sa_mask);
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGINT);
+    sigaddset(&blocked, SIGTERM);
+    sigaddset(&blocked, SIGHUP);
+    sigprocmask(SIG_BLOCK, &blocked, previous);
+    *unblocked = *previous;
+    sigdelset(unblocked, SIGINT);
+    sigdelset(unblocked, SIGTERM);
+    sigdelset(unblocked, SIGHUP);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGHUP, &action, NULL);
+}
+
+/* Hears "sign-in"'s answer, then holds the waiting connection; -1 when the sign-in runs. */
+static int start(struct login *login)
+{
+    struct protocol_message reply, wait;
+    const char *listening, *why;
+    long long deadline_ms = monotonic_now_ms() + START_WAIT_MS;
+    int status = -1;
+
+    memset(&reply, 0, sizeof(reply));
+    memset(&wait, 0, sizeof(wait));
+    if (call(login, REQUEST_SOCKET_SIGN_IN, NULL, START_WAIT_MS, &reply) != 0) {
+        fprintf(stderr, "oauth-keyring: the refresher for %s did not start a sign-in\n",
+                login->service);
+        status = LOGIN_UNREACHABLE;
+        goto out;
+    }
+    if (strcmp(reply.command, "ok") != 0) {
+        status = report_outcome(login, &reply);
+        goto out;
+    }
+    snprintf(login->name, sizeof(login->name), "%s", protocol_get(&reply, FIELD_SIGN_IN));
+    login->waiter = refresher_connect(login->service);
+    if (login->waiter < 0 || protocol_request_init(&wait, REQUEST_SOCKET_SIGN_IN_WAIT) != 0 ||
+        protocol_set(&wait, FIELD_SIGN_IN, login->name) != 0 ||
+        message_socket_send(login->waiter, &wait, deadline_ms) != 0) {
+        fprintf(stderr, "oauth-keyring: the refresher for %s stopped answering\n", login->service);
+        status = LOGIN_UNREACHABLE;
+        goto out;
+    }
+    listening = protocol_get(&reply, FIELD_LISTENING);
+    why = protocol_get(&reply, FIELD_MESSAGE);
+    if (listening == NULL)
+        fprintf(stderr, "oauth-keyring: the browser cannot come back here (%s): paste\n",
+                why != NULL ? why : "no listener");
+    show_start(login, protocol_get(&reply, FIELD_URL), listening);
+out:
+    protocol_message_clear(&reply);
+    protocol_message_clear(&wait);
+    return status;
+}
+
+int login_run(const char *service, const struct login_options *options)
+{
+    struct login *login = g_new0(struct login, 1);
+    sigset_t previous, unblocked;
+    int status;
+
+    login->service = service;
+    login->options = options;
+    login->input.fd = STDIN_FILENO;
+    login->input_open = true;
+    login->waiter = -1;
+    if (!refresher_is_running(service)) {
+        fprintf(stderr,
+                "oauth-keyring: no refresher is running for %s: sign in at your next login, or "
+                "ask your admin to enable the module for this service\n",
+                service);
+        g_free(login);
+        return LOGIN_UNREACHABLE;
+    }
+    catch_interrupts(&previous, &unblocked);
+    status = start(login);
+    if (status < 0)
+        status = wait_for_outcome(login, &unblocked);
+    if (login->waiter >= 0)
+        close(login->waiter);
+    sigprocmask(SIG_SETMASK, &previous, NULL);
+    secret_wipe(login, sizeof(*login));
+    g_free(login);
+    return status;
+}

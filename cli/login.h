@@ -1,0 +1,19 @@
+/* `oauth-keyring login`: a sign-in run by the user's refresher (refresher/sign_in.h). */
+#ifndef POK_CLI_LOGIN_H
+#define POK_CLI_LOGIN_H
+
+#include <stdbool.h>
+
+struct login_options {
+    bool no_browser; /* never run xdg-open */
+    bool qr;         /* draw the URL as a QR code too */
+};
+
+/* Asks service's refresher for a sign-in, shows its URL (and QR code), opens the browser in a
+ * graphical session, and sends whatever the user pastes on stdin, until the refresher tells
+ * the outcome. SIGINT, SIGTERM and SIGHUP cancel the sign-in in the refresher. Returns the
+ * command's exit status: 0 signed in; 2 denied, cancelled, timed out or superseded; 3 the
+ * keyring failed; 4 the provider or the refresher was unreachable. */
+int login_run(const char *service, const struct login_options *options);
+
+#endif

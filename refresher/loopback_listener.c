@@ -1,0 +1,555 @@
+#include "config.h"
+
+#include "refresher/loopback_listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <glib-unix.h>
+#include <glib.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/secret_memory.h"
+#include "common/text_checks.h"
+
+/* --- the redirect URI --------------------------------------------------------------------- */
+
+static bool is_loopback_host(const char *host)
+{
+    return strcmp(host, "127.0.0.1") == 0 || strcmp(host, "::1") == 0 ||
+           strcmp(host, "localhost") == 0;
+}
+
+int loopback_redirect_parse(const char *redirect_uri, struct loopback_redirect *redirect)
+{
+    GUri *uri = redirect_uri != NULL ? g_uri_parse(redirect_uri, G_URI_FLAGS_NONE, NULL) : NULL;
+    char *host = uri != NULL ? g_ascii_strdown(g_uri_get_host(uri), -1) : NULL;
+    const char *path = uri != NULL ? g_uri_get_path(uri) : NULL;
+    int rv = -1;
+
+    memset(redirect, 0, sizeof(*redirect));
+    if (uri == NULL || host == NULL || g_ascii_strcasecmp(g_uri_get_scheme(uri), "http") != 0 ||
+        g_uri_get_userinfo(uri) != NULL || g_uri_get_query(uri) != NULL ||
+        g_uri_get_fragment(uri) != NULL || g_uri_get_port(uri) <= 0 ||
+        g_uri_get_port(uri) > 65535 || !is_loopback_host(host) ||
+        strlen(path) >= sizeof(redirect->path))
+        goto out;
+    /* The path as the browser sends it: GUri keeps percent-encoding as written. */
+    snprintf(redirect->host, sizeof(redirect->host), strcmp(host, "::1") == 0 ? "[%s]" : "%s",
+             host);
+    snprintf(redirect->path, sizeof(redirect->path), "%s", path[0] != '\0' ? path : "/");
+    redirect->port = (unsigned short)g_uri_get_port(uri);
+    rv = 0;
+out:
+    g_free(host);
+    if (uri != NULL)
+        g_uri_unref(uri);
+    return rv;
+}
+
+/* --- one request head --------------------------------------------------------------------- */
+
+static enum loopback_verdict refused(struct loopback_check *check, int status, const char *why)
+{
+    check->status = status;
+    check->why = why;
+    return LOOPBACK_REFUSED;
+}
+
+/* value (its length bytes, spaces around it already trimmed) names our address and port: the
+ * redirect's own host, or for localhost either loopback address. A name that resolves to
+ * 127.0.0.1 through someone else's DNS (rebinding) does not. Port 80 may be left out. */
+static bool host_is_ours(const char *value, size_t length, const struct loopback_redirect *redirect)
+{
+    const char *hosts[3] = {redirect->host, NULL, NULL};
+    char expected[64];
+
+    if (strcmp(redirect->host, "localhost") == 0) {
+        hosts[1] = "127.0.0.1";
+        hosts[2] = "[::1]";
+    }
+    for (size_t i = 0; i < 3 && hosts[i] != NULL; i++) {
+        size_t host_length = strlen(hosts[i]);
+        snprintf(expected, sizeof(expected), "%s:%u", hosts[i], (unsigned)redirect->port);
+        if (length == strlen(expected) && strncasecmp(value, expected, length) == 0)
+            return true;
+        if (redirect->port == 80 && length == host_length &&
+            strncasecmp(value, hosts[i], length) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The Host header among the header lines [headers, end): exactly one, and ours. */
+static bool headers_name_our_host(const char *headers, const char *end,
+                                  const struct loopback_redirect *redirect)
+{
+    int hosts_seen = 0;
+    bool ours = false;
+
+    while (headers < end) {
+        const char *line_end = memchr(headers, '\r', (size_t)(end - headers));
+        const char *colon;
+        if (line_end == NULL || line_end + 1 >= end || line_end[1] != '\n')
+            return false;
+        colon = memchr(headers, ':', (size_t)(line_end - headers));
+        if (colon == NULL || colon == headers)
+            return false; /* not a header line */
+        if ((size_t)(colon - headers) == 4 && strncasecmp(headers, "host", 4) == 0) {
+            const char *value = colon + 1, *value_end = line_end;
+            while (value < value_end && (*value == ' ' || *value == '\t'))
+                value++;
+            while (value_end > value && (value_end[-1] == ' ' || value_end[-1] == '\t'))
+                value_end--;
+            hosts_seen++;
+            ours = host_is_ours(value, (size_t)(value_end - value), redirect);
+        }
+        headers = line_end + 2;
+    }
+    return hosts_seen == 1 && ours;
+}
+
+/* Exactly one state= in the query, equal to ours (compared in constant time). */
+static bool query_has_our_state(const char *query, size_t length, const char *state)
+{
+    GUriParamsIter iterator;
+    char *name = NULL, *value = NULL;
+    int seen = 0;
+    bool equal = false;
+
+    g_uri_params_iter_init(&iterator, query, (gssize)length, "&", G_URI_PARAMS_WWW_FORM);
+    while (g_uri_params_iter_next(&iterator, &name, &value, NULL)) {
+        if (strcmp(name, "state") == 0) {
+            seen++;
+            equal = state != NULL && secret_strings_equal(state, value);
+        }
+        g_free(name);
+        secret_free_string(&value);
+    }
+    return seen == 1 && equal;
+}
+
+static enum loopback_verdict check_target(const char *target, size_t length,
+                                          const struct loopback_redirect *redirect,
+                                          const char *state, bool finished,
+                                          struct loopback_check *check)
+{
+    const char *question = memchr(target, '?', length);
+    size_t path_length = question != NULL ? (size_t)(question - target) : length;
+
+    if (path_length != strlen(redirect->path) || memcmp(target, redirect->path, path_length) != 0 ||
+        memchr(target, '#', length) != NULL)
+        return refused(check, 404, "There is nothing here.");
+    if (question == NULL && finished)
+        return LOOPBACK_RESULT_PAGE;
+    if (finished)
+        return refused(check, 410, "This sign-in has already ended.");
+    if (question == NULL)
+        return refused(check, 400, "This address carries no sign-in answer.");
+    if (!query_has_our_state(question + 1, length - path_length - 1, state))
+        return refused(check, 400, "This answer belongs to no sign-in waiting here.");
+    check->target_end = length;
+    return LOOPBACK_CALLBACK;
+}
+
+enum loopback_verdict loopback_request_check(const char *data, size_t length,
+                                             const struct loopback_redirect *redirect,
+                                             const char *state, bool finished,
+                                             struct loopback_check *check)
+{
+    const char *head_end = memmem(data, length, "\r\n\r\n", 4);
+    const char *line_end, *target_end;
+    size_t head_length;
+
+    memset(check, 0, sizeof(*check));
+    if (head_end == NULL)
+        return length >= LOOPBACK_REQUEST_MAX ? refused(check, 431, "The request is too large.")
+                                              : LOOPBACK_INCOMPLETE;
+    head_length = (size_t)(head_end - data) + 4;
+    if (head_length > LOOPBACK_REQUEST_MAX)
+        return refused(check, 431, "The request is too large.");
+    /* Tabs, CR and LF aside, no control byte anywhere in the head. */
+    for (size_t i = 0; i < head_length; i++) {
+        unsigned char byte = (unsigned char)data[i];
+        if ((byte < 0x20 && byte != '\r' && byte != '\n' && byte != '\t') || byte == 0x7f)
+            return refused(check, 400, "The request is malformed.");
+    }
+    line_end = memmem(data, head_length, "\r\n", 2);
+    if (strncmp(data, "GET ", 4) != 0)
+        return refused(check, 405, "Only GET is answered here.");
+    target_end = memchr(data + 4, ' ', (size_t)(line_end - data - 4));
+    if (target_end == NULL || data[4] != '/' ||
+        (strncmp(target_end, " HTTP/1.1\r\n", 11) != 0 &&
+         strncmp(target_end, " HTTP/1.0\r\n", 11) != 0))
+        return refused(check, 400, "The request is malformed.");
+    if (!headers_name_our_host(line_end + 2, head_end + 2, redirect))
+        return refused(check, 421, "This request was not addressed to this computer's loopback.");
+    return check_target(data + 4, (size_t)(target_end - data - 4), redirect, state, finished,
+                        check);
+}
+
+/* --- pages -------------------------------------------------------------------------------- */
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 303:
+        return "See Other";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 410:
+        return "Gone";
+    case 421:
+        return "Misdirected Request";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 502:
+        return "Bad Gateway";
+    default:
+        return "Service Unavailable";
+    }
+}
+
+static void append_escaped(GString *out, const char *text)
+{
+    char *escaped = g_markup_escape_text(text, -1);
+
+    g_string_append(out, escaped);
+    g_free(escaped);
+}
+
+/* Self-contained (nothing to fetch, nothing to run: the policy forbids it anyway), never
+ * cached, never a referrer; location: a 303 to that path. */
+static GString *http_response(int status, const char *title, const char *text, const char *location)
+{
+    GString *body = g_string_new("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
+    GString *response = g_string_new(NULL);
+
+    append_escaped(body, title);
+    g_string_append(body, "</title></head>\n<body><h1>");
+    append_escaped(body, title);
+    g_string_append(body, "</h1>\n<p>");
+    append_escaped(body, text);
+    g_string_append(body, "</p></body></html>\n");
+    g_string_append_printf(response,
+                           "HTTP/1.1 %d %s\r\nContent-Type: text/html; charset=utf-8\r\n"
+                           "Content-Length: %zu\r\nContent-Security-Policy: default-src 'none'\r\n"
+                           "Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\n"
+                           "X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n",
+                           status, status_text(status), body->len);
+    if (location != NULL)
+        g_string_append_printf(response, "Location: %s\r\n", location);
+    g_string_append(response, "Connection: close\r\n\r\n");
+    g_string_append_len(response, body->str, (gssize)body->len);
+    g_string_free(body, TRUE);
+    return response;
+}
+
+/* --- the sockets -------------------------------------------------------------------------- */
+
+struct loopback_client {
+    struct loopback_listener *listener;
+    int fd;
+    guint watch;
+    guint timer;
+    size_t used;
+    char buffer[LOOPBACK_REQUEST_MAX + 1];
+};
+
+struct loopback_listener {
+    struct loopback_redirect redirect;
+    const char *state;
+    loopback_callback_fn callback;
+    void *data;
+    int fds[2];
+    guint watches[2];
+    size_t fd_count;
+    struct loopback_client *clients[LOOPBACK_MAX_CLIENTS];
+    bool finished;
+    guint linger_timer;
+    char result_title[64];
+    char result_text[512];
+};
+
+static void close_listening(struct loopback_listener *listener);
+
+static void client_free(struct loopback_client *client)
+{
+    struct loopback_listener *listener = client->listener;
+
+    for (size_t i = 0; i < LOOPBACK_MAX_CLIENTS; i++) {
+        if (listener->clients[i] == client)
+            listener->clients[i] = NULL;
+    }
+    if (client->watch != 0)
+        g_source_remove(client->watch);
+    if (client->timer != 0)
+        g_source_remove(client->timer);
+    close(client->fd);
+    secret_wipe(client->buffer, sizeof(client->buffer)); /* a callback holds the code */
+    g_free(client);
+}
+
+/* One try: the page is a few hundred bytes, far below a socket's buffer. A client that does
+ * not take it loses it. */
+static void client_answer(struct loopback_client *client, GString *response)
+{
+    ssize_t sent = send(client->fd, response->str, response->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+    (void)sent;
+    shutdown(client->fd, SHUT_WR);
+    g_string_free(response, TRUE);
+}
+
+static void client_refuse(struct loopback_client *client, int status, const char *why)
+{
+    client_answer(client, http_response(status, "Not accepted", why, NULL));
+    client_free(client);
+}
+
+/* The callback, handed to the sign-in as the whole address the browser was sent to. */
+static void client_callback(struct loopback_client *client, size_t target_end)
+{
+    struct loopback_listener *listener = client->listener;
+    struct loopback_reply reply = {.status = 400};
+    char *url =
+        g_strdup_printf("http://%s:%u%.*s", listener->redirect.host,
+                        (unsigned)listener->redirect.port, (int)target_end, client->buffer + 4);
+
+    listener->callback(listener->data, url, &reply);
+    secret_free_string(&url);
+    if (reply.redirect_clean)
+        client_answer(client, http_response(303, "Signed in", "Continue to the result.",
+                                            listener->redirect.path));
+    else
+        client_answer(client, http_response(reply.status, reply.title, reply.text, NULL));
+    client_free(client);
+}
+
+static void client_result_page(struct loopback_client *client)
+{
+    struct loopback_listener *listener = client->listener;
+
+    client_answer(client, http_response(200, listener->result_title, listener->result_text, NULL));
+    client_free(client);
+    close_listening(listener); /* shown once: nothing is left to serve */
+}
+
+static gboolean on_client_readable(gint fd, GIOCondition condition, gpointer data)
+{
+    struct loopback_client *client = data;
+    struct loopback_listener *listener = client->listener;
+    struct loopback_check check;
+    ssize_t got =
+        recv(fd, client->buffer + client->used, LOOPBACK_REQUEST_MAX - client->used, MSG_DONTWAIT);
+    enum loopback_verdict verdict;
+
+    (void)condition;
+    if (got < 0 && (errno == EAGAIN || errno == EINTR))
+        return G_SOURCE_CONTINUE;
+    if (got <= 0) {
+        client->watch = 0;
+        client_free(client);
+        return G_SOURCE_REMOVE;
+    }
+    client->used += (size_t)got;
+    client->buffer[client->used] = '\0';
+    verdict = loopback_request_check(client->buffer, client->used, &listener->redirect,
+                                     listener->state, listener->finished, &check);
+    if (verdict == LOOPBACK_INCOMPLETE)
+        return G_SOURCE_CONTINUE;
+    client->watch = 0; /* removed by returning G_SOURCE_REMOVE */
+    if (verdict == LOOPBACK_REFUSED)
+        client_refuse(client, check.status, check.why);
+    else if (verdict == LOOPBACK_CALLBACK)
+        client_callback(client, check.target_end);
+    else
+        client_result_page(client);
+    return G_SOURCE_REMOVE;
+}
+
+/* A client that has not sent its whole request in time (a slowloris) is answered 408. */
+static gboolean on_client_slow(gpointer data)
+{
+    struct loopback_client *client = data;
+
+    client->timer = 0;
+    client_refuse(client, 408, "The request took too long.");
+    return G_SOURCE_REMOVE;
+}
+
+static void accept_client(struct loopback_listener *listener, int fd)
+{
+    int client_fd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    struct loopback_client *client;
+    size_t slot = 0;
+
+    if (client_fd < 0)
+        return;
+    while (slot < LOOPBACK_MAX_CLIENTS && listener->clients[slot] != NULL)
+        slot++;
+    if (slot == LOOPBACK_MAX_CLIENTS) {
+        /* Full: the oldest waiting client is the likeliest to be a slow one. */
+        client_refuse(listener->clients[0], 408, "The request took too long.");
+        slot = 0;
+    }
+    client = g_new0(struct loopback_client, 1);
+    client->listener = listener;
+    client->fd = client_fd;
+    client->watch =
+        g_unix_fd_add(client_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_client_readable, client);
+    client->timer = g_timeout_add_seconds(LOOPBACK_CLIENT_SECONDS, on_client_slow, client);
+    listener->clients[slot] = client;
+}
+
+static gboolean on_listen_readable(gint fd, GIOCondition condition, gpointer data)
+{
+    (void)condition;
+    accept_client(data, fd);
+    return G_SOURCE_CONTINUE;
+}
+
+static int bind_one(int family, unsigned short port, char *why, size_t why_size)
+{
+    struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons(port)};
+    struct sockaddr_in6 v6 = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int yes = 1, rv;
+
+    v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    v6.sin6_addr = in6addr_loopback;
+    if (fd < 0)
+        return -1;
+    /* SO_REUSEADDR: our own connections of the last sign-in may sit in TIME_WAIT on this
+     * port. It never lets us (or anyone) share a port another socket listens on. */
+    rv = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    if (rv == 0 && family == AF_INET6)
+        rv = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &yes, sizeof(yes));
+    if (rv == 0)
+        rv = family == AF_INET ? bind(fd, (struct sockaddr *)&v4, sizeof(v4))
+                               : bind(fd, (struct sockaddr *)&v6, sizeof(v6));
+    if (rv == 0)
+        rv = listen(fd, LOOPBACK_MAX_CLIENTS);
+    if (rv != 0) {
+        text_set_why(why, why_size, "cannot listen on %s port %u: %s",
+                     family == AF_INET ? "127.0.0.1" : "[::1]", (unsigned)port, strerror(errno));
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+/* An address family the host lacks (no IPv6): that address cannot be reached by the browser
+ * either, so it is skipped. Any other failure (the port taken) fails the whole listener: the
+ * browser might otherwise reach someone else's socket at the other address. */
+static bool family_missing(void)
+{
+    return errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL;
+}
+
+static int bind_all(struct loopback_listener *listener, char *why, size_t why_size)
+{
+    const char *host = listener->redirect.host;
+    bool localhost = strcmp(host, "localhost") == 0;
+    int families[2] = {AF_INET, AF_INET6}, first = 0, last = 1;
+
+    if (!localhost)
+        first = last = strcmp(host, "[::1]") == 0 ? 1 : 0;
+    for (int i = first; i <= last; i++) {
+        int fd = bind_one(families[i], listener->redirect.port, why, why_size);
+        if (fd < 0 && !(localhost && family_missing()))
+            return -1;
+        if (fd >= 0)
+            listener->fds[listener->fd_count++] = fd;
+    }
+    return listener->fd_count > 0 ? 0 : -1;
+}
+
+struct loopback_listener *loopback_listener_open(const struct loopback_redirect *redirect,
+                                                 const char *state, loopback_callback_fn callback,
+                                                 void *data, char *why, size_t why_size)
+{
+    struct loopback_listener *listener = g_new0(struct loopback_listener, 1);
+
+    listener->redirect = *redirect;
+    listener->state = state;
+    listener->callback = callback;
+    listener->data = data;
+    if (bind_all(listener, why, why_size) != 0) {
+        loopback_listener_free(listener);
+        return NULL;
+    }
+    for (size_t i = 0; i < listener->fd_count; i++)
+        listener->watches[i] =
+            g_unix_fd_add(listener->fds[i], G_IO_IN, on_listen_readable, listener);
+    return listener;
+}
+
+/* Stops accepting; clients already connected are answered or time out. */
+static void close_listening(struct loopback_listener *listener)
+{
+    for (size_t i = 0; i < listener->fd_count; i++) {
+        if (listener->watches[i] != 0)
+            g_source_remove(listener->watches[i]);
+        close(listener->fds[i]);
+        listener->watches[i] = 0;
+    }
+    listener->fd_count = 0;
+    if (listener->linger_timer != 0)
+        g_source_remove(listener->linger_timer);
+    listener->linger_timer = 0;
+}
+
+static gboolean on_linger_over(gpointer data)
+{
+    struct loopback_listener *listener = data;
+
+    listener->linger_timer = 0;
+    close_listening(listener);
+    return G_SOURCE_REMOVE;
+}
+
+void loopback_listener_finish(struct loopback_listener *listener, const char *title,
+                              const char *text)
+{
+    if (listener == NULL || listener->finished)
+        return;
+    listener->finished = true;
+    snprintf(listener->result_title, sizeof(listener->result_title), "%s", title);
+    snprintf(listener->result_text, sizeof(listener->result_text), "%s", text);
+    if (listener->fd_count > 0)
+        listener->linger_timer =
+            g_timeout_add_seconds(LOOPBACK_LINGER_SECONDS, on_linger_over, listener);
+}
+
+bool loopback_listener_is_open(const struct loopback_listener *listener)
+{
+    return listener != NULL && listener->fd_count > 0;
+}
+
+void loopback_listener_free(struct loopback_listener *listener)
+{
+    if (listener == NULL)
+        return;
+    close_listening(listener);
+    for (size_t i = 0; i < LOOPBACK_MAX_CLIENTS; i++) {
+        if (listener->clients[i] != NULL)
+            client_free(listener->clients[i]);
+    }
+    g_free(listener);
+}
