@@ -27,10 +27,8 @@ PAM
 drive() { # drive NAME [driver arguments]
     local name=$1
     shift
-    PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" timeout 120 "$DRIVER" --confdir "$WORK/pam.d" \
-        --service pok-seats --user "$TARGET" --log "$WORK/$name.log" \
-        --setenv "XDG_RUNTIME_DIR=$WORK/nowhere" --setenv "DBUS_SESSION_BUS_ADDRESS=unix:path=$WORK/nobus" \
-        "$@" >"$WORK/$name.out" 2>&1
+    driver_login "$name" --dir "$WORK" --service pok-seats --user "$TARGET" --no-answer \
+        --timeout 120 --session "$WORK/nowhere" "unix:path=$WORK/nobus" -- "$@"
 }
 hygiene_clean() {
     grep -Eq "^hygiene: children left 0, fds before ([0-9]+) after \1, sigchld handler preserved$" \

@@ -21,9 +21,7 @@ auth     optional $MODULE config=$WORK/pam.conf minimum_uid=1 state_dir=$WORK/st
 account  required pam_permit.so
 PAM
 login() { # login NAME
-    PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" timeout 30 "$DRIVER" --confdir "$WORK/pam.d" \
-        --service pok-ca --user nobody --log "$WORK/$1.log" --answer-command 'echo' \
-        >"$WORK/$1.out" 2>&1
+    driver_login "$1" --dir "$WORK" --service pok-ca --user nobody --answer-command echo --timeout 30
 }
 
 chmod 0600 "$WORK/ca.pem"

@@ -54,11 +54,8 @@ assert_event() { # assert_event NAME OUTCOME NOT-BEFORE: the text output's last 
         fail "$1: the event's time is not the $2's: $(shows "$1")"
 }
 login() { # login NAME [PAM-SERVICE]
-    PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" \
-        --service "${2:-pok-private}" --user "$RUN_AS" --log "$WORK/out/$1.log" \
-        --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url" \
-        --setenv "DBUS_SESSION_BUS_ADDRESS=${LOGIN_BUS:-$DBUS_SESSION_BUS_ADDRESS}" \
-        --setenv "XDG_RUNTIME_DIR=${LOGIN_RUNTIME:-$XDG_RUNTIME_DIR}" >"$WORK/out/$1.out" 2>&1
+    driver_login "$1" --service "${2:-pok-private}" \
+        --session "${LOGIN_RUNTIME:-$XDG_RUNTIME_DIR}" "${LOGIN_BUS:-$DBUS_SESSION_BUS_ADDRESS}"
     grep -q "pam_open_session: Success" "$WORK/out/$1.out" || fail "$1: no session: $(cat "$WORK/out/$1.out")"
 }
 

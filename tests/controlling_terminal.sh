@@ -53,10 +53,9 @@ sys.exit(1)
 GRAB
 chmod 755 "$WORK/bin/tty-grabber"
 
-env "$STAND_IN_OK" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/tty-grabber" timeout 60 \
-    "$PYTHON" "$top_srcdir/tests/pty_app.py" "$WORK/application.result" \
-    "$DRIVER" --confdir "$WORK/pam.d" --service pok-su --user nobody --log "$WORK/driver.log" ||
-    fail "the application did not run"
+driver_login driver --dir "$WORK" --service pok-su --user nobody --helper "$WORK/bin/tty-grabber" \
+    --stand-in --no-answer --under "$PYTHON $top_srcdir/tests/pty_app.py $WORK/application.result" ||
+    fail "the application did not run: $(cat "$WORK/driver.out")"
 [ -s "$WORK/application.result" ] || fail "the application left no result"
 grep -q "^exit 0$" "$WORK/application.result" ||
     fail "the driver failed: $(cat "$WORK/application.result" "$WORK/driver.log")"

@@ -33,10 +33,7 @@ stop_ours() {
 trap stop_ours EXIT
 exchanges() { idp_stat 's["requests"]["token_authorization_code"]'; }
 late_login() { # late_login NAME RUNTIME BUS [SERVICE]
-    PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" \
-        --service "${4:-pok-private}" --user "$RUN_AS" --log "$WORK/out/$1.log" \
-        --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url" \
-        --setenv "DBUS_SESSION_BUS_ADDRESS=$3" --setenv "XDG_RUNTIME_DIR=$2" >"$WORK/out/$1.out" 2>&1
+    driver_login "$1" --service "${4:-pok-private}" --session "$2" "$3"
     grep -q "pam_open_session: Success" "$WORK/out/$1.out" || fail "$1: no session: $(cat "$WORK/out/$1.out")"
 }
 new_bus() { # new_bus NAME: a session bus and runtime directory with no keyring running

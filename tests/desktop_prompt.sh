@@ -25,10 +25,8 @@ set -u
 login() { # login NAME SERVICE [--setenv X=Y]...: the user presses Enter at the prompt
     local name=$1 service=$2
     shift 2
-    PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" \
-        --service "$service" --user "$RUN_AS" --log "$WORK/out/$name.log" --answer-command true \
-        --setenv "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS" \
-        --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" "$@" >"$WORK/out/$name.out" 2>&1
+    driver_login "$name" --service "$service" --answer-command true \
+        --session "$XDG_RUNTIME_DIR" "$DBUS_SESSION_BUS_ADDRESS" -- "$@"
 }
 login greeter pok-private --setenv XDG_SESSION_TYPE=x11
 login text pok-private

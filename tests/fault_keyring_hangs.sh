@@ -37,19 +37,10 @@ STATE_DIR="$XDG_RUNTIME_DIR/pam_oauth_keyring"
 # SIGKILL (pam_module/login_flow.c, helper_process.c); 300 ms more for the application's side.
 SESSION_BOUND_MS=$((TIMEOUT * 1000 + 1800 + 500 + 300))
 CHILD_LIMIT_MS=$((2 * TIMEOUT * 1000 + 5000)) # refresher.c child_time_limit_ms
-refresh_requests() { idp_stat 's["requests"]["token_refresh_token"]'; }
+# (refresh_requests, works_at_idp, prompted and login NAME [pok-private|pok-refresher|pok-prompt]
+# are lib.sh's.)
 reuses() { idp_stat 's["refresh_reuse"]'; }
 keyring_token() { timeout 10 secret-tool lookup service "$SERVICE" username "$RUN_AS"; }
-works_at_idp() { [ "$(idp_userinfo_status "$1")" = 200 ]; }
-prompted() { grep -q '^\[prompt\]' "$WORK/out/$1.out"; }
-login() { # login NAME [pok-private|pok-refresher|pok-prompt]
-    PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" \
-        --service "${2:-pok-private}" --user "$RUN_AS" --log "$WORK/out/$1.log" \
-        --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url" \
-        --setenv "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS" \
-        --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/$1.out" 2>&1
-    grep -q "pam_open_session: Success" "$WORK/out/$1.out" || fail "$1: no session: $(cat "$WORK/out/$1.out")"
-}
 session_ms() { sed -n 's/^timing: pam_open_session \([0-9]*\) ms$/\1/p' "$WORK/out/$1.out"; }
 on_time() { # on_time NAME: the session opened within the module's bound
     local took
@@ -62,7 +53,7 @@ due_now() { age_pair 6; } # lifetime 10 s: due after 5 s
 paused() { [ -s "$STATE_DIR/test-paused" ]; }
 pause_at() { rm -f "$STATE_DIR/test-paused"; echo "$1" >"$STATE_DIR/test-pause-at"; }
 gone() { ! kill -0 "$1" 2>/dev/null; }
-refresher_pid() { pgrep -u "$(id -u)" -f "pam_oauth_keyring_helper refresher $SERVICE" | head -1; }
+refresher_pid() { refresher_pids | head -1 | grep .; } # fails while there is none
 # The process that owns org.freedesktop.secrets on this session bus: our gnome-keyring-daemon
 # (it takes the name when D-Bus activation first asks for it).
 keyring_daemon() {

@@ -29,18 +29,8 @@ cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u
 step() { echo "--- $*"; }
 STATE_DIR="$XDG_RUNTIME_DIR/pam_oauth_keyring"
-refresh_requests() { idp_stat 's["requests"]["token_refresh_token"]'; }
-keyring_token() { secret-tool lookup service "$SERVICE" username "$RUN_AS"; }
-works_at_idp() { [ "$(idp_userinfo_status "$1")" = 200 ]; }
-prompted() { grep -q '^\[prompt\]' "$WORK/out/$1.out"; }
-login() { # login NAME [PAM-SERVICE]: through the real libpam; fails unless the session opened
-    PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" \
-        --service "${2:-pok-private}" --user "$RUN_AS" --log "$WORK/out/$1.log" \
-        --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url" \
-        --setenv "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS" \
-        --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/$1.out" 2>&1
-    grep -q "pam_open_session: Success" "$WORK/out/$1.out" || fail "$1: no session: $(cat "$WORK/out/$1.out")"
-}
+# (refresh_requests, keyring_token, works_at_idp, prompted and login NAME [PAM-SERVICE] are
+# lib.sh's.)
 # Moves the rule's clock to $2 seconds after $1 (a time on that clock, from the status file).
 clock_at() {
     echo "$(($1 + $2 - $(date +%s)))" >"$STATE_DIR/test-clock-offset.new" &&

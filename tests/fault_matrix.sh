@@ -86,11 +86,8 @@ case_login() { # case_login NAME SERVICE EXPECTED-LOG-TEXT [BUS [KEYRING: same|c
     local before session_ms requests
     before=$(snapshot)
     requests=$(idp_stat 's["requests"]["token"]')
-    PAM_OAUTH_KEYRING_TEST_HELPER="${CASE_HELPER:-$HELPER}" timeout 30 "$DRIVER" \
-        --confdir "$WORK/pam.d" --service "$service" --user "$RUN_AS" --log "$WORK/out/$name.log" \
-        --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url" \
-        --setenv "DBUS_SESSION_BUS_ADDRESS=$bus" \
-        --setenv "XDG_RUNTIME_DIR=${CASE_RUNTIME:-$XDG_RUNTIME_DIR}" >"$WORK/out/$name.out" 2>&1
+    driver_login "$name" --service "$service" --helper "${CASE_HELPER:-$HELPER}" --timeout 30 \
+        --session "${CASE_RUNTIME:-$XDG_RUNTIME_DIR}" "$bus"
     grep -q "pam_open_session: Success" "$WORK/out/$name.out" ||
         fail "$name: no session: $(cat "$WORK/out/$name.out" "$WORK/out/$name.log")"
     session_ms=$(sed -n 's/^timing: pam_open_session \([0-9]*\) ms$/\1/p' "$WORK/out/$name.out")

@@ -37,8 +37,8 @@ chmod 644 "$WORK/bin/not-executable"
 run_with() { # run_with HELPER EXPECTED-LOG-TEXT MAX-SECONDS
     local start end out="$WORK/$1.out" log="$WORK/$1.log"
     start=$(date +%s%N)
-    env "$STAND_IN_OK" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/$1" timeout 30 "$DRIVER" --confdir "$WORK/pam.d" \
-        --service pok-stand-in --user "$TARGET" --log "$log" >"$out" 2>&1
+    driver_login "$1" --dir "$WORK" --service pok-stand-in --user "$TARGET" --helper "$WORK/bin/$1" \
+        --stand-in --no-answer --timeout 30
     end=$(date +%s%N)
     elapsed_ms=$(((end - start) / 1000000))
     grep -q "pam_open_session: Success" "$out" || fail "$1: the login did not go on: $(cat "$out")"
@@ -63,16 +63,14 @@ run_with not-executable "could not be executed" 3
 # start it, before anything is sent; told to accept it (the test build only), the helper itself
 # refuses its dumpable start (exit 4), and the module says why.
 install -m 0755 "$HELPER" "$WORK/bin/readable-helper"
-PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/readable-helper" timeout 30 "$DRIVER" \
-    --confdir "$WORK/pam.d" --service pok-stand-in --user "$TARGET" --log "$WORK/readable.log" \
-    >"$WORK/readable.out" 2>&1
+driver_login readable --dir "$WORK" --service pok-stand-in --user "$TARGET" \
+    --helper "$WORK/bin/readable-helper" --no-answer --timeout 30
 grep -q "pam_open_session: Success" "$WORK/readable.out" || fail "readable helper: no session"
 grep -q "refusing to run the helper .*readable-helper: it must be a file the user cannot read" \
     "$WORK/readable.log" || fail "a readable helper was started: $(cat "$WORK/readable.log")"
 if [ "$(id -u)" = 0 ]; then
-    env "$STAND_IN_OK" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/readable-helper" timeout 30 \
-        "$DRIVER" --confdir "$WORK/pam.d" --service pok-stand-in --user "$TARGET" \
-        --log "$WORK/dumpable.log" >"$WORK/dumpable.out" 2>&1
+    driver_login dumpable --dir "$WORK" --service pok-stand-in --user "$TARGET" \
+        --helper "$WORK/bin/readable-helper" --stand-in --no-answer --timeout 30
     grep -q "refused to run: the user can read .*readable-helper.*root:root, mode 0711" \
         "$WORK/dumpable.log" || fail "a dumpable start was not refused: $(cat "$WORK/dumpable.log")"
     note "a readable helper: refused by the module; started anyway, it refused itself (exit 4)"
@@ -86,9 +84,8 @@ if [ "$(id -u)" = 0 ]; then
     sed "s|$WORK/pam.conf|$WORK/nobody.conf|" "$WORK/pam.d/pok-stand-in" >"$WORK/pam.d/pok-other-uid"
     chmod -R a+rX "$WORK/pam.d"
     touch "$WORK/other-uid.log" && chown nobody "$WORK/other-uid.log"
-    env "$STAND_IN_OK" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/hangs" runuser -u nobody -- timeout 30 "$DRIVER" \
-        --confdir "$WORK/pam.d" --service pok-other-uid --user daemon --log "$WORK/other-uid.log" \
-        >"$WORK/other-uid.out" 2>&1
+    driver_login other-uid --dir "$WORK" --service pok-other-uid --user daemon \
+        --helper "$WORK/bin/hangs" --stand-in --no-answer --timeout 30 --under "runuser -u nobody --"
     grep -q "pam_open_session: Success" "$WORK/other-uid.out" || fail "other uid: no session"
     grep -q "runs as uid $(id -u nobody), neither root nor the user" "$WORK/other-uid.log" ||
         fail "other uid: not refused: $(cat "$WORK/other-uid.log")"

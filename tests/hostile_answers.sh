@@ -20,11 +20,7 @@ hostile() { # hostile MODE EXPECTED-MESSAGE [browser mode instead of mangling]
     command="$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url | $PYTHON $WORK/bin/mangle_answer.py $mode"
     [ -n "${3:-}" ] && command="$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode $3"
     requests=$(idp_stat 's["requests"]["token"]')
-    PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" \
-        --service pok-private --user "$RUN_AS" --log "$WORK/out/$mode.log" \
-        --answer-command "$command" \
-        --setenv "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS" \
-        --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/$mode.out" 2>&1
+    driver_login "$mode" --answer-command "$command" --session "$XDG_RUNTIME_DIR" "$DBUS_SESSION_BUS_ADDRESS"
     grep -q "pam_open_session: Success" "$WORK/out/$mode.out" || fail "$mode: no session"
     grep -q "^\[error\] .*$expected" "$WORK/out/$mode.out" ||
         fail "$mode: the user was not told '$expected': $(cat "$WORK/out/$mode.out" "$WORK/out/$mode.log")"

@@ -361,7 +361,8 @@ cli_token() {
 #   --confdir DIR          the PAM configuration directory ($WORK/pam.d)
 #   --user NAME            who logs in ($RUN_AS)
 #   --password PASSWORD    what pam_unix hears the user type (none)
-#   --helper PATH          the helper the test module starts ($HELPER)
+#   --helper PATH          the helper the test module starts ($HELPER; none when empty: an
+#                          installed module starts its own)
 #   --stand-in             the test module may start a readable helper: a stand-in script
 #   --browser MODE         the answer to the prompt: browser.py in MODE (url)
 #   --answer-command CMD   the answer to the prompt: CMD's output
@@ -402,10 +403,11 @@ driver_login() {
         esac
         shift
     done
+    [ -n "$helper" ] && variables+=("PAM_OAUTH_KEYRING_TEST_HELPER=$helper")
     [ "$limit" = 0 ] || bound=(timeout "$limit")
     [ -z "$answer" ] && [ -n "$mode" ] && answer=$(browser_command "$mode")
     [ -n "$answer" ] && answering=(--answer-command "$answer")
-    "${as[@]}" env PAM_OAUTH_KEYRING_TEST_HELPER="$helper" "${variables[@]}" "${bound[@]}" \
+    "${as[@]}" env "${variables[@]}" "${bound[@]}" \
         "${under[@]}" "$DRIVER" --confdir "$confdir" --service "$service" --user "$user" \
         --log "$dir/$name.log" "${answering[@]}" "${session[@]}" "$@" >"$dir/$name.out" 2>&1
 }

@@ -42,32 +42,30 @@ chmod -R a+rX "$WORK/pam.d"
 
 cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u
-drive() { # drive NAME SERVICE [driver arguments]: the driver's own output in out/NAME.out
+drive() { # drive NAME SERVICE [driver_login option...]: the driver's own output in out/NAME.out
     local name=$1 service=$2
     shift 2
-    env "$STAND_IN_OK" PAM_OAUTH_KEYRING_TEST_HELPER="${HELPER_OVERRIDE:-$HELPER}" "$@" --confdir "$WORK/pam.d" \
-        --service "$service" --user "$RUN_AS" --log "$WORK/out/$name.log" \
-        --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url" \
-        --setenv "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS" \
-        --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/$name.out" 2>&1
+    driver_login "$name" --service "$service" --helper "${HELPER_OVERRIDE:-$HELPER}" --stand-in \
+        --timeout 0 --session "$XDG_RUNTIME_DIR" "$DBUS_SESSION_BUS_ADDRESS" "$@"
 }
-drive first pok-private "$DRIVER"
+drive first pok-private
 grep -q "is now in your keyring" "$WORK/out/first.out" || fail "the first login failed"
 
 start=$(date +%s)
-drive cycles pok-private "$DRIVER" --cycles 1000
+drive cycles pok-private -- --cycles 1000
 grep '^cycle\|^hygiene' "$WORK/out/cycles.out"
 echo "--- 1000 logins took $(($(date +%s) - start)) s"
 echo done >"$WORK/out/cycles.done"
 [ "$SANITIZERS" = yes ] && return 0
 
-HELPER_OVERRIDE="$WORK/bin/readable-helper-start" drive valgrind pok-always valgrind -q --error-exitcode=99 --leak-check=full --keep-debuginfo=yes \
-    --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-    --log-file="$WORK/out/driver-valgrind.log" "$DRIVER" --cycles 50
+memcheck="valgrind -q --error-exitcode=99 --leak-check=full --keep-debuginfo=yes"
+memcheck="$memcheck --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect"
+HELPER_OVERRIDE="$WORK/bin/readable-helper-start" drive valgrind pok-always \
+    --under "$memcheck --log-file=$WORK/out/driver-valgrind.log" -- --cycles 50
 echo $? >"$WORK/out/valgrind.status"
 
-HELPER_OVERRIDE="$WORK/bin/helper-under-valgrind" drive helper-valgrind-1 pok-always "$DRIVER"
-HELPER_OVERRIDE="$WORK/bin/helper-under-valgrind" drive helper-valgrind-2 pok-always "$DRIVER"
+HELPER_OVERRIDE="$WORK/bin/helper-under-valgrind" drive helper-valgrind-1 pok-always
+HELPER_OVERRIDE="$WORK/bin/helper-under-valgrind" drive helper-valgrind-2 pok-always
 SCENARIO
 SANITIZERS=${sanitizers:-no}
 sed -i "1i SANITIZERS=$SANITIZERS" "$WORK/scenario.sh"

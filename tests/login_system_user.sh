@@ -67,11 +67,8 @@ login() { # login SERVICE BROWSER-MODE -> $WORK/login-N.out, log in $WORK/module
     LOGIN=$((LOGIN + 1))
     OUT="$WORK/login-$LOGIN.out"
     : >"$WORK/login-$LOGIN.log"
-    env "$STAND_IN_OK" TEST_PASSWORD="$PASSWORD" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/helper-recorder" \
-        timeout 60 "$DRIVER" --confdir "$WORK/pam.d" --service "$1" --user "$USER_NAME" \
-        --answer-command "$(browser_command "$2")" --log "$WORK/login-$LOGIN.log" \
-        --setenv "XDG_RUNTIME_DIR=$RUNTIME" --setenv "DBUS_SESSION_BUS_ADDRESS=$BUS" \
-        >"$OUT" 2>&1
+    driver_login "login-$LOGIN" --dir "$WORK" --service "$1" --user "$USER_NAME" --password "$PASSWORD" \
+        --helper "$WORK/bin/helper-recorder" --stand-in --browser "$2" --session "$RUNTIME" "$BUS"
     LOG="$WORK/login-$LOGIN.log"
     sed "s/^/    [$1\/$2] /" "$LOG"
     grep -q "pam_open_session: Success" "$OUT" || fail "login $LOGIN ($1/$2): no session: $(cat "$OUT")"
@@ -145,11 +142,8 @@ proc_check "$refresher_pid" refresher
 install -d -m 700 -o "$USER_NAME" "$RUNTIME/pam_oauth_keyring"
 echo exchange-before-request >"$RUNTIME/pam_oauth_keyring/test-pause-at"
 chown "$USER_NAME" "$RUNTIME/pam_oauth_keyring/test-pause-at"
-TEST_PASSWORD="$PASSWORD" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/pam_oauth_keyring_helper_test" \
-    timeout 60 "$DRIVER" --confdir "$WORK/pam.d" --service pok-login --user "$USER_NAME" \
-    --answer-command "$(browser_command url)" --log "$WORK/paused.log" \
-    --setenv "XDG_RUNTIME_DIR=$RUNTIME" --setenv "DBUS_SESSION_BUS_ADDRESS=$BUS" \
-    >"$WORK/paused.out" 2>&1 &
+driver_login paused --dir "$WORK" --service pok-login --user "$USER_NAME" --password "$PASSWORD" \
+    --helper "$WORK/bin/pam_oauth_keyring_helper_test" --session "$RUNTIME" "$BUS" &
 login_pid=$!
 wait_until 10 test -s "$RUNTIME/pam_oauth_keyring/test-paused" || fail "the helper never paused"
 read -r helper_pid _ <"$RUNTIME/pam_oauth_keyring/test-paused" || fail "the helper never paused"

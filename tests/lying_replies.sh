@@ -75,11 +75,10 @@ stand_in() { # stand_in NAME REQUEST EXIT LIE-BODY: a helper that lies to REQUES
 run_lie() {
     local name=$1 service=$2 answer=$3 expected=$4 status
     local out="$WORK/out/$name.out" log="$WORK/out/$name.log"
-    local answer_args=()
+    local answer_args=(--no-answer)
     [ -n "$answer" ] && answer_args=(--answer-command "$answer")
-    env "$STAND_IN_OK" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/bin/$name" timeout 30 "$DRIVER" \
-        --confdir "$WORK/pam.d" --service "pok-$service" --user "$TARGET" --log "$log" \
-        "${answer_args[@]}" >"$out" 2>&1
+    driver_login "$name" --dir "$WORK/out" --service "pok-$service" --user "$TARGET" \
+        --helper "$WORK/bin/$name" --stand-in --timeout 30 "${answer_args[@]}"
     status=$?
     [ "$status" -lt 128 ] ||
         fail "$name: the PAM application died (exit status $status: signal $((status - 128)))"

@@ -23,15 +23,8 @@ grep -q " qr " "$WORK/pam.d/pok-private" || fail "pok-private has no qr"
 
 cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u
-login() { # login SERVICE NAME
-    PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" \
-        --service "$1" --user "$RUN_AS" --log "$WORK/out/$2.log" \
-        --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url" \
-        --setenv "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS" \
-        --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/$2.out" 2>&1
-}
-login pok-private with-qr
-login pok-no-qr without-qr
+session_login url with-qr pok-private
+session_login url without-qr pok-no-qr
 echo done >"$WORK/out/scenario.done"
 SCENARIO
 run_private_session "$WORK/scenario.sh" 120
@@ -114,9 +107,8 @@ chown "$TARGET" "$WORK/stand-in"/*.request
 
 for name in good escape c1 foreign; do
     out="$WORK/stand-in/$name.out"
-    env "$STAND_IN_OK" PAM_OAUTH_KEYRING_TEST_HELPER="$WORK/stand-in/$name" timeout 30 "$DRIVER" \
-        --confdir "$WORK/pam.d" --service pok-stand-in --user "$TARGET" \
-        --log "$WORK/stand-in/$name.log" >"$out" 2>&1
+    driver_login "$name" --dir "$WORK/stand-in" --service pok-stand-in --user "$TARGET" \
+        --helper "$WORK/stand-in/$name" --stand-in --no-answer --timeout 30
     grep -q "pam_open_session: Success" "$out" || fail "$name: the login did not go on: $(cat "$out")"
     grep -q $'^qr 1$' "$WORK/stand-in/$name.request" || fail "$name: the module did not ask for a QR code"
     grep -qF '[info] https://stand-in.example/authorize?x=????[31m' "$out" ||

@@ -149,17 +149,13 @@ login() {
     LOGIN=$((LOGIN + 1))
     OUT="$WORK/out/$LOGIN-$1.out"
     LOG="$WORK/out/$LOGIN-$1.log"
-    local run=(env)
+    local as=()
     if [ "${2:-}" = as-user ]; then
-        run=(runuser -u "$USER_NAME" -- env -i HOME="/home/$USER_NAME" PATH=/usr/bin:/bin
-            XDG_RUNTIME_DIR="$RUNTIME" DBUS_SESSION_BUS_ADDRESS="$BUS")
+        as=(--as as_user) # the user's uid and their session's environment only
         chown "$USER_NAME" "$WORK/out"
     fi
-    "${run[@]}" TEST_PASSWORD="$PASSWORD" PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" timeout 60 \
-        "$DRIVER" --confdir "$WORK/pam.d" --service "$1" --user "$USER_NAME" \
-        --answer-command "$(browser_command url)" --log "$LOG" \
-        --setenv "XDG_RUNTIME_DIR=$RUNTIME" --setenv "DBUS_SESSION_BUS_ADDRESS=$BUS" \
-        >"$OUT" 2>&1
+    driver_login "$LOGIN-$1" --dir "$WORK/out" --service "$1" --user "$USER_NAME" \
+        --password "$PASSWORD" --session "$RUNTIME" "$BUS" "${as[@]}"
     sed "s/^/    [$1${2:+ $2}] /" "$LOG" 2>/dev/null
     grep -q "pam_authenticate: Success" "$OUT" || fail "$1: authentication failed: $(cat "$OUT")"
 }

@@ -27,11 +27,8 @@ session  optional pam_gnome_keyring.so auto_start
 session  optional $MODULE config=$WORK/pam.conf state_dir=$WORK/state refresher=no
 PAM
 login() { # login NAME: the driver as root, for the user; its output in $WORK/NAME.out
-    TEST_PASSWORD="$PASSWORD" PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" timeout 60 "$DRIVER" \
-        --confdir "$WORK/pam.d" --service pok-login --user "$USER_NAME" \
-        --answer-command "$(browser_command url)" --log "$WORK/$1.log" \
-        --setenv "XDG_RUNTIME_DIR=$RUNTIME" --setenv "DBUS_SESSION_BUS_ADDRESS=$BUS" \
-        >"$WORK/$1.out" 2>&1
+    driver_login "$1" --dir "$WORK" --service pok-login --user "$USER_NAME" --password "$PASSWORD" \
+        --session "$RUNTIME" "$BUS"
 }
 
 login first

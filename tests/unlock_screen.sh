@@ -19,11 +19,7 @@ chmod a+r "$WORK/pam.d/pok-always"
 cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u
 run() { # run NAME MODE SERVICE
-    PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" --service "$3" \
-        --user "$RUN_AS" --log "$WORK/out/$1.log" --mode "$2" \
-        --answer-command "$PYTHON $WORK/bin/browser.py --ca $CA_FILE --mode url" \
-        --setenv "DBUS_SESSION_BUS_ADDRESS=$DBUS_SESSION_BUS_ADDRESS" \
-        --setenv "XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR" >"$WORK/out/$1.out" 2>&1
+    driver_login "$1" --service "$3" --session "$XDG_RUNTIME_DIR" "$DBUS_SESSION_BUS_ADDRESS" -- --mode "$2"
 }
 exchanges() { idp_stat 's["requests"]["token_authorization_code"]'; }
 token_requests() { idp_stat 's["requests"]["token"]'; }

@@ -40,10 +40,8 @@ login_as() { # login_as NAME HOME-FLAGS...: creates the user, logs in, leaves $O
     on_exit "pkill -u $uid"
     OUT="$WORK/$uid.out"
     LOG="$WORK/$uid.log"
-    TEST_PASSWORD="$password" PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" timeout 60 "$DRIVER" \
-        --confdir "$WORK/pam.d" --service pok-login --user "$name" \
-        --answer-command "$(browser_command url)" --log "$LOG" \
-        --setenv "XDG_RUNTIME_DIR=$runtime" --setenv "DBUS_SESSION_BUS_ADDRESS=$bus" >"$OUT" 2>&1
+    driver_login "$uid" --dir "$WORK" --service pok-login --user "$name" --password "$password" \
+        --session "$runtime" "$bus"
     grep -q "pam_open_session: Success" "$OUT" || fail "$name: no session: $(cat "$OUT" "$LOG")"
     grep -Eq "^hygiene: children left 0, fds before ([0-9]+) after \1, sigchld handler preserved$" \
         "$OUT" || fail "$name: $(grep hygiene "$OUT")"
