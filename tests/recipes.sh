@@ -161,8 +161,10 @@ login() {
 }
 session_opened() { grep -q "pam_open_session: Success" "$OUT" || fail "$1: no session: $(cat "$OUT" "$LOG")"; }
 asked() { grep -q '^\[prompt\] Paste the code' "$OUT"; }
-# Errors from our module, except the qr argument, which a build without it logs as unknown.
-module_errors() { grep '^<3>.*pam_oauth_keyring' "$LOG" | grep -v 'unknown module argument: qr$' || true; }
+# Errors from our module: none, "unknown module argument" included (every build knows qr).
+module_errors() { grep '^<3>.*pam_oauth_keyring' "$LOG" || true; }
+# Whether the line under the address shown is the top of a QR code (block characters).
+drew_qr() { grep -A1 '^\[info\] https://' "$OUT" | tail -1 | LC_ALL=C grep -q $'^\[info\] \xe2\x96'; }
 token_requests() { idp_stat 's["requests"]["token"]'; }
 stored_token() { as_user secret-tool lookup service "$SERVICE" username "$USER_NAME"; }
 forget_authorization() { rm -f "$WORK/state/$USER_UID-$SERVICE"; } # prompt=missing asks again
@@ -173,6 +175,12 @@ expect_stored() { # expect_stored SERVICE: asked, stored, read back as the user
     [ "$(stored_token)" = "$(idp_stat 's["issued"]["access_tokens"][-1]')" ] ||
         fail "$1: secret-tool, as the user, does not read the token just issued"
     [ -z "$(module_errors)" ] || fail "$1: the module logged errors: $(module_errors)"
+    # The recipe's qr argument, where it has one (login), draws a QR code; elsewhere none.
+    if grep -Eq '^auth.*pam_oauth_keyring.* qr( |$)' "$WORK/pam.d/$1"; then
+        drew_qr || fail "$1: the recipe asks for qr, but no QR code is under the address: $(cat "$OUT")"
+    else
+        ! drew_qr || fail "$1: a QR code without qr"
+    fi
 }
 
 for service in login gdm-password lightdm; do
@@ -180,7 +188,7 @@ for service in login gdm-password lightdm; do
     login "$service"
     session_opened "$service"
     expect_stored "$service"
-    note "$service: password, code asked, tokens stored, secret-tool reads them as the user"
+    note "$service: password, code asked$(drew_qr && echo ', a QR code under the address'), tokens stored, secret-tool reads them as the user"
 done
 
 # sddm: the session line alone; the token is fresh, so no request, and no prompt.
