@@ -32,7 +32,7 @@ PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" "$DRIVER" --confdir "$WORK/pam.d" --serv
 grep -q "is now in your keyring" "$WORK/out/idle-login.out" || { echo "login failed" >&2; exit 1; }
 pid=
 for _ in $(seq 100); do
-    pid=$(pgrep -u "$(id -u)" -f "pam_oauth_keyring_helper refresher $SERVICE" | head -1)
+    pid=$(pgrep -u "$(id -u)" -f "pam_oauth_keyring_refresher $SERVICE" | head -1)
     [ -n "$pid" ] && break
     sleep 0.1
 done
@@ -41,7 +41,7 @@ idp_control '{"access_ttl": 3600}' >/dev/null
 refreshes() { idp_stat 's["requests"]["token_refresh_token"]'; }
 for _ in $(seq 300); do [ "$(refreshes)" -ge 1 ] && break; sleep 0.1; done
 [ "$(refreshes)" -ge 1 ] || { echo "the refresher did not refresh within 30 s" >&2; exit 1; }
-pgrep -u "$(id -u)" -f "pam_oauth_keyring_helper refresher $SERVICE" | grep -qx "$pid" ||
+pgrep -u "$(id -u)" -f "pam_oauth_keyring_refresher $SERVICE" | grep -qx "$pid" ||
     { echo "the refresher did not survive its refresh" >&2; exit 1; }
 echo "$pid" >"$WORK/out/refresher.pid"
 sleep 5 # let start-up settle: the idle figures start here

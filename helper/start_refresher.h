@@ -5,8 +5,9 @@
 #include "common/protocol.h"
 
 /* Starts the detached refresher: forks twice (a session of its own, not a child of the
- * login) and executes this same program afresh - no D-Bus or GLib state crosses a fork -
- * with request (command "refresher") on a socketpair as its stdin. Returns at once. */
+ * login) and executes pam_oauth_keyring_refresher, the program beside this one - no D-Bus or
+ * GLib state crosses a fork - with request (REQUEST_START_REFRESHER) on a socketpair as its
+ * stdin. Returns at once. */
 void refresher_spawn(const struct protocol_message *request);
 
 #endif

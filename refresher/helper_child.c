@@ -11,23 +11,15 @@
 /* This program started afresh: /proc/self/exe, not a path that may have been replaced. */
 #define SELF_PROGRAM "/proc/self/exe"
 
-void helper_exec_self(int input_fd, int output_fd, char *const arguments[])
-{
-    const struct child_program self = {
-        .path = SELF_PROGRAM, .arguments = arguments, .name = "helper"};
-
-    child_exec(&self, input_fd, output_fd);
-}
-
-/* The arguments are only for `ps`: "pam_oauth_keyring_helper refresh SERVICE". */
+/* The arguments are only for `ps`: "pam_oauth_keyring_refresher refresh SERVICE". */
 int helper_child_call(const struct protocol_message *request, const char *service, long timeout_ms,
                       struct protocol_message *reply)
 {
-    char program_name[] = "pam_oauth_keyring_helper";
+    char program_name[] = "pam_oauth_keyring_refresher";
     char command_argument[PROTOCOL_MAX_NAME + 1], service_argument[256];
     char *const arguments[] = {program_name, command_argument, service_argument, NULL};
     const struct child_program self = {
-        .path = SELF_PROGRAM, .arguments = arguments, .name = "helper"};
+        .path = SELF_PROGRAM, .arguments = arguments, .name = "refresher's child"};
     long long deadline_ms = monotonic_now_ms() + timeout_ms;
     struct capped_buffer encoded = {0}, received = {0};
     struct child_outcome outcome;

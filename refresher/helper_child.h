@@ -1,4 +1,4 @@
-/* One request to a fresh copy of this program, for the long-lived refresher.
+/* One request to a fresh copy of the refresher program, for the long-lived refresher.
  *
  * The refresher does its network work (a refresh, a revocation) in a short-lived child: the
  * child loads the https module (libcurl, two TLS stacks) and exits, so the refresher itself
@@ -10,13 +10,8 @@
 
 #include "common/protocol.h"
 
-/* In a child just forked: this program started afresh ("/proc/self/exe", its environment
- * the helper's minimal one) with input_fd as stdin, output_fd as stdout (-1: /dev/null),
- * /dev/null as stderr, no other fd, in "/". Async-signal-safe calls only; never returns. */
-void helper_exec_self(int input_fd, int output_fd, char *const arguments[])
-    __attribute__((noreturn));
-
-/* Runs "pam_oauth_keyring_helper COMMAND SERVICE" (this program, /proc/self/exe) with request
+/* Runs "pam_oauth_keyring_refresher COMMAND SERVICE" (this program, /proc/self/exe, in its
+ * child role: common/protocol_table.h's CHANNEL_CHILD requests) with request
  * on its stdin and reads its reply from its stdout, all within timeout_ms; the child is then
  * reaped (killed first if it is still running). 0 when a reply was decoded into reply. */
 int helper_child_call(const struct protocol_message *request, const char *service, long timeout_ms,

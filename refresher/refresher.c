@@ -482,7 +482,7 @@ static void record_exchange_failure(const char *service, const char *message)
 
 /* The login's exchange, which it left to us, in a child (the https module stays out of the
  * refresher); then the code and verifier are wiped. Its outcome goes to SERVICE.status for
- * `oauth-keyring status`: "signed-in" from the child (helper_main.c store_exchanged), or a
+ * `oauth-keyring status`: "signed-in" from the child (store/request_work.c store_exchanged), or a
  * failure from here; the login state file still says the next login must ask. */
 static void finish_deferred_exchange(struct refresher *refresher)
 {

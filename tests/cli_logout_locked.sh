@@ -22,7 +22,7 @@ set -u
 step() { echo "--- $*"; }
 keyring_token() { secret-tool lookup service "$SERVICE" username "$RUN_AS"; }
 refresh_item() { "$PYTHON" "$WORK/bin/keyring_tool.py" dump | grep -c "\"$SERVICE/refresh\""; }
-refresher_pid() { pgrep -u "$(id -u)" -f "pam_oauth_keyring_helper refresher $SERVICE" | head -1; }
+refresher_pid() { pgrep -u "$(id -u)" -f "pam_oauth_keyring_refresher $SERVICE" | head -1; }
 alive() { # alive PID: not exited (an exited refresher is left <defunct> by whoever adopted it)
     local state
     state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ -n "$state" ] && [ "$state" != Z ]

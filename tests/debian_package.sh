@@ -24,6 +24,7 @@ PACKAGE=libpam-oauth-keyring
 MULTIARCH=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 MODULE_PATH=/usr/lib/$MULTIARCH/security/pam_oauth_keyring.so
 HELPER_PATH=/usr/libexec/pam_oauth_keyring/pam_oauth_keyring_helper
+REFRESHER_PATH=/usr/libexec/pam_oauth_keyring/pam_oauth_keyring_refresher
 CONF=/etc/security/pam_oauth_keyring.conf
 STATE_DIR=/var/lib/pam_oauth_keyring
 PROFILE=/usr/share/pam-configs/oauth-keyring
@@ -84,6 +85,7 @@ expect_mode() { # expect_mode PATH "MODE OWNER:GROUP TYPE"
 }
 expect_mode "$MODULE_PATH" "644 root:root regular file"
 expect_mode "$HELPER_PATH" "711 root:root regular file"
+expect_mode "$REFRESHER_PATH" "711 root:root regular file"
 expect_mode "${HELPER_PATH%/*}/pam_oauth_keyring_https.so" "644 root:root regular file"
 expect_mode /usr/bin/oauth-keyring "755 root:root regular file"
 expect_mode "$CONF" "600 root:root regular file"
@@ -218,12 +220,12 @@ issued=$(idp_stat 's["issued"]["access_tokens"][-1]')
 [ "$(as_user "$PYTHON" "$WORK/bin/keyring_tool.py" keyring "$SERVICE" "$USER_NAME")" = "$issued" ] ||
     fail "Python keyring, as the user, does not return the issued token"
 [ "$(idp_stat 's["requests"]["token_authorization_code"]')" = 1 ] || fail "not exactly one exchange"
-# The refresher the session left is the installed helper, running as the user.
+# The refresher the session left is the installed refresher program, running as the user.
 refresher=
 for pid in $(pgrep -u "$USER_NAME"); do
-    [ "$(readlink "/proc/$pid/exe")" = "$HELPER_PATH" ] && refresher=$pid
+    [ "$(readlink "/proc/$pid/exe")" = "$REFRESHER_PATH" ] && refresher=$pid
 done
-[ -n "$refresher" ] || fail "no refresher from $HELPER_PATH runs as $USER_NAME: $(pgrep -a -u "$USER_NAME")"
+[ -n "$refresher" ] || fail "no refresher from $REFRESHER_PATH runs as $USER_NAME: $(pgrep -a -u "$USER_NAME")"
 # The login state file: the module's own (root's), readable by the user's group only.
 [ "$(stat -c %U:%G:%a "$STATE_DIR/$USER_UID-$SERVICE")" = "root:$(id -gn "$USER_NAME"):640" ] ||
     fail "no login state file of root's for the user in $STATE_DIR"
@@ -235,7 +237,7 @@ note "4. login through the installed module and helper stored the issued token; 
 # --- 5. purge ------------------------------------------------------------------------------------
 kill "$refresher"
 dpkg --purge "$PACKAGE" >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log"; fail "dpkg --purge failed"; }
-for path in "$MODULE_PATH" "$HELPER_PATH" /usr/bin/oauth-keyring "$CONF" "$STATE_DIR" "$PROFILE"; do
+for path in "$MODULE_PATH" "$HELPER_PATH" "$REFRESHER_PATH" /usr/bin/oauth-keyring "$CONF" "$STATE_DIR" "$PROFILE"; do
     [ ! -e "$path" ] || fail "$path is left after purge"
 done
 ! grep -qx oauth-keyring /var/lib/pam/seen || fail "pam-auth-update still lists the profile"

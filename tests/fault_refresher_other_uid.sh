@@ -74,7 +74,7 @@ set -u
 step() { echo "--- $*"; }
 SOCKET="$XDG_RUNTIME_DIR/pam_oauth_keyring/$SERVICE.sock"
 keyring_token() { secret-tool lookup service "$SERVICE" username "$RUN_AS"; }
-refresher_pid() { pgrep -u "$(id -u)" -f "pam_oauth_keyring_helper refresher $SERVICE" | head -1; }
+refresher_pid() { pgrep -u "$(id -u)" -f "pam_oauth_keyring_refresher $SERVICE" | head -1; }
 session_login url signin
 grep -q "pam_open_session: Success" "$WORK/out/signin.out" || fail "no session: $(cat "$WORK/out/signin.out")"
 token=$(keyring_token)

@@ -13,10 +13,15 @@ make -s -C "$top_builddir" install DESTDIR="$WORK/root" >"$WORK/install.out" 2>&
     fail "make install: $(tail -5 "$WORK/install.out")"
 module=$(find "$WORK/root" -name pam_oauth_keyring.so -path '*security*')
 helper=$(find "$WORK/root" -name pam_oauth_keyring_helper)
+refresher=$(find "$WORK/root" -name pam_oauth_keyring_refresher)
 [ -n "$module" ] && [ -n "$helper" ] || fail "make install installed no module or no helper"
+[ "$(dirname "$refresher")" = "$(dirname "$helper")" ] ||
+    fail "the refresher is not installed beside the helper: ${refresher:-none}"
 las=$(find "$WORK/root" -name '*.la')
 [ -z "$las" ] || fail "make install left libtool files: ${las//$WORK\/root/}"
 [ "$(stat -c %a "$helper")" = 711 ] || fail "the helper is installed $(stat -c %a "$helper"), not 711"
+[ "$(stat -c %a "$refresher")" = 711 ] ||
+    fail "the refresher is installed $(stat -c %a "$refresher"), not 711"
 read -r configfile sysconfdir < <(make -s --no-print-directory -C "$top_builddir" print-configfile |
     grep -v '^make')
 [ "$configfile" = "$sysconfdir/security/pam_oauth_keyring.conf" ] ||
@@ -32,4 +37,4 @@ fi
 make -s -C "$top_builddir" uninstall DESTDIR="$WORK/root" >/dev/null 2>&1 || fail "make uninstall"
 left=$(find "$WORK/root" -type f)
 [ -z "$left" ] || fail "make uninstall left: ${left//$WORK\/root/}"
-pass "make install: no .la, helper 0711, default configuration $configfile, the autostart entry; uninstall removes all"
+pass "make install: no .la, helper and refresher 0711, default configuration $configfile, the autostart entry; uninstall removes all"

@@ -126,17 +126,20 @@ STAND_IN_OK=PAM_OAUTH_KEYRING_TEST_READABLE_HELPER=1
 stage_artifacts() {
     mkdir -p "$WORK/bin"
     cp "$top_builddir/helper/pam_oauth_keyring_helper" \
+        "$top_builddir/refresher/pam_oauth_keyring_refresher" \
         "$top_builddir/oauth/.libs/pam_oauth_keyring_https.so" "$WORK/bin/" ||
-        fail "helper or its https module not built"
+        fail "helper, refresher or the https module not built"
     cp "$top_builddir/tests/.libs/pam_oauth_keyring_test.so" "$WORK/bin/" ||
         fail "test module not built (make check builds it)"
-    cp "$top_builddir/tests/pam_oauth_keyring_helper_test" "$top_builddir/cli/oauth-keyring" \
-        "$WORK/bin/" || fail "test helper or oauth-keyring not built"
+    cp "$top_builddir/tests/pam_oauth_keyring_helper_test" \
+        "$top_builddir/tests/pam_oauth_keyring_refresher_test" "$top_builddir/cli/oauth-keyring" \
+        "$WORK/bin/" || fail "test helper, test refresher or oauth-keyring not built"
     cp "$top_builddir/tests/pam_driver" "$top_builddir/tests/window_attacker" \
         "$top_srcdir/tests/browser.py" \
         "$top_srcdir/tests/keyring_tool.py" "$WORK/bin/" || fail "test tools missing"
     chmod -R a+rX "$WORK/bin"
-    protect_helper "$WORK/bin/pam_oauth_keyring_helper" "$WORK/bin/pam_oauth_keyring_helper_test"
+    protect_helper "$WORK/bin/pam_oauth_keyring_helper" "$WORK/bin/pam_oauth_keyring_helper_test" \
+        "$WORK/bin/pam_oauth_keyring_refresher" "$WORK/bin/pam_oauth_keyring_refresher_test"
     MODULE="$WORK/bin/pam_oauth_keyring_test.so"
     HELPER="$WORK/bin/pam_oauth_keyring_helper"
     DRIVER="$WORK/bin/pam_driver"
@@ -302,7 +305,7 @@ age_pair() {
     "$PYTHON" "$WORK/bin/keyring_tool.py" age-pair "$SERVICE" "$1" || fail "cannot age the stored pair"
 }
 # The pids of $SERVICE's refresher run by user $1 (default: the caller), one a line.
-refresher_pids() { pgrep -u "${1:-$(id -u)}" -f "pam_oauth_keyring_helper refresher $SERVICE"; }
+refresher_pids() { pgrep -u "${1:-$(id -u)}" -f "pam_oauth_keyring_refresher $SERVICE"; }
 refresher_count() { refresher_pids "$@" | wc -l; }
 # Whether user $2 (default: the caller) runs N refreshers of $SERVICE.   refresher_count_is N [USER]
 refresher_count_is() { [ "$(refresher_count "${2:-$(id -u)}")" = "$1" ]; }

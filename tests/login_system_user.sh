@@ -136,7 +136,7 @@ proc_check() { # proc_check PID WHAT
     tr '\0' '\n' <"/proc/$1/environ" >"$WORK/audit/$2.environ"
     tr '\0' ' ' <"/proc/$1/cmdline" >"$WORK/audit/$2.cmdline"
 }
-refresher_pid=$(pgrep -u "$USER_NAME" -f "pam_oauth_keyring_helper refresher $SERVICE")
+refresher_pid=$(pgrep -u "$USER_NAME" -f "pam_oauth_keyring_refresher $SERVICE")
 [ -n "$refresher_pid" ] || fail "no refresher after the first login"
 proc_check "$refresher_pid" refresher
 install -d -m 700 -o "$USER_NAME" "$RUNTIME/pam_oauth_keyring"

@@ -35,7 +35,8 @@ helper="$top_builddir/helper/pam_oauth_keyring_helper"
 # talks to the provider: the helper and oauth-keyring do not link it, the https module does,
 # and that module exports only its two entry points.
 https_module="$top_builddir/oauth/.libs/pam_oauth_keyring_https.so"
-for program in "$helper" "$top_builddir/cli/oauth-keyring"; do
+for program in "$helper" "$top_builddir/refresher/pam_oauth_keyring_refresher" \
+    "$top_builddir/cli/oauth-keyring"; do
     ldd "$program" | grep -q 'libsecret-1' || fail "ldd does not list libsecret for $program"
     ! ldd "$program" | grep -E 'libcurl|libssl|libgnutls|libkrb5' ||
         fail "$program loads the network libraries at start-up"

@@ -208,7 +208,7 @@ idp_control '{"access_ttl": 4}'
 forget_authorization
 login gdm-password
 # At once: the refresher would refresh the 4-second token after 2 s.
-pkill -u "$USER_NAME" -f "pam_oauth_keyring_helper refresher $SERVICE"
+pkill -u "$USER_NAME" -f "pam_oauth_keyring_refresher $SERVICE"
 expect_stored gdm-password
 idp_control '{"access_ttl": null}'
 as_user "$PYTHON" "$WORK/bin/keyring_tool.py" age-pair "$SERVICE" 3 || # due after half the 4 s
@@ -223,13 +223,13 @@ grep -q "session refresh: refreshed" "$LOG" || fail "sshd: the due token was not
 after=$(stored_token)
 [ "$after" != "$before" ] && [ "$after" = "$(idp_stat 's["issued"]["access_tokens"][-1]')" ] ||
     fail "sshd: the keyring does not hold the refreshed token"
-pgrep -u "$USER_NAME" -f "pam_oauth_keyring_helper refresher $SERVICE" >/dev/null ||
+pgrep -u "$USER_NAME" -f "pam_oauth_keyring_refresher $SERVICE" >/dev/null ||
     fail "sshd: the session did not start the refresher"
 note "sshd, keyring unlocked: no prompt; the due token refreshed once; refresher started"
 
 # sshd, keyring locked (no desktop session to unlock it): nothing read or sent, a notice.
 as_user "$PYTHON" "$WORK/bin/keyring_tool.py" lock || fail "cannot lock the keyring"
-pkill -u "$USER_NAME" -f "pam_oauth_keyring_helper refresher $SERVICE"
+pkill -u "$USER_NAME" -f "pam_oauth_keyring_refresher $SERVICE"
 requests=$(token_requests)
 started=$(date +%s)
 login sshd
@@ -239,7 +239,7 @@ grep -q "^<5> .*the login keyring is locked (keyring-locked)" "$LOG" ||
     fail "sshd (locked): no notice: $(cat "$LOG")"
 [ "$(token_requests)" = "$requests" ] || fail "sshd (locked): a token request"
 [ $(($(date +%s) - started)) -le 8 ] || fail "sshd (locked): the login took too long"
-! pgrep -u "$USER_NAME" -f "pam_oauth_keyring_helper refresher $SERVICE" >/dev/null ||
+! pgrep -u "$USER_NAME" -f "pam_oauth_keyring_refresher $SERVICE" >/dev/null ||
     fail "sshd (locked): a refresher was started"
 note "sshd, keyring locked: no prompt, no request, notice logged, session opened"
 

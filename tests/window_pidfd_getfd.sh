@@ -21,7 +21,7 @@ socket="$XDG_RUNTIME_DIR/pam_oauth_keyring/$SERVICE.sock"
 session_login url first || true
 grep -q "pam_open_session: Success" "$WORK/out/first.out" || fail "no session: $(cat "$WORK/out/first.out")"
 wait_until 10 test -S "$socket" || fail "no refresher socket: $(cat "$WORK/out/first.log")"
-refresher=$(pgrep -u "$RUN_AS" -f "pam_oauth_keyring_helper refresher $SERVICE" | head -1)
+refresher=$(pgrep -u "$RUN_AS" -f "pam_oauth_keyring_refresher $SERVICE" | head -1)
 [ -n "$refresher" ] || fail "no refresher"
 "$ATTACKER" getfd "$refresher" "$socket" "$CLIENT_SECRET" 20 >"$WORK/out/attack.out" 2>&1
 "$CLI" status --service "$SERVICE" >"$WORK/out/status.out" 2>&1

@@ -1,0 +1,310 @@
+#include "config.h"
+
+#include "store/request_work.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/deadline.h"
+#include "common/secret_memory.h"
+#include "oauth/token_exchange.h"
+#include "oauth/token_forms.h"
+#include "store/logout.h"
+#include "store/test_hooks.h"
+#include "store/user_state.h"
+
+/* How long a login's exchange waits for a refresh of the previous grant to finish. */
+#define EXCHANGE_LOCK_WAIT_MS 1000
+
+int work_reply_error(struct request_work *work, const char *reason, const char *message)
+{
+    protocol_message_clear(&work->reply);
+    protocol_reply_init(&work->reply, false);
+    protocol_set(&work->reply, FIELD_REASON, reason);
+    protocol_set(&work->reply, FIELD_MESSAGE, message);
+    return HELPER_EXIT_FAILED;
+}
+
+const char *work_field(const struct request_work *work, enum protocol_field_id field)
+{
+    return protocol_get(&work->request, field);
+}
+
+int work_reply_outcome(struct request_work *work, const char *outcome, const char *message)
+{
+    protocol_reply_init(&work->reply, true);
+    return protocol_set(&work->reply, FIELD_OUTCOME, outcome) |
+                   protocol_set(&work->reply, FIELD_MESSAGE, message)
+               ? work_reply_error(work, "internal", "the reply does not fit")
+               : HELPER_EXIT_OK;
+}
+
+const char *work_keyring_reason(enum keyring_status status)
+{
+    switch (status) {
+    case KEYRING_LOCKED:
+        return "keyring-locked";
+    case KEYRING_NO_DEFAULT:
+        return "keyring-missing";
+    case KEYRING_NOT_STARTED:
+        return "keyring-not-started";
+    default:
+        return "keyring-unreachable";
+    }
+}
+
+/* The form of RFC 6749 section 4.1.3 with the PKCE verifier, in the reference's order. */
+static int build_code_form(const struct request_work *work, struct capped_buffer *form)
+{
+    const struct oauth_client client = {work_field(work, FIELD_CLIENT_ID),
+                                        work_field(work, FIELD_CLIENT_SECRET)};
+
+    return token_form_authorization_code(form, &client, work_field(work, FIELD_CODE),
+                                         work_field(work, FIELD_REDIRECT_URI),
+                                         work_field(work, FIELD_VERIFIER));
+}
+
+/* The module's deadline (CLOCK_MONOTONIC ms, see deadline.h), 0 when it sent none. */
+static long long request_deadline(const struct request_work *work)
+{
+    const char *text = work_field(work, FIELD_DEADLINE);
+
+    return text != NULL ? strtoll(text, NULL, 10) : 0;
+}
+
+/* What the exchange may take: the configured timeout, ending in time for the store. */
+static long exchange_budget_ms(const struct request_work *work)
+{
+    const char *text = work_field(work, FIELD_TIMEOUT);
+    long seconds = text != NULL ? strtol(text, NULL, 10) : 0;
+
+    if (seconds < 1 || seconds > 120)
+        return -1;
+    return request_time_budget_ms(seconds * 1000, request_deadline(work));
+}
+
+/* The refresh settings the module sent (the same for "session" and "refresher"). */
+void work_refresh_settings(const struct request_work *work, struct refresh_request *request)
+{
+    const char *margin = work_field(work, FIELD_REFRESH_MARGIN);
+    const char *timeout = work_field(work, FIELD_TIMEOUT);
+
+    memset(request, 0, sizeof(*request));
+    request->names.service = work_field(work, FIELD_KEYRING_SERVICE);
+    request->names.username = work_field(work, FIELD_USERNAME);
+    request->names.display_name = work_field(work, FIELD_DISPLAY_NAME);
+    request->names.preset = work_field(work, FIELD_PRESET);
+    request->token_url = work_field(work, FIELD_TOKEN_URL);
+    request->token_url_from_preset = work_field(work, FIELD_TOKEN_URL_FROM_PRESET) != NULL;
+    request->client_id = work_field(work, FIELD_CLIENT_ID);
+    request->client_secret = work_field(work, FIELD_CLIENT_SECRET);
+    request->ca_file = work_field(work, FIELD_CA_FILE);
+    request->deadline_ms = request_deadline(work);
+    request->timeout_ms = (timeout != NULL ? strtol(timeout, NULL, 10) : 10) * 1000;
+    request->margin_seconds = margin != NULL ? strtol(margin, NULL, 10) : REFRESH_DEFAULT_MARGIN;
+    if (request->timeout_ms < 1000 || request->timeout_ms > 120000)
+        request->timeout_ms = 10000;
+    if (request->margin_seconds < 0)
+        request->margin_seconds = REFRESH_DEFAULT_MARGIN;
+}
+
+/* With holds_refresh_token, refresh_expires_at (Unix seconds, 0: the provider gave none) for
+ * the module's login state (pam_module/login_state.h): the module, not this process, writes
+ * that file. Without a refresh token, no such field: the next login has to ask. */
+int work_add_refresh_expiry(struct request_work *work, bool holds_refresh_token,
+                            long long refresh_expires_at)
+{
+    char text[24];
+
+    if (!holds_refresh_token)
+        return 0;
+    snprintf(text, sizeof(text), "%lld", refresh_expires_at > 0 ? refresh_expires_at : 0);
+    return protocol_set(&work->reply, FIELD_REFRESH_EXPIRES_AT, text);
+}
+
+/* Stores the pair and records the sign-in (SERVICE.status, for `oauth-keyring status`): the
+ * module's exchange and the one a refresher finishes for a login (refresher.c) both end here. */
+static int store_exchanged(struct request_work *work, struct keyring *keyring,
+                           struct exchange_result *result, const char *token_url)
+{
+    struct refresh_request request;
+    char why[512], event[600];
+    time_t now = time(NULL);
+    long long refresh_expires_at = result->tokens.refresh_expires_in > 0
+                                       ? (long long)now + result->tokens.refresh_expires_in
+                                       : 0;
+
+    work_refresh_settings(work, &request);
+    if (keyring_store_pair(keyring, &request.names, &result->tokens, token_url, now, why,
+                           sizeof(why)) != 0) {
+        snprintf(event, sizeof(event), "the sign-in was not stored: %s", why);
+        refresh_status_record_event(request.names.service, "exchange-failed", event);
+        return work_reply_error(work, "keyring-write", why);
+    }
+    refresh_status_record_event(request.names.service, "signed-in",
+                                result->tokens.refresh_token != NULL
+                                    ? "access and refresh token stored in the keyring"
+                                    : "access token stored in the keyring; the provider gave "
+                                      "no refresh token: sign in again when it expires");
+    protocol_reply_init(&work->reply, true);
+    return protocol_set(&work->reply, FIELD_MESSAGE, "tokens stored in the keyring") |
+                   work_add_refresh_expiry(work, result->tokens.refresh_token != NULL,
+                                           refresh_expires_at)
+               ? work_reply_error(work, "internal", "the reply does not fit")
+               : HELPER_EXIT_OK;
+}
+
+int work_exchange_code(struct request_work *work, bool may_defer,
+                       enum work_exchange_result *result_kind)
+{
+    const char *token_url = work_field(work, FIELD_TOKEN_URL);
+    struct capped_buffer form = {0};
+    struct exchange_result result;
+    struct keyring *keyring = NULL;
+    enum keyring_status keyring_status;
+    char why[512];
+    long budget_ms;
+    int lock = -1, status;
+
+    memset(&result, 0, sizeof(result));
+    if (build_code_form(work, &form) != 0) {
+        status = work_reply_error(work, "internal", "the token request does not fit");
+        goto out;
+    }
+    keyring_status = keyring_open(&keyring, KEYRING_FOR_LOGIN, why, sizeof(why));
+    /* Not started yet (a display manager's stack, see the helper's defer_to_refresher): a
+     * login leaves the exchange to its refresher; nothing is spent here. */
+    *result_kind = WORK_EXCHANGE_NOT_SENT;
+    if (keyring_status == KEYRING_NOT_STARTED && may_defer) {
+        *result_kind = WORK_EXCHANGE_DEFERRED;
+        status = HELPER_EXIT_OK;
+        goto out;
+    }
+    if (keyring_status != KEYRING_READY) {
+        status = work_reply_error(work, work_keyring_reason(keyring_status), why);
+        goto out;
+    }
+    /* A refresh of the previous grant may be running: wait for it (a little) so that its
+     * answer cannot land on top of this new pair. */
+    lock = refresh_lock_acquire(work_field(work, FIELD_KEYRING_SERVICE), EXCHANGE_LOCK_WAIT_MS);
+    budget_ms = exchange_budget_ms(work);
+    if (budget_ms < 500) {
+        status = work_reply_error(work, "timeout", "no time left for the exchange; code not spent");
+        goto out;
+    }
+    test_pause_point("exchange-before-request");
+    token_exchange(token_url, work_field(work, FIELD_CA_FILE), budget_ms, &form, &result);
+    if (result.outcome != EXCHANGE_OK) {
+        *result_kind = WORK_EXCHANGE_PROVIDER_FAILED;
+        status = work_reply_error(work, result.reason, result.message);
+    } else {
+        status = store_exchanged(work, keyring, &result, token_url);
+        *result_kind = status == HELPER_EXIT_OK ? WORK_EXCHANGE_STORED : WORK_EXCHANGE_NOT_STORED;
+    }
+out:
+    refresh_lock_release(lock);
+    exchange_result_clear(&result);
+    capped_buffer_wipe(&form);
+    keyring_close(keyring);
+    return status;
+}
+
+/* A 429/503's Retry-After travels back to the refresher, whose schedule honours it. */
+static int add_retry_after(struct request_work *work, long seconds)
+{
+    char text[24];
+
+    if (seconds <= 0)
+        return HELPER_EXIT_OK;
+    snprintf(text, sizeof(text), "%ld", seconds);
+    return protocol_set(&work->reply, FIELD_RETRY_AFTER, text) != 0
+               ? work_reply_error(work, "internal", "the reply does not fit")
+               : HELPER_EXIT_OK;
+}
+
+/* "refresh": one refresh on the refresher's behalf, in a process of its own (helper_child.h).
+ * Every outcome, failures included, is an "ok" reply that names it. */
+int work_refresh_for_refresher(struct request_work *work)
+{
+    const char *min_valid = work_field(work, FIELD_MIN_VALID);
+    struct refresh_request request;
+    struct refresh_report report;
+    struct keyring *keyring = NULL;
+    char why[512];
+    int status;
+
+    if (keyring_open(&keyring, KEYRING_FOR_LOGIN, why, sizeof(why)) != KEYRING_READY)
+        return work_reply_outcome(work, refresh_outcome_name(REFRESH_KEYRING_FAILED), why);
+    work_refresh_settings(work, &request);
+    request.min_valid_seconds = min_valid != NULL ? strtol(min_valid, NULL, 10) : 0;
+    if (request.min_valid_seconds < 0 || request.min_valid_seconds > 86400)
+        request.min_valid_seconds = 0;
+    refresh_if_due(keyring, &request, &report);
+    keyring_close(keyring);
+    status = work_reply_outcome(work, refresh_outcome_name(report.outcome), report.message);
+    return status == HELPER_EXIT_OK ? add_retry_after(work, report.retry_after_seconds) : status;
+}
+
+/* "logout": revoke and remove the pair on the refresher's behalf (helper_child.h). */
+int work_logout_for_refresher(struct request_work *work)
+{
+    struct refresh_request request;
+    struct keyring *keyring = NULL;
+    char message[512];
+    int removed;
+
+    if (keyring_open(&keyring, KEYRING_FOR_LOGIN, message, sizeof(message)) != KEYRING_READY)
+        return work_reply_outcome(work, "keyring-failed", message);
+    work_refresh_settings(work, &request);
+    removed = logout_pair(keyring, &request, work_field(work, FIELD_REVOKE_URL), message,
+                          sizeof(message));
+    keyring_close(keyring);
+    return work_reply_outcome(work, removed == 0 ? "logged-out" : "keyring-failed", message);
+}
+
+int work_read_request(struct request_work *work)
+{
+    struct capped_buffer input = {0};
+    char chunk[4096];
+    ssize_t got;
+    int rv = -1;
+
+    if (capped_buffer_init(&input, PROTOCOL_MAX_MESSAGE) != 0)
+        return -1;
+    do {
+        got = read(STDIN_FILENO, chunk, sizeof(chunk));
+        if (got > 0 && capped_buffer_append(&input, chunk, (size_t)got) != 0)
+            got = -2;
+    } while (got > 0 || (got == -1 && errno == EINTR));
+    if (got == 0)
+        rv = protocol_decode(input.data, input.length, &work->request);
+    secret_wipe(chunk, sizeof(chunk));
+    capped_buffer_wipe(&input);
+    return rv;
+}
+
+int work_write_reply(const struct request_work *work)
+{
+    struct capped_buffer output = {0};
+    size_t written = 0;
+    int rv = -1;
+
+    if (capped_buffer_init(&output, PROTOCOL_MAX_MESSAGE) == 0 &&
+        protocol_encode(&work->reply, &output) == 0) {
+        while (written < output.length) {
+            ssize_t count = write(STDOUT_FILENO, output.data + written, output.length - written);
+            if (count < 0 && errno == EINTR)
+                continue;
+            if (count <= 0)
+                break;
+            written += (size_t)count;
+        }
+        rv = written == output.length ? 0 : -1;
+    }
+    capped_buffer_wipe(&output);
+    return rv;
+}

@@ -1,0 +1,72 @@
+/* The work the login helper and the refresher program share for a request of the protocol's
+ * table (common/protocol_table.h): the request and its reply, the settings a request carries,
+ * the code exchange and its store, a refresh and a logout done on the refresher's behalf, and
+ * reading the request from stdin and writing the reply to stdout. Each program decides which
+ * of these it runs (helper/helper_main.c, refresher/refresher_main.c). */
+#ifndef POK_REQUEST_WORK_H
+#define POK_REQUEST_WORK_H
+
+#include <stdbool.h>
+
+#include "common/protocol.h"
+#include "common/protocol_table.h"
+#include "store/keyring.h"
+#include "store/refresh.h"
+
+struct request_work {
+    struct protocol_message request;
+    struct protocol_message reply;
+};
+
+/* A field of the request, or NULL. */
+const char *work_field(const struct request_work *work, enum protocol_field_id field);
+
+/* The reply becomes an "error" with reason and message: HELPER_EXIT_FAILED. */
+int work_reply_error(struct request_work *work, const char *reason, const char *message);
+
+/* The reply becomes an "ok" with outcome and message: HELPER_EXIT_OK (or, when it does not
+ * fit, an error). */
+int work_reply_outcome(struct request_work *work, const char *outcome, const char *message);
+
+/* The reason a keyring status gives the module ("keyring-locked", ...). */
+const char *work_keyring_reason(enum keyring_status status);
+
+/* The refresh settings the request carries (pointers into it). */
+void work_refresh_settings(const struct request_work *work, struct refresh_request *request);
+
+/* With holds_refresh_token, refresh_expires_at (Unix seconds, 0: the provider gave none) in
+ * the reply, for the module's login state (pam_module/login_state.h). -1 if it does not fit. */
+int work_add_refresh_expiry(struct request_work *work, bool holds_refresh_token,
+                            long long refresh_expires_at);
+
+/* How an exchange ended, for what the caller does next (the login helper starts the
+ * refresher after STORED and PROVIDER_FAILED, hands the code on after DEFERRED). */
+enum work_exchange_result {
+    WORK_EXCHANGE_DEFERRED,        /* keyring not started, may_defer: nothing done, no reply */
+    WORK_EXCHANGE_NOT_SENT,        /* keyring unusable, no time left: the code not spent */
+    WORK_EXCHANGE_PROVIDER_FAILED, /* the provider refused it or did not answer */
+    WORK_EXCHANGE_STORED,          /* the pair is in the keyring */
+    WORK_EXCHANGE_NOT_STORED,      /* the keyring refused the pair */
+};
+
+/* An "exchange": only with a usable keyring is the code spent; then the pair is stored and
+ * the sign-in recorded (SERVICE.status). With may_defer and a keyring not started yet,
+ * nothing is done and no reply made: the caller hands the code on. Returns the exit status
+ * that goes with the reply; *result says how it ended. */
+int work_exchange_code(struct request_work *work, bool may_defer,
+                       enum work_exchange_result *result);
+
+/* A "refresh" on the refresher's behalf: every outcome, failures included, is an "ok" reply
+ * that names it (with retry_after when the provider asked to wait). */
+int work_refresh_for_refresher(struct request_work *work);
+
+/* A "logout" on the refresher's behalf: revoke and remove the pair; "logged-out" or
+ * "keyring-failed". */
+int work_logout_for_refresher(struct request_work *work);
+
+/* The request from stdin, read to end of file (at most PROTOCOL_MAX_MESSAGE bytes), decoded:
+ * 0, or -1. The reply to stdout, whole: 0, or -1. */
+int work_read_request(struct request_work *work);
+int work_write_reply(const struct request_work *work);
+
+#endif
