@@ -194,10 +194,9 @@ for name in login sudo; do
     done >"$ROOT/etc/pam.d/$name"
 done
 login() { # login SERVICE PASSWORD NAME -> $WORK/NAME.out, module log in $WORK/NAME.log
-    TEST_PASSWORD="$2" timeout 60 "$DRIVER" --confdir "$ROOT/etc/pam.d" --service "$1" \
-        --user "$USER_NAME" --answer-command "$(browser_command url)" --log "$WORK/$3.log" \
-        --setenv "XDG_RUNTIME_DIR=$RUNTIME" --setenv "DBUS_SESSION_BUS_ADDRESS=$BUS" \
-        >"$WORK/$3.out" 2>&1
+    # --helper "": the installed module starts the installed helper.
+    driver_login "$3" --dir "$WORK" --confdir "$ROOT/etc/pam.d" --service "$1" --user "$USER_NAME" \
+        --password "$2" --helper "" --session "$RUNTIME" "$BUS"
     sed "s/^/    [$3] /" "$WORK/$3.out" "$WORK/$3.log"
 }
 
