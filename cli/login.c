@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cli/desktop_signin.h"
 #include "cli/refresher_client.h"
 #include "common/deadline.h"
 #include "common/message_socket.h"
@@ -140,22 +141,55 @@ static int report_outcome(const struct login *login, const struct protocol_messa
     return status;
 }
 
-/* Runs xdg-open URL, detached, its output discarded; not waited for (a browser may live on). */
+/* The browser command for url: the first entry of $BROWSER (a colon-separated list, an
+ * argument "%s" standing for the URL, else the URL appended), as gh, gcloud (Python's
+ * webbrowser) and git web--browse honour it: the user's own choice; else xdg-open, the
+ * desktop's default browser. A new vector (g_strfreev), or NULL when $BROWSER does not parse. */
+static char **browser_command(const char *url)
+{
+    const char *chosen = getenv("BROWSER") != NULL ? getenv("BROWSER") : "";
+    char *first = g_strndup(chosen, strcspn(chosen, ":"));
+    char **argv = NULL;
+    int argc = 0;
+    bool placed = false;
+
+    if (first[0] == '\0' || !g_shell_parse_argv(first, &argc, &argv, NULL)) {
+        g_strfreev(argv);
+        argv = g_new0(char *, 2);
+        argv[0] = g_strdup("xdg-open");
+        argc = 1;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "%s") == 0) {
+            g_free(argv[i]);
+            argv[i] = g_strdup(url);
+            placed = true;
+        }
+    }
+    if (!placed) {
+        argv = g_renew(char *, argv, argc + 2);
+        argv[argc] = g_strdup(url);
+        argv[argc + 1] = NULL;
+    }
+    g_free(first);
+    return argv;
+}
+
+/* Runs the browser on url, detached, its output discarded; not waited for (a browser may live
+ * on). */
 static void open_browser(const char *url)
 {
-    char program[] = "xdg-open";
-    char *copy = g_strdup(url);
-    char *argv[] = {program, copy, NULL};
+    char **argv = browser_command(url);
     GError *error = NULL;
 
     if (!g_spawn_async(NULL, argv, NULL,
                        G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL |
                            G_SPAWN_STDERR_TO_DEV_NULL | G_SPAWN_STDIN_FROM_DEV_NULL,
                        NULL, NULL, NULL, &error)) {
-        fprintf(stderr, "oauth-keyring: cannot open a browser: %s\n", error->message);
+        fprintf(stderr, "oauth-keyring: cannot open a browser (%s): %s\n", argv[0], error->message);
         g_clear_error(&error);
     }
-    g_free(copy);
+    g_strfreev(argv);
 }
 
 static bool graphical_session(void)
@@ -181,8 +215,12 @@ static void show_start(struct login *login, const char *url, const char *listeni
     if (login->input_open)
         printf("Or paste the code or the address the browser was sent to here, then Enter:\n");
     fflush(stdout);
-    if (!login->options->no_browser && graphical_session())
+    if (!login->options->no_browser && graphical_session()) {
+        /* After a graphical login a browser window nobody asked for needs a word first. */
+        if (login->options->desktop && desktop_notify_signin(login->service, url) != 0)
+            fprintf(stderr, "oauth-keyring: no desktop notification (no server answered)\n");
         open_browser(url);
+    }
 }
 
 /* A line the user typed or pasted, handed to the refresher: -1 while the sign-in goes on (the

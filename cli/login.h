@@ -7,6 +7,7 @@
 struct login_options {
     bool no_browser; /* never run xdg-open */
     bool qr;         /* draw the URL as a QR code too */
+    bool desktop;    /* the autostart entry's run: a desktop notification before the browser */
 };
 
 /* Asks service's refresher for a sign-in, shows its URL (and QR code), opens the browser in a

@@ -25,6 +25,7 @@
 
 #include "store/keyring.h"
 #include "store/refresh.h"
+#include "cli/desktop_signin.h"
 #include "cli/login.h"
 #include "cli/refresher_client.h"
 #include "store/logout.h"
@@ -52,7 +53,7 @@ struct cli {
     long min_valid;
     bool json;
     bool if_needed;             /* login: nothing to do when a usable token is stored */
-    struct login_options login; /* login's --no-browser, --qr */
+    struct login_options login; /* login's --no-browser, --qr, --desktop */
     char *username;
     struct keyring *keyring;
     struct stored_pair pair;
@@ -68,9 +69,11 @@ static const char usage_text[] =
     "                                run COMMAND with that variable in its environment only;\n"
     "                                the exit status is then COMMAND's\n"
     "  logout                        revoke the refresh token and delete both items\n"
-    "  login [--no-browser] [--qr] [--if-needed]\n"
+    "  login [--no-browser] [--qr] [--if-needed] [--desktop]\n"
     "                                sign in through the session's refresher: opens the\n"
-    "                                browser (graphical sessions), or paste the address\n"
+    "                                browser (graphical sessions), or paste the address;\n"
+    "                                --desktop: the autostart entry's run (a notification;\n"
+    "                                silent exit 0 when turned off or no refresher runs)\n"
     "  git-credential get|store|erase [--username NAME]\n"
     "                                git's credential-helper protocol (username: oauth2)\n"
     "  --help                        print this and exit\n"
@@ -140,6 +143,7 @@ static int parse_arguments(int argc, char **argv, struct cli *cli)
         {"no-browser", no_argument, NULL, 'b'},
         {"qr", no_argument, NULL, 'q'},
         {"if-needed", no_argument, NULL, 'i'},
+        {"desktop", no_argument, NULL, 'd'},
         {NULL, 0, NULL, 0},
     };
     bool help = false;
@@ -172,6 +176,8 @@ static int parse_arguments(int argc, char **argv, struct cli *cli)
             cli->login.qr = true;
         else if (option == 'i')
             cli->if_needed = true;
+        else if (option == 'd')
+            cli->login.desktop = true;
         else if (option != 'm')
             return option_error(option, argv);
         else if (parse_min_valid(optarg, &cli->min_valid) != 0)
@@ -789,6 +795,28 @@ static int command_login(struct cli *cli)
     return login_run(cli->service, &cli->login);
 }
 
+/* login --desktop is the XDG autostart entry's command, run at every graphical login: it must
+ * never bother a user whose site turned the desktop sign-in off (the module's
+ * desktop_signin=no) or whose login the module did not serve (no refresher runs). True when
+ * it should exit 0 without a word, before the keyring is even looked at. */
+static bool desktop_login_unwanted(const struct cli *cli)
+{
+    const char *service = cli->service != NULL ? cli->service : getenv("OAUTH_KEYRING_SERVICE");
+    char **running;
+    bool unwanted;
+
+    if (strcmp(cli->command, "login") != 0 || !cli->login.desktop)
+        return false;
+    if (desktop_signin_turned_off())
+        return true;
+    if (service != NULL)
+        return !refresher_is_running(service);
+    running = user_state_running_services();
+    unwanted = running == NULL || running[0] == NULL;
+    g_strfreev(running);
+    return unwanted;
+}
+
 /* The command is one of these: parse_arguments checked. */
 static int dispatch(struct cli *cli)
 {
@@ -827,6 +855,10 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     cli.username = g_strdup(account->pw_name);
+    if (desktop_login_unwanted(&cli)) {
+        g_free(cli.username);
+        return EXIT_OK;
+    }
     rv = open_keyring(&cli);
     if (rv == EXIT_OK)
         rv = choose_service(&cli);

@@ -497,3 +497,52 @@ ssh_as_user() {
         -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR \
         -o ConnectTimeout=10 "$USER_NAME@127.0.0.1" "$@"
 }
+
+# The desktop's side of the sign-in after a graphical login (issue 13, item 4), for a private
+# session. Stages the shipped autostart entry's Exec= line ($WORK/exec-line, checked to need no
+# unquoting), oauth-keyring on a PATH directory ($WORK/path), the notification server and
+# BROWSER's script ($WORK/bin/desktop_browser.sh): the user approves at the IdP (browser.py),
+# the browser follows the redirect to the refresher's listener and the listener's own redirect
+# to its result page ($WORK/out/browser.page, .final: code, redirects, final URL). Each start
+# adds the URL to browser.runs; what the notification server had recorded by then is kept in
+# notified-before-browser.
+stage_autostart_entry() {
+    sed -n 's/^Exec=//p' "$top_srcdir/desktop/oauth-keyring-login.desktop" >"$WORK/exec-line"
+    grep -Eq '^oauth-keyring( [a-z-]+)+$' "$WORK/exec-line" ||
+        fail "unexpected Exec= line: $(cat "$WORK/exec-line")"
+    mkdir -p "$WORK/path"
+    ln -sf "$CLI" "$WORK/path/oauth-keyring"
+    cp "$top_srcdir/tests/notification_server.py" "$WORK/bin/"
+    cat >"$WORK/bin/desktop_browser.sh" <<'BROWSER'
+#!/bin/bash
+cp "$WORK/out/notifications.jsonl" "$WORK/out/notified-before-browser" 2>/dev/null
+echo "$1" >>"$WORK/out/browser.runs"
+redirect=$(printf '%s\n' "$1" | "$PYTHON" "$WORK/bin/browser.py" --ca "$CA_FILE" --mode url) || exit 1
+curl -sS -L --max-redirs 2 --max-time 20 -o "$WORK/out/browser.page" \
+    -w '%{http_code} %{num_redirects} %{url_effective}\n' "$redirect" >"$WORK/out/browser.final"
+BROWSER
+    chmod a+rx "$WORK/bin/desktop_browser.sh"
+}
+# Inside a private session: a desktop notification server on the session bus, recording each
+# Notify in $WORK/out/notifications.jsonl; stopped with the bus.
+start_notification_server() {
+    "$PYTHON" "$WORK/bin/notification_server.py" "$WORK/out/notifications.jsonl" \
+        "$WORK/out/notify.ready" 2>"$WORK/out/notify.err" &
+    wait_until 10 test -e "$WORK/out/notify.ready" || fail "the notification server did not start"
+}
+notifications_sent() { cat "$WORK/out/notifications.jsonl" 2>/dev/null | wc -l; }
+browser_runs() { cat "$WORK/out/browser.runs" 2>/dev/null | wc -l; }
+# Inside a private session: the autostart entry's command as the desktop runs it, in the
+# session's environment plus what the module put into the PAM environment of login
+# LOGIN-NAME (pam_driver's pam_env: lines), DISPLAY set, stdin /dev/null, at most SECONDS (60).
+# Output in $WORK/out/NAME.out and .err, status in NAME.status.
+#   run_autostart_entry NAME LOGIN-NAME [SECONDS]
+run_autostart_entry() {
+    local argv session_env limit=${3:-60}
+    read -ra argv <"$WORK/exec-line"
+    mapfile -t session_env < <(sed -n 's/^pam_env: //p' "$WORK/out/$2.out" 2>/dev/null)
+    env "${session_env[@]}" PATH="$WORK/path:$PATH" DISPLAY=:0 \
+        BROWSER="$WORK/bin/desktop_browser.sh" timeout "$limit" "${argv[@]}" </dev/null \
+        >"$WORK/out/$1.out" 2>"$WORK/out/$1.err"
+    echo $? >"$WORK/out/$1.status"
+}

@@ -2,7 +2,8 @@
 # The man pages render without a groff or man warning, have their sections, and cannot drift
 # from the code: every module argument module_options.c accepts, every key and Snyk region
 # provider_config.c knows, and every command, option, exit code and environment variable of
-# oauth-keyring (from its --help and its source) must be documented in the page's own section.
+# oauth-keyring (from its --help and its source, cli/*.c) must be documented in the page's own
+# section.
 set -u
 . "${top_srcdir:-.}/tests/lib.sh"
 
@@ -122,8 +123,9 @@ options_count=$(require_entries option "$CLI_TEXT" OPTIONS "$options") || exit 1
 codes=$(grep -oE '^ *EXIT_[A-Z_]+ = [0-9]+,' "$CLI_SOURCE" | grep -oE '[0-9]+' | sort -u)
 require_known "exit code" "$codes" 0 4
 codes_count=$(require_entries "exit code" "$CLI_TEXT" "EXIT STATUS" "$codes") || exit 1
-variables=$(grep -oE 'getenv\("[A-Z_]+"\)' "$CLI_SOURCE" | sed -E 's/getenv\("([^"]+)"\)/\1/' | sort -u)
-require_known "environment variable" "$variables" OAUTH_KEYRING_SERVICE
+variables=$(cat "$top_srcdir"/cli/*.c | grep -oE 'getenv\("[A-Z_]+"\)' |
+    sed -E 's/getenv\("([^"]+)"\)/\1/' | sort -u)
+require_known "environment variable" "$variables" OAUTH_KEYRING_SERVICE BROWSER OAUTH_KEYRING_DESKTOP_SIGNIN
 variables_count=$(require_entries "environment variable" "$CLI_TEXT" ENVIRONMENT "$variables") ||
     exit 1
 note "5. oauth-keyring(1): $count commands, $options_count options, $codes_count exit codes, $variables_count variables"

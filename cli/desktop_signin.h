@@ -1,0 +1,19 @@
+/* What `oauth-keyring login --desktop` - the XDG autostart entry's command after a graphical
+ * login (issue 13, item 4) - adds to a sign-in: the module's off switch, and a desktop
+ * notification saying what is about to open. */
+#ifndef POK_CLI_DESKTOP_SIGNIN_H
+#define POK_CLI_DESKTOP_SIGNIN_H
+
+#include <stdbool.h>
+
+/* The module's desktop_signin=no reached this session: OAUTH_KEYRING_DESKTOP_SIGNIN is no,
+ * false, off or 0 (pam_module/desktop_signin.h). */
+bool desktop_signin_turned_off(void);
+
+/* Tells the user, through the desktop's notification server (org.freedesktop.Notifications on
+ * the session bus), that the browser is about to open the sign-in for service at the host of
+ * url. 0 when a server took it; -1 when none runs or it did not answer within 3 s: the
+ * sign-in goes on without it. */
+int desktop_notify_signin(const char *service, const char *url);
+
+#endif
