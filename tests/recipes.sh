@@ -5,7 +5,8 @@
 # whose login keyring pam_gnome_keyring unlocks on the user's own session bus:
 #   login, gdm-password, lightdm: code asked, tokens stored, read back as the user;
 #   sddm: session only, refresh runs, no prompt;
-#   sshd: auth asks nothing; a due token is refreshed in the session; a locked keyring is
+#   sshd: auth asks nothing; with no tokens the session starts the refresher (for a sign-in
+#         in the session); a due token is refreshed in the session; a locked keyring is
 #         left alone, logged, and the session opens;
 #   i3lock/swaylock (auth include login), run as the user: silent thanks to only_if=login;
 #         without it, the configuration cannot be read and nothing is asked.
@@ -202,6 +203,19 @@ grep -q "session refresh: not-due" "$LOG" || fail "sddm: no session refresh: $(c
 note "sddm: no prompt; session refresh ran (not due), no token request"
 
 [ "$(grep -c '^auth.*pam_oauth_keyring' "$WORK/pam.d/sshd")" = 0 ] || fail "the sshd recipe has an auth line"
+# sshd, keyring unlocked, no tokens: no prompt, and the session starts the refresher, which
+# waits for `oauth-keyring login` in the ssh session (tests/ssh_session.sh signs in over ssh).
+as_user "$CLI" logout --service "$SERVICE" >/dev/null 2>&1 ||
+    fail "cannot log out before the sshd login"
+pkill -u "$USER_NAME" -f "pam_oauth_keyring_refresher $SERVICE"
+wait_until 5 eval '! pgrep -u "$USER_NAME" -f "pam_oauth_keyring_refresher $SERVICE" >/dev/null' ||
+    fail "the refresher did not stop"
+login sshd
+session_opened sshd
+! asked || fail "sshd (no tokens): a code was asked for"
+wait_until 10 pgrep -u "$USER_NAME" -f "pam_oauth_keyring_refresher $SERVICE" >/dev/null ||
+    fail "sshd (no tokens): the session did not start the refresher: $(cat "$LOG")"
+note "sshd, no tokens: no prompt; the refresher started, waiting for oauth-keyring login"
 # sshd, keyring unlocked (the same user's desktop session holds it open): a due token is
 # refreshed by the session alone. Short tokens, the desktop's refresher stopped first.
 idp_control '{"access_ttl": 4}'
