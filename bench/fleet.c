@@ -15,7 +15,9 @@
  *             today: Okta's body is no OAuth error, so a lost answer); 11:00-11:10 an outage:
  *             connections time out, nothing is sent
  *   child     the once-only refresh of store/refresh.c: sends only when due; the lost-answer
- *             rule (a second try after a minute, then the user signs in again)
+ *             rule (a second try after a minute, then the user signs in again); fleet: a
+ *             429's Retry-After kept in SERVICE.status holds every process's request, the
+ *             login's session hook and the refresher alike
  *
  * Prints a table, writes CSV (requests and 429s per minute for both) and, with --plot, a PNG
  * through gnuplot. --check runs the invariants (exit 1 when broken): no user forced to sign in
@@ -68,7 +70,9 @@ struct station {
     long long unknown_at;
     bool running, asleep, forced;
     unsigned generation;
-    long long hold_until; /* the last 429's Retry-After, as the provider said it */
+    long long hold_until;        /* the last 429's Retry-After, as the provider said it */
+    long long status_hold_until; /* the same, as SERVICE.status keeps it (fleet only) */
+    long retry_after;            /* what the last busy outcome carries to the schedule */
     struct schedule_state state;
     struct schedule_plan plan;
 };
@@ -168,8 +172,11 @@ static enum schedule_outcome endpoint(struct fleet *fleet, struct station *stati
         figures->busy++;
         figures->busy_per_minute[at / 60]++;
         station->hold_until = at + fleet->options->retry_after;
-        /* Today a 429 whose body is no OAuth error was a lost answer (a bad response). */
-        return fleet->policy == SCHEDULE_FLEET ? SCHEDULE_BUSY : SCHEDULE_LOST;
+        if (fleet->policy == SCHEDULE_TODAY)
+            return SCHEDULE_LOST; /* a 429 whose body is no OAuth error was a lost answer */
+        station->status_hold_until = station->hold_until;
+        station->retry_after = fleet->options->retry_after;
+        return SCHEDULE_BUSY;
     }
     station->obtained_at = at;
     station->expires_at = at + fleet->options->ttl;
@@ -177,7 +184,8 @@ static enum schedule_outcome endpoint(struct fleet *fleet, struct station *stati
     return SCHEDULE_SUCCEEDED;
 }
 
-/* The child's refresh under the lock (store/refresh.c): only when due, the lost-answer rule. */
+/* The refresh under the lock (store/refresh.c), whoever runs it (a login's session hook, the
+ * refresher's child): only when due; the lost-answer rule; a Retry-After in SERVICE.status. */
 static enum schedule_outcome refresh_once(struct fleet *fleet, struct station *station,
                                           long long at, long margin)
 {
@@ -195,6 +203,10 @@ static enum schedule_outcome refresh_once(struct fleet *fleet, struct station *s
     if (station->unknown_attempts > 0 &&
         at - station->unknown_at < SCHEDULE_LOST_ANSWER_WAIT_SECONDS)
         return SCHEDULE_LOST;
+    if (fleet->policy == SCHEDULE_FLEET && at < station->status_hold_until) {
+        station->retry_after = (long)(station->status_hold_until - at);
+        return SCHEDULE_BUSY; /* nothing sent; the time left goes back to the refresher */
+    }
     outcome = endpoint(fleet, station, at);
     if (outcome == SCHEDULE_LOST) {
         station->unknown_attempts++;
@@ -214,7 +226,7 @@ static void plan(struct fleet *fleet, struct station *station, long long at,
         .holds_tokens = !station->forced,
         .margin_seconds = MARGIN,
         .outcome = outcome,
-        .retry_after_seconds = outcome == SCHEDULE_BUSY ? fleet->options->retry_after : 0,
+        .retry_after_seconds = outcome == SCHEDULE_BUSY ? station->retry_after : 0,
         .jitter_draw = uniform(fleet),
         .backoff_draw = uniform(fleet),
     };
@@ -247,14 +259,15 @@ static void on_login(struct fleet *fleet, int index, long long at)
     struct station *station = &fleet->stations[index];
 
     refresh_once(fleet, station, at, MARGIN); /* the session's own, outside the refresher */
-    station->running = true;
+    station->running = true;                  /* the refresher starts, plans and sets its timer */
     plan(fleet, station, at, SCHEDULE_NO_ATTEMPT);
-    arm(fleet, index, at + 1);
+    arm(fleet, index, station->plan.wake_at);
     push(fleet, at + (long long)(-log(1.0 - uniform(fleet)) * HOUR / TOOL_RATE_PER_HOUR), index,
          TOOL);
 }
 
-/* A tool asking for a token valid for a minute: from the keyring, else through the refresher. */
+/* A tool asking for a token valid for a minute: from the keyring, else through the refresher,
+ * which plans anew and keeps its timer (refresher.c refresh_on_demand). */
 static void on_tool(struct fleet *fleet, int index, long long at)
 {
     struct station *station = &fleet->stations[index];
@@ -272,7 +285,6 @@ static void on_tool(struct fleet *fleet, int index, long long at)
         plan(fleet, station, at, refresh_once(fleet, station, at, TOOL_MIN_VALID));
         usable = at < station->expires_at && station->obtained_at <= at &&
                  at < refresh_due_at(station->obtained_at, station->expires_at, TOOL_MIN_VALID);
-        arm(fleet, index, station->plan.wake_at);
     }
     if (!outage) {
         fleet->figures->tool_asks++;
@@ -362,20 +374,26 @@ static void simulate(const struct options *options, enum schedule_policy policy,
 
 struct summary {
     double mean, peak, first_minute, worst_minute, recovery_seconds, miss_share;
+    bool steady;       /* the run reached the steady hours */
+    bool after_outage; /* the run went on past the outage: its figures mean something */
 };
 
-/* Outside the login wave: 10:30-17:00 without the outage's half hour. */
-static bool steady_minute(long minute)
+/* Outside the login wave: 10:30-17:00 without the outage's half hour, and only what was run
+ * (a short run's window is shorter, or empty: then the ratios print n/a, never NaN). */
+static bool steady_minute(long minute, long end)
 {
-    return minute >= 630 && minute < 1020 && !(minute >= 660 && minute < 690);
+    return minute >= 630 && minute < 1020 && minute < end / 60 && !(minute >= 660 && minute < 690);
 }
 
-static void summarize(const struct figures *figures, int capacity, struct summary *summary)
+static void summarize(const struct figures *figures, const struct options *options,
+                      struct summary *summary)
 {
     long total = 0, count = 0, peak = 0, worst = 0, last_over = -1;
+    int capacity = options->capacity;
 
+    summary->after_outage = options->end > OUTAGE_END + 60;
     for (long m = 0; m < MINUTES; m++) {
-        if (!steady_minute(m))
+        if (!steady_minute(m, options->end))
             continue;
         total += figures->requests_per_minute[m];
         count++;
@@ -385,6 +403,7 @@ static void summarize(const struct figures *figures, int capacity, struct summar
         worst = figures->requests_per_minute[m] > worst ? figures->requests_per_minute[m] : worst;
     for (long s = OUTAGE_END; s < OUTAGE_END + HOUR; s++)
         last_over = figures->arrivals[s] > capacity ? s : last_over;
+    summary->steady = count > 0;
     summary->mean = count > 0 ? (double)total / count / 60.0 : 0;
     summary->peak = peak / 60.0;
     summary->first_minute = figures->requests_per_minute[OUTAGE_END / 60] / 60.0;
@@ -394,29 +413,46 @@ static void summarize(const struct figures *figures, int capacity, struct summar
         figures->tool_asks > 0 ? (double)figures->tool_misses / figures->tool_asks : 0;
 }
 
+/* A row of two ratios (value / base), n/a where the run has no figure for it. */
+static void print_ratios(const char *label, const double value[2], const double base[2], bool known)
+{
+    char text[2][24];
+
+    for (int p = 0; p < 2; p++) {
+        if (known && base[p] > 0)
+            snprintf(text[p], sizeof(text[p]), "%.2f", value[p] / base[p]);
+        else
+            snprintf(text[p], sizeof(text[p]), "n/a");
+    }
+    printf("%-46s %12s %12s\n", label, text[0], text[1]);
+}
+
 static void print_table(const struct options *options, const struct figures *figures)
 {
     static const char *const names[2] = {"today", "fleet"};
     struct summary s[2];
+    double mean[2], peak[2], first[2], worst[2], ones[2] = {1, 1};
 
-    for (int p = 0; p < 2; p++)
-        summarize(&figures[p], options->capacity, &s[p]);
+    for (int p = 0; p < 2; p++) {
+        summarize(&figures[p], options, &s[p]);
+        mean[p] = s[p].mean, peak[p] = s[p].peak;
+        first[p] = s[p].first_minute, worst[p] = s[p].worst_minute;
+    }
     printf("%d workstations, %ld s tokens, capacity %d/s, Retry-After %ld s, seed %llu\n",
            options->workstations, options->ttl, options->capacity, options->retry_after,
            options->seed);
     printf("%-46s %12s %12s\n", "", names[0], names[1]);
-    printf("%-46s %12.2f %12.2f\n", "mean requests/s (10:30-17:00, not 11:00-11:30)", s[0].mean,
-           s[1].mean);
-    printf("%-46s %12.2f %12.2f\n", "peak requests/s (busiest minute, same hours)", s[0].peak,
-           s[1].peak);
-    printf("%-46s %12.2f %12.2f\n", "peak / mean", s[0].peak / s[0].mean, s[1].peak / s[1].mean);
+    print_ratios("mean requests/s (10:30-17:00, not 11:00-11:30)", mean, ones, s[0].steady);
+    print_ratios("peak requests/s (busiest minute, same hours)", peak, ones, s[0].steady);
+    print_ratios("peak / mean", peak, mean, true);
     printf("%-46s %12ld %12ld\n", "429 answers", figures[0].busy, figures[1].busy);
-    printf("%-46s %12.0f %12.0f\n", "s after the outage until within capacity",
-           s[0].recovery_seconds, s[1].recovery_seconds);
-    printf("%-46s %12.2f %12.2f\n", "first minute after the outage / mean",
-           s[0].first_minute / s[0].mean, s[1].first_minute / s[1].mean);
-    printf("%-46s %12.2f %12.2f\n", "busiest minute in the hour after / mean",
-           s[0].worst_minute / s[0].mean, s[1].worst_minute / s[1].mean);
+    if (s[0].after_outage)
+        printf("%-46s %12.0f %12.0f\n", "s after the outage until within capacity",
+               s[0].recovery_seconds, s[1].recovery_seconds);
+    else
+        printf("%-46s %12s %12s\n", "s after the outage until within capacity", "n/a", "n/a");
+    print_ratios("first minute after the outage / mean", first, mean, s[0].after_outage);
+    print_ratios("busiest minute in the hour after / mean", worst, mean, s[0].after_outage);
     printf("%-46s %11.3f%% %11.3f%%\n", "tool requests without a valid token",
            100 * s[0].miss_share, 100 * s[1].miss_share);
     printf("%-46s %12ld %12ld\n", "users forced to sign in again", figures[0].forced,

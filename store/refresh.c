@@ -238,6 +238,33 @@ static bool unknown_outcome_blocks(const struct stored_pair *pair,
     return false;
 }
 
+/* A 429/503 said when the token endpoint takes requests again: until then nothing is sent,
+ * by this process or any other of the user's (a login's session hook, the refresher, the
+ * refresher for oauth-keyring), so the time goes to SERVICE.status. A value further away than
+ * a Retry-After is ever believed (a clock set back) is no hold. */
+static bool retry_after_holds(const struct refresh_status *status, long long now,
+                              struct refresh_report *report)
+{
+    long long left = status->retry_after_until - now;
+
+    if (left <= 0 || left > SCHEDULE_RETRY_AFTER_MAX_SECONDS)
+        return false;
+    report_set(report, REFRESH_PROVIDER_UNREACHABLE,
+               "the token endpoint asked us to wait (Retry-After); %lld s more; nothing sent",
+               left);
+    report->retry_after_seconds = (long)left;
+    return true;
+}
+
+static void note_retry_after(struct refresh_status *status, long seconds)
+{
+    if (seconds <= 0)
+        return;
+    if (seconds > SCHEDULE_RETRY_AFTER_MAX_SECONDS)
+        seconds = SCHEDULE_RETRY_AFTER_MAX_SECONDS;
+    status->retry_after_until = lost_answer_clock() + seconds;
+}
+
 /* The pair's own token URL is believed only when the configuration would have chosen it
  * too: the configured one, or (Snyk) an allowed regional one. The keyring is the user's to
  * edit; a URL taken from it unchecked would carry the client secret anywhere. */
@@ -321,6 +348,7 @@ static void spend_refresh_token(struct keyring *keyring, const struct refresh_re
     if (result.outcome == EXCHANGE_OK)
         test_pause_point("after-response");
     judge_refresh(keyring, request, pair, &result, token_url, status, report);
+    note_retry_after(status, result.retry_after_seconds);
 out:
     exchange_result_clear(&result);
     capped_buffer_wipe(&form);
@@ -328,9 +356,9 @@ out:
 }
 
 /* Whether the status file has news: not when the token is not due, nor while the lost-answer
- * rule waits out its minute. The status already says that, and its time - the lost request's -
- * is where the minute runs from: rewritten at every held-back attempt, logins or a tool asking
- * more often than once a minute would hold the token back for good. */
+ * rule waits out its minute or a Retry-After holds. The status already says that, and its time -
+ * the lost request's - is where the minute runs from: rewritten at every held-back attempt, logins
+ * or a tool asking more often than once a minute would hold the token back for good. */
 static bool refresh_locked(struct keyring *keyring, const struct refresh_request *request,
                            struct refresh_status *status, struct refresh_report *report)
 {
@@ -356,6 +384,8 @@ static bool refresh_locked(struct keyring *keyring, const struct refresh_request
         report_set(report, REFRESH_AUTHORIZATION_NEEDED, "the refresh token has expired");
     else if (unknown_outcome_blocks(&pair, status, lost_answer_clock(), report))
         news = report->outcome != REFRESH_OUTCOME_UNKNOWN;
+    else if (retry_after_holds(status, lost_answer_clock(), report))
+        news = false; /* the status already says so, with the 429's time */
     else
         spend_refresh_token(keyring, request, &pair, status, report);
     stored_pair_clear(&pair);

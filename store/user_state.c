@@ -220,6 +220,8 @@ void refresh_status_read(const char *service, struct refresh_status *status)
         status->time = (long long)json_object_get_int64(value);
     if (json_object_object_get_ex(object, "unknown_attempts", &value))
         status->unknown_attempts = json_object_get_int(value);
+    if (json_object_object_get_ex(object, "retry_after_until", &value))
+        status->retry_after_until = (long long)json_object_get_int64(value);
     copy_member(object, "outcome", status->outcome, sizeof(status->outcome));
     copy_member(object, "message", status->message, sizeof(status->message));
     copy_member(object, "unknown_fingerprint", status->unknown_fingerprint,
@@ -240,6 +242,8 @@ int refresh_status_write(const char *service, const struct refresh_status *statu
                            json_object_new_string(status->unknown_fingerprint));
     json_object_object_add(object, "unknown_attempts",
                            json_object_new_int(status->unknown_attempts));
+    json_object_object_add(object, "retry_after_until",
+                           json_object_new_int64(status->retry_after_until));
     if (user_state_path(service, ".status", path, sizeof(path)) == 0 &&
         (size_t)snprintf(temporary, sizeof(temporary), "%s.new", path) < sizeof(temporary) &&
         json_object_to_file_ext(temporary, object, JSON_C_TO_STRING_PLAIN) == 0 &&

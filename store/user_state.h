@@ -5,7 +5,8 @@
  *       SERVICE.refresher  flock held by the running refresher: at most one per service
  *       SERVICE.sock       the refresher's socket for `oauth-keyring`
  *       SERVICE.status     JSON: the last event (a refresh's outcome, a sign-in, a logout)
- *                          and its time, for `oauth-keyring status`; the lost-answer record
+ *                          and its time, for `oauth-keyring status`; the lost-answer record;
+ *                          the provider's Retry-After (the time until which nothing is sent)
  *
  * The module's login state file (prompt=missing) is root's and written by the module alone,
  * from the replies of the helper (pam_module/login_state.h): nothing here writes it. */
@@ -51,6 +52,8 @@ struct refresh_status {
     char message[320];
     char unknown_fingerprint[24]; /* a refresh token whose request got no answer */
     int unknown_attempts;
+    long long retry_after_until; /* a 429/503's Retry-After: no token request before this
+                                  * (Unix seconds), whichever process asks; 0: none */
 };
 
 /* Reads SERVICE.status (all zero when absent; creates nothing); writes it atomically. */
