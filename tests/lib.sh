@@ -490,6 +490,31 @@ CONF
         fail "sshd did not start: $(cat "$SSH_DIR/sshd.log")"
 }
 
+# A real user (create_real_user NAME) whose keyring is unlocked on their bus, as their desktop
+# session leaves it, and a real sshd (start_sshd) whose /etc/pam.d/sshd is Debian's installed
+# file with docs/recipes.md's sshd recipe applied (the test module, $WORK/ssh.conf, login state
+# in $WORK/state), plus what pam_systemd would put in the PAM environment with logind.
+#   start_recipe_sshd NAME
+start_recipe_sshd() {
+    create_real_user "$1"
+    mkdir -p "$WORK/state" "$WORK/out"
+    as_user sh -c 'printf %s "$1" | gnome-keyring-daemon --unlock --components=secrets >/dev/null' \
+        sh "$PASSWORD" || fail "cannot start the user's keyring"
+    wait_until 10 as_user secret-tool store --label probe service pok-probe username x </dev/null ||
+        fail "the user's keyring does not take writes"
+    write_config "$WORK/ssh.conf" </dev/null
+    "$PYTHON" "$top_srcdir/tests/pam_recipes.py" apply "$top_srcdir/docs/recipes.md" sshd \
+        /etc/pam.d/sshd "$WORK/pam-sshd" "$MODULE config=$WORK/ssh.conf state_dir=$WORK/state debug" ||
+        fail "the sshd recipe does not apply to /etc/pam.d/sshd"
+    cat >"$WORK/pam_env.conf" <<ENV
+XDG_RUNTIME_DIR DEFAULT=$RUNTIME
+DBUS_SESSION_BUS_ADDRESS DEFAULT=$BUS
+ENV
+    sed -i "1i session required pam_env.so conffile=$WORK/pam_env.conf readenv=0 user_readenv=0" \
+        "$WORK/pam-sshd"
+    start_sshd "$WORK/pam-sshd"
+}
+
 # Runs a command in a key-authenticated ssh session of the user of start_sshd (stdin passed on).
 #   ssh_as_user COMMAND...
 ssh_as_user() {

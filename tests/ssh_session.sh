@@ -23,27 +23,7 @@ PORT=$(free_port)
 REDIRECT_URI="http://127.0.0.1:$PORT/callback"
 start_idp "client-secret-$RANDOM$RANDOM"
 SERVICE=pok-ssh-$$ # unique: runs of other trees may share this machine
-create_real_user "pokssh$RANDOM"
-mkdir -p "$WORK/state" "$WORK/out"
-
-# The user's keyring, unlocked, on their bus: as their desktop session would leave it.
-as_user sh -c 'printf %s "$1" | gnome-keyring-daemon --unlock --components=secrets >/dev/null' \
-    sh "$PASSWORD" || fail "cannot start the user's keyring"
-wait_until 10 as_user secret-tool store --label probe service pok-probe username x </dev/null ||
-    fail "the user's keyring does not take writes"
-
-# The recipe's sshd file (Debian's installed /etc/pam.d/sshd with the recipe applied), plus
-# what pam_systemd would put in the PAM environment on a machine with logind.
-write_config "$WORK/ssh.conf" </dev/null
-"$PYTHON" "$top_srcdir/tests/pam_recipes.py" apply "$top_srcdir/docs/recipes.md" sshd /etc/pam.d/sshd \
-    "$WORK/pam-sshd" "$MODULE config=$WORK/ssh.conf state_dir=$WORK/state debug" ||
-    fail "the sshd recipe does not apply to /etc/pam.d/sshd"
-cat >"$WORK/pam_env.conf" <<ENV
-XDG_RUNTIME_DIR DEFAULT=$RUNTIME
-DBUS_SESSION_BUS_ADDRESS DEFAULT=$BUS
-ENV
-sed -i "1i session required pam_env.so conffile=$WORK/pam_env.conf readenv=0 user_readenv=0" "$WORK/pam-sshd"
-start_sshd "$WORK/pam-sshd"
+start_recipe_sshd "pokssh$RANDOM"
 note "sshd on 127.0.0.1:$SSH_PORT with the recipe's /etc/pam.d/sshd ($(grep -c pam_oauth_keyring "$WORK/pam-sshd") module line)"
 
 refresher_running() { pgrep -u "$USER_NAME" -f "pam_oauth_keyring_refresher $SERVICE" >/dev/null; }
