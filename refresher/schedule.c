@@ -48,13 +48,31 @@ static void draw_jitter(struct schedule_state *state, const struct schedule_inpu
     state->jitter_expires_at = input->access_expires_at;
 }
 
-/* The wait after the failures-th failure in a row: 60 s doubling to 15 min; today exactly
- * that, the fleet a uniform draw below it ("full jitter"), at least a second. */
-static long backoff_seconds(const struct schedule_state *state, const struct schedule_input *input)
+/* The fleet's first ceiling: the time the token still has, at least a minute, at most the cap.
+ * Retrying a valid token within a minute buys nothing - tools still find it valid - and costs a
+ * fleet dearly: after an outage every workstation whose refresh failed in its last minutes
+ * would come back within a minute of its end (4.4 times the mean load, docs/FLEET.md). */
+static long first_ceiling(const struct schedule_input *input)
+{
+    long long left = input->access_expires_at - input->now;
+
+    if (input->access_expires_at <= 0 || left < SCHEDULE_BACKOFF_FIRST_SECONDS)
+        return SCHEDULE_BACKOFF_FIRST_SECONDS;
+    return left > SCHEDULE_BACKOFF_MAX_SECONDS ? SCHEDULE_BACKOFF_MAX_SECONDS : (long)left;
+}
+
+/* The wait after the failures-th failure in a row: today 60 s doubling to 15 min exactly; the
+ * fleet a uniform draw ("full jitter"), at least a second, below a ceiling that starts at
+ * first_ceiling and doubles to 15 min. */
+static long backoff_seconds(struct schedule_state *state, const struct schedule_input *input)
 {
     long ceiling = SCHEDULE_BACKOFF_FIRST_SECONDS;
     long wait;
 
+    if (input->policy == SCHEDULE_FLEET && state->failures == 1)
+        state->backoff_base = first_ceiling(input);
+    if (input->policy == SCHEDULE_FLEET && state->backoff_base > ceiling)
+        ceiling = state->backoff_base;
     for (int i = 1; i < state->failures && ceiling < SCHEDULE_BACKOFF_MAX_SECONDS; i++)
         ceiling *= 2;
     if (ceiling > SCHEDULE_BACKOFF_MAX_SECONDS)

@@ -10,9 +10,12 @@
  *                   (up to a tenth of the margin), backoff 60 s doubling to 15 min without
  *                   jitter, Retry-After ignored.
  *   SCHEDULE_FLEET  jitter drawn afresh for every token, up to a tenth of its lifetime;
- *                   full-jitter backoff (a uniform draw between 0 and 60 s doubling to 15 min);
- *                   a 429/503 with Retry-After waits that long plus such a draw, and no request
- *                   goes out, on schedule or on demand, while it holds.
+ *                   full-jitter backoff: a uniform draw below a ceiling that starts at the time
+ *                   the token still had at the first failure (at least 60 s) and doubles to
+ *                   15 min - a token that is still valid is not retried within the minute, so
+ *                   an outage's backlog comes back spread (docs/FLEET.md); a 429/503 with
+ *                   Retry-After waits that long plus such a draw, and no request goes out, on
+ *                   schedule or on demand, while it holds.
  * Unchanged by either: a refresh is due refresh_margin (plus jitter) before expiry, never more
  * than half the lifetime (refresh_due_at), and the refresh itself runs once-only under the
  * lock (store/refresh.h). Only libc: the simulation links this file alone. */
@@ -54,6 +57,7 @@ struct schedule_state {
     long long not_before;      /* no scheduled refresh before this (backoff, lost answer) */
     long long retry_after_end; /* the provider's Retry-After: no request at all before this */
     int failures;              /* consecutive attempts that did not succeed */
+    long backoff_base;         /* the first backoff's ceiling, set by the first failure */
     bool jitter_drawn;
     long jitter_seconds;
     long long jitter_expires_at; /* the token the jitter was drawn for (its expiry) */

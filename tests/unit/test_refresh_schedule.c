@@ -173,6 +173,37 @@ static void test_backoff_growth_and_cap(void **state)
     assert_int_equal(wait_after_failures(SCHEDULE_FLEET, 200, 0.9999999), 900);
 }
 
+/* The fleet's first ceiling is the time the token still has - at least a minute, at most
+ * 15 min - doubling from there: a still-valid token is not retried within the minute, and the
+ * draws cover the whole window. Today's backoff ignores what is left. */
+static void test_backoff_starts_at_time_left(void **state)
+{
+    static const long ceilings[] = {400, 800, 900, 900};
+    struct schedule_state schedule = {0}, today = {0}, long_lived = {0};
+    struct schedule_plan plan;
+    long long now = T0 + HOUR - 400; /* due, 400 s left */
+    unsigned long long seed = 11;
+    long most = 0;
+
+    (void)state;
+    for (int n = 0; n < 4; n++) {
+        plan_for(SCHEDULE_FLEET, &schedule, now, T0, SCHEDULE_FAILED, 0, 0.9999999, &plan);
+        assert_int_equal(plan.refresh_at - now, ceilings[n]);
+    }
+    for (int i = 0; i < 1000; i++) {
+        struct schedule_state fresh = {0};
+        plan_for(SCHEDULE_FLEET, &fresh, now, T0, SCHEDULE_FAILED, 0, next_draw(&seed), &plan);
+        assert_in_range(plan.refresh_at - now, 1, 400);
+        most = plan.refresh_at - now > most ? plan.refresh_at - now : most;
+    }
+    assert_true(most > 360);
+    plan_for(SCHEDULE_TODAY, &today, now, T0, SCHEDULE_FAILED, 0, 0.9999999, &plan);
+    assert_int_equal(today.not_before - now, 60);
+    /* A tool's on-demand refresh failing with 50 min left: the ceiling stops at 15 min. */
+    plan_for(SCHEDULE_FLEET, &long_lived, T0 + 600, T0, SCHEDULE_FAILED, 0, 0.9999999, &plan);
+    assert_int_equal(long_lived.not_before - (T0 + 600), 900);
+}
+
 /* A success ends the backoff: the next refresh is the new token's due time. */
 static void test_success_resets_backoff(void **state)
 {
@@ -385,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_jitter_bounds),
         cmocka_unit_test(test_jitter_drawn_per_token),
         cmocka_unit_test(test_backoff_growth_and_cap),
+        cmocka_unit_test(test_backoff_starts_at_time_left),
         cmocka_unit_test(test_success_resets_backoff),
         cmocka_unit_test(test_retry_after_seconds_honoured),
         cmocka_unit_test(test_retry_after_http_date_honoured),
