@@ -6,12 +6,16 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/deadline.h"
 #include "common/message_socket.h"
 #include "common/text_checks.h"
 #include "store/user_state.h"
+
+/* How often a client looks again for a refresher that does not listen yet. */
+#define CONNECT_RETRY_MS 50
 
 static int build_request(enum protocol_request request, long min_valid,
                          struct protocol_message *message)
@@ -51,6 +55,22 @@ int refresher_connect(const char *service)
     return fd;
 }
 
+/* Connects, and while the refresher holds its lock but does not listen yet (it opens the
+ * keyring first, up to 30 s when the keyring starts late: a login right after the session
+ * opened meets that), tries again every CONNECT_RETRY_MS until deadline_ms. */
+static int connect_by(const char *service, long long deadline_ms)
+{
+    const struct timespec pause = {.tv_sec = 0, .tv_nsec = CONNECT_RETRY_MS * 1000000L};
+    int fd = refresher_connect(service);
+
+    while (fd < 0 && deadline_remaining_ms(deadline_ms) > CONNECT_RETRY_MS &&
+           refresher_is_running(service)) {
+        nanosleep(&pause, NULL);
+        fd = refresher_connect(service);
+    }
+    return fd;
+}
+
 int refresher_receive(int fd, enum protocol_request request, long long deadline_ms,
                       struct protocol_message *reply)
 {
@@ -69,7 +89,7 @@ int refresher_call(const char *service, const struct protocol_message *message, 
     const struct protocol_request_spec *spec =
         protocol_request_find(CHANNEL_SOCKET, message->command);
     long long deadline_ms = monotonic_now_ms() + timeout_ms;
-    int fd = refresher_connect(service), rv = -1;
+    int fd = connect_by(service, deadline_ms), rv = -1;
 
     if (fd >= 0 && spec != NULL && message_socket_send(fd, message, deadline_ms) == 0)
         rv = refresher_receive(fd, spec->request, deadline_ms, reply);

@@ -230,6 +230,12 @@ static void on_callback(void *data, const char *callback_url, struct loopback_re
         reply->status = 400;
         snprintf(reply->title, sizeof(reply->title), "Not accepted");
         snprintf(reply->text, sizeof(reply->text), "%s The sign-in is still waiting.", why);
+    } else if (strcmp(sign_in->outcome, "denied") == 0) {
+        /* The provider's error= carries no code to clear from the address bar: say it here,
+         * with a status that says nothing was signed in. */
+        reply->status = 403;
+        snprintf(reply->title, sizeof(reply->title), "Not signed in");
+        snprintf(reply->text, sizeof(reply->text), "%s", sign_in->message);
     } else {
         reply->redirect_clean = true; /* the code leaves the address bar */
     }

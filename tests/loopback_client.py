@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""A hostile (or plain) client of the refresher's loopback listener, for the sign-in tests.
+
+    loopback_client.py URL [--host VALUE] [--pad BYTES] [--trickle] [--limit SECONDS]
+
+Sends one GET of URL (http://127.0.0.1:PORT/path?query) over a raw socket and prints what
+came back as "STATUS SECONDS" (the status code of the answer's first line, and how long the
+answer took); "none SECONDS" when the listener closed without an answer, "refused 0" when
+nothing listens. With --location, a third word: the answer's Location header ("-": none).
+
+  --host VALUE   the Host header to send instead of the URL's own (a rebinding name)
+  --pad BYTES    an extra header of that many bytes (an oversized request)
+  --trickle      sends the request line and the Host header, then one byte of a header every
+                 0.2 s and never the blank line that ends the request (a slowloris client)
+  --limit S      gives up after S seconds (default 15)
+
+The answer's body is written to --body FILE when given. Standard library only.
+"""
+
+import argparse
+import socket
+import sys
+import time
+import urllib.parse
+
+
+def request_head(url, host, pad):
+    parts = urllib.parse.urlsplit(url)
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    lines = [f"GET {target} HTTP/1.1", f"Host: {host or parts.netloc}",
+             "User-Agent: loopback-client/1", "Accept: text/html"]
+    if pad:
+        lines.append("X-Pad: " + "a" * pad)
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def read_answer(sock, deadline):
+    """Everything the listener sends until it closes its side or the deadline passes."""
+    data = b""
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = sock.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def trickle(sock, head, deadline):
+    """The request line and Host at once, then a header a byte at a time, never ended; stops
+    as soon as the listener answers or closes."""
+    first_lines = head.split(b"\r\n")[:2]
+    sock.sendall(b"\r\n".join(first_lines) + b"\r\nX-Slow: ")
+    sock.settimeout(0.2)
+    data = b""
+    while time.monotonic() < deadline:
+        try:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+            continue
+        except socket.timeout:
+            pass
+        except ConnectionResetError:
+            break
+        try:
+            sock.sendall(b"a")
+        except OSError:
+            break
+    return data + read_answer(sock, min(deadline, time.monotonic() + 1))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("url")
+    parser.add_argument("--host")
+    parser.add_argument("--pad", type=int, default=0)
+    parser.add_argument("--trickle", action="store_true")
+    parser.add_argument("--limit", type=float, default=15)
+    parser.add_argument("--location", action="store_true")
+    parser.add_argument("--body")
+    args = parser.parse_args()
+
+    parts = urllib.parse.urlsplit(args.url)
+    start = time.monotonic()
+    deadline = start + args.limit
+    try:
+        sock = socket.create_connection((parts.hostname, parts.port), timeout=5)
+    except ConnectionRefusedError:
+        print("refused 0")
+        return 0
+    with sock:
+        head = request_head(args.url, args.host, args.pad)
+        if args.trickle:
+            data = trickle(sock, head, deadline)
+        else:
+            try:
+                sock.sendall(head)
+            except OSError:
+                pass  # the listener may answer and close before it has read everything
+            data = read_answer(sock, deadline)
+    elapsed = time.monotonic() - start
+    head_text, _, body = data.partition(b"\r\n\r\n")
+    lines = head_text.decode("latin-1").split("\r\n")
+    words = lines[0].split(" ")
+    status = words[1] if len(words) > 1 and words[0].startswith("HTTP/") else "none"
+    result = f"{status} {elapsed:.2f}"
+    if args.location:
+        location = [line.split(":", 1)[1].strip() for line in lines[1:]
+                    if line.lower().startswith("location:")]
+        result += " " + (location[0] if location else "-")
+    if args.body:
+        with open(args.body, "wb") as out:
+            out.write(body)
+    print(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
