@@ -77,7 +77,9 @@ enum protocol_kind {
     X(REFRESH_EXPIRES_AT,    "refresh_expires_at",    PUBLIC, UNIX_TIME)               \
     X(RETRY_AFTER,           "retry_after",           PUBLIC, DELAY)                  \
     X(SIGN_IN,               "sign_in",               PUBLIC, TEXT)                   \
-    X(LISTENING,             "listening",             SHOWN,  TEXT)
+    X(LISTENING,             "listening",             SHOWN,  TEXT)                   \
+    X(SIGNED_IN_SINCE,       "signed_in_since",       PUBLIC, UNIX_TIME)               \
+    X(SIGNED_IN,             "signed_in",             PUBLIC, FLAG)
 
 /* What the helper needs to store, refresh and revoke for one provider and user (the module's
  * provider_config and the user's name). */
@@ -97,11 +99,15 @@ enum protocol_kind {
  * Every "error" reply carries a reason and a message (PROTOCOL_ERROR_FIELDS). Code names a
  * request REQUEST_ID. A command is unique within what one program reads (the table test). */
 #define PROTOCOL_REQUESTS(R)                                                          \
-    /* module -> login helper */                                                      \
+    /* module -> login helper; with signed_in_since (prompt=missing, the login state   \
+     * says a sign-in is needed, written then), signed_in=1 in the reply when the       \
+     * user's SERVICE.status records a sign-in at or after it */                        \
     R(AUTHORIZE, LOGIN, "authorize", OK_OR_ERROR,                                     \
       F(AUTHORIZE_URL, REQUIRED) F(CLIENT_ID, REQUIRED) F(REDIRECT_URI, REQUIRED)     \
-      F(SCOPE, OPTIONAL) F(CA_FILE, OPTIONAL) F(QR, OPTIONAL),                        \
-      F(URL, REQUIRED) F(VERIFIER, REQUIRED) F(STATE, REQUIRED) F(QR, OPTIONAL))      \
+      F(SCOPE, OPTIONAL) F(CA_FILE, OPTIONAL) F(QR, OPTIONAL)                         \
+      F(KEYRING_SERVICE, OPTIONAL) F(SIGNED_IN_SINCE, OPTIONAL),                      \
+      F(URL, REQUIRED) F(VERIFIER, REQUIRED) F(STATE, REQUIRED) F(QR, OPTIONAL)       \
+      F(SIGNED_IN, OPTIONAL))                                                         \
     R(ANSWER, LOGIN, "answer", OK_OR_ERROR,                                           \
       F(ANSWER, REQUIRED) F(STATE, REQUIRED) F(ISSUER, OPTIONAL) F(PRESET, OPTIONAL), \
       F(CODE, REQUIRED) F(INSTANCE, OPTIONAL))                                        \

@@ -78,6 +78,21 @@ static bool ca_file_readable(struct request_work *context)
     return false;
 }
 
+/* signed_in=1 when the module asked (prompt=missing, its login state says a sign-in is
+ * needed, written at signed_in_since) and the user's status file records a sign-in since,
+ * made inside a session (`oauth-keyring login`): the module then does not ask. This process,
+ * not the module, touches the user's runtime directory, under the module's deadline. */
+static int add_signed_in(struct request_work *context)
+{
+    const char *since = field(context, FIELD_SIGNED_IN_SINCE);
+    const char *service = field(context, FIELD_KEYRING_SERVICE);
+
+    if (since == NULL || service == NULL ||
+        !refresh_status_signed_in_since(service, strtoll(since, NULL, 10)))
+        return 0;
+    return protocol_set(&context->reply, FIELD_SIGNED_IN, "1");
+}
+
 /* "authorize": a fresh PKCE verifier and state, and the URL the user opens. */
 static int build_authorization(struct request_work *context)
 {
@@ -96,7 +111,7 @@ static int build_authorization(struct request_work *context)
     status = protocol_set(&context->reply, FIELD_URL, authorization.url) |
                      protocol_set(&context->reply, FIELD_VERIFIER, authorization.verifier) |
                      protocol_set(&context->reply, FIELD_STATE, authorization.state) |
-                     add_qr_drawing(context, authorization.url)
+                     add_qr_drawing(context, authorization.url) | add_signed_in(context)
                  ? work_reply_error(context, "internal", "the reply does not fit")
                  : HELPER_EXIT_OK;
     authorization_clear(&authorization);

@@ -47,6 +47,10 @@ struct login_context {
     struct protocol_message request;
     struct protocol_message reply;
     char login_state[512]; /* this user's login state file for this provider */
+    /* prompt=missing, and that file says a sign-in is needed, written at this time: the
+     * helper is asked whether the user has signed in since (inside a session). */
+    bool ask_signed_in;
+    long long login_state_written_at;
     char why[512];
 };
 
@@ -197,6 +201,13 @@ static bool request_authorize_url(struct login_context *context)
 {
     const struct provider_config *config = &context->config;
     int rv = start_request(context, REQUEST_AUTHORIZE);
+    char since[24];
+
+    snprintf(since, sizeof(since), "%lld", context->login_state_written_at);
+    if (context->ask_signed_in) {
+        rv |= protocol_set(&context->request, FIELD_KEYRING_SERVICE, config->keyring_service);
+        rv |= protocol_set(&context->request, FIELD_SIGNED_IN_SINCE, since);
+    }
 
     rv |= protocol_set(&context->request, FIELD_AUTHORIZE_URL, config->authorize_url);
     rv |= protocol_set(&context->request, FIELD_CLIENT_ID, config->client_id);
@@ -323,6 +334,14 @@ static void collect_authorization(struct login_context *context)
 
     if (!request_authorize_url(context))
         goto out;
+    /* Only the user's own helper read the user's status file (this process never touches a
+     * path the user owns): a forged "signed in" skips only this user's prompt, and the
+     * session hook then records what the keyring really holds. */
+    if (protocol_get(&context->reply, FIELD_SIGNED_IN) != NULL) {
+        debug_log(context, "signed in inside a session since the login state was written, "
+                           "not asking (prompt=missing)");
+        goto out;
+    }
     url = protocol_get(&context->reply, FIELD_URL);
     take_reply_field(context, FIELD_VERIFIER, &verifier);
     take_reply_field(context, FIELD_STATE, &state);
@@ -358,17 +377,22 @@ out:
 }
 
 /* prompt=missing asks only when the user's login state file (root's) shows no usable refresh
- * token. */
-static bool should_prompt(const struct login_context *context)
+ * token - and, when that file is there, no sign-in since it was written (collect_authorization
+ * hears that from the helper). */
+static bool should_prompt(struct login_context *context)
 {
+    struct login_state state;
+
     switch (context->options.prompt) {
     case PROMPT_NEVER:
         return false;
     case PROMPT_ALWAYS:
         return true;
     default:
-        return !login_state_has_refresh_token(context->login_state, context->account.uid,
-                                              time(NULL));
+        login_state_read(context->login_state, context->account.uid, time(NULL), &state);
+        context->ask_signed_in = state.believed && !state.has_refresh_token;
+        context->login_state_written_at = state.written_at;
+        return !state.has_refresh_token;
     }
 }
 

@@ -160,7 +160,7 @@ static bool is_believed(const struct stat *info, uid_t uid)
            (info->st_uid == 0 || own);
 }
 
-bool login_state_has_refresh_token(const char *path, uid_t uid, time_t now)
+void login_state_read(const char *path, uid_t uid, time_t now, struct login_state *state)
 {
     char text[LOGIN_STATE_MAX_BYTES + 1];
     struct stat info;
@@ -168,14 +168,26 @@ bool login_state_has_refresh_token(const char *path, uid_t uid, time_t now)
     long long expires_at, needed;
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 
+    memset(state, 0, sizeof(*state));
     if (fd >= 0 && fstat(fd, &info) == 0 && is_believed(&info, uid))
         length = read(fd, text, LOGIN_STATE_MAX_BYTES);
     if (fd >= 0)
         close(fd);
     if (length <= 0)
-        return false;
+        return;
     text[length] = '\0';
     expires_at = value_after(text, "refresh_expires_at=");
     needed = value_after(text, "authorization_needed=");
-    return needed == 0 && expires_at >= 0 && (expires_at == 0 || expires_at > (long long)now);
+    state->believed = true;
+    state->written_at = (long long)info.st_mtime;
+    state->has_refresh_token =
+        needed == 0 && expires_at >= 0 && (expires_at == 0 || expires_at > (long long)now);
+}
+
+bool login_state_has_refresh_token(const char *path, uid_t uid, time_t now)
+{
+    struct login_state state;
+
+    login_state_read(path, uid, now, &state);
+    return state.has_refresh_token;
 }

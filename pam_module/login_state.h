@@ -30,9 +30,17 @@ int login_state_path(const char *state_dir, uid_t uid, const char *service, char
 int login_state_write(const char *path, gid_t gid, long long refresh_expires_at,
                       bool authorization_needed, char *why, size_t why_size);
 
-/* True when the file says a refresh token is held and not expired at now. Believed only when
- * it is a regular file that neither group nor others can write, owned by root - or by the
- * user it describes when the module itself runs as that user and so wrote it itself. */
+/* What the file says at now. Believed only when it is a regular file that neither group nor
+ * others can write, owned by root - or by the user it describes when the module itself runs
+ * as that user and so wrote it itself. */
+struct login_state {
+    bool believed;          /* such a file was there */
+    bool has_refresh_token; /* it says a refresh token is held and not expired */
+    long long written_at;   /* when the module wrote it (its mtime), Unix seconds */
+};
+void login_state_read(const char *path, uid_t uid, time_t now, struct login_state *state);
+
+/* login_state_read's has_refresh_token. */
 bool login_state_has_refresh_token(const char *path, uid_t uid, time_t now);
 
 #endif

@@ -26,6 +26,8 @@
 #define STORE_ATTEMPTS 3
 /* Kept back from a deadline for writing the new pair. */
 #define STORE_RESERVE_MS 300
+/* How far ahead of the clock a status file's time may be and still be believed. */
+#define STATUS_CLOCK_SLACK_SECONDS 60
 
 static void report_set(struct refresh_report *report, enum refresh_outcome outcome,
                        const char *format, ...) __attribute__((format(printf, 3, 4)));
@@ -64,6 +66,25 @@ enum refresh_outcome refresh_outcome_from_name(const char *name)
             return (enum refresh_outcome)i;
     }
     return REFRESH_OUTCOME_UNKNOWN;
+}
+
+bool refresh_status_signed_in_since(const char *service, long long since)
+{
+    struct refresh_status status;
+    enum refresh_outcome outcome;
+
+    refresh_status_read(service, &status);
+    /* A time ahead of the clock (set back since, or forged) would skip every prompt until
+     * the clock caught up: not believed. */
+    if (status.time < since || status.time > (long long)time(NULL) + STATUS_CLOCK_SLACK_SECONDS ||
+        status.outcome[0] == '\0')
+        return false;
+    if (strcmp(status.outcome, "signed-in") == 0)
+        return true;
+    outcome = refresh_outcome_from_name(status.outcome);
+    return strcmp(status.outcome, refresh_outcome_name(outcome)) == 0 &&
+           (outcome == REFRESH_DONE || outcome == REFRESH_NOT_DUE ||
+            outcome == REFRESH_PROVIDER_UNREACHABLE);
 }
 
 static bool is_due(const struct refresh_request *request, const struct stored_pair *pair,

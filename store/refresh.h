@@ -66,4 +66,10 @@ const char *refresh_outcome_name(enum refresh_outcome outcome);
 /* The outcome a name stands for; an unknown name (or NULL) is REFRESH_OUTCOME_UNKNOWN. */
 enum refresh_outcome refresh_outcome_from_name(const char *name);
 
+/* Whether SERVICE.status (read, nothing created) records, as its latest event at or after
+ * since (Unix seconds), a sign-in or a refresh that leaves a pair in the keyring (refreshed,
+ * not due, provider unreachable) - not a logout, a failed exchange or a dead grant. The file
+ * is the user's: what it says decides only whether the user's own login asks. */
+bool refresh_status_signed_in_since(const char *service, long long since);
+
 #endif
