@@ -69,6 +69,7 @@ struct station {
     int unknown_attempts;
     long long unknown_at;
     bool running, asleep, forced;
+    bool on_demand; /* the refresh under way is a tool's, through the refresher */
     unsigned generation;
     long long hold_until;        /* the last 429's Retry-After, as the provider said it */
     long long status_hold_until; /* the same, as SERVICE.status keeps it (fleet only) */
@@ -78,7 +79,7 @@ struct station {
 };
 
 struct figures {
-    long requests_per_minute[MINUTES], busy_per_minute[MINUTES];
+    long requests_per_minute[MINUTES], busy_per_minute[MINUTES], on_demand_per_minute[MINUTES];
     int arrivals[DAY];
     long busy, forced, sent_during_hold, tool_asks, tool_misses;
 };
@@ -164,6 +165,7 @@ static enum schedule_outcome endpoint(struct fleet *fleet, struct station *stati
     struct figures *figures = fleet->figures;
 
     figures->requests_per_minute[at / 60]++;
+    figures->on_demand_per_minute[at / 60] += station->on_demand;
     if (at < station->hold_until)
         figures->sent_during_hold++;
     if (at >= OUTAGE_START && at < OUTAGE_END)
@@ -282,7 +284,9 @@ static void on_tool(struct fleet *fleet, int index, long long at)
         return;
     usable = at < refresh_due_at(station->obtained_at, station->expires_at, TOOL_MIN_VALID);
     if (!usable && !station->forced && schedule_may_send_now(&station->state, fleet->policy, at)) {
+        station->on_demand = true;
         plan(fleet, station, at, refresh_once(fleet, station, at, TOOL_MIN_VALID));
+        station->on_demand = false;
         usable = at < station->expires_at && station->obtained_at <= at &&
                  at < refresh_due_at(station->obtained_at, station->expires_at, TOOL_MIN_VALID);
     }
@@ -453,6 +457,12 @@ static void print_table(const struct options *options, const struct figures *fig
         printf("%-46s %12s %12s\n", "s after the outage until within capacity", "n/a", "n/a");
     print_ratios("first minute after the outage / mean", first, mean, s[0].after_outage);
     print_ratios("busiest minute in the hour after / mean", worst, mean, s[0].after_outage);
+    if (s[0].after_outage)
+        printf("%-46s %5ld (%4ld) %5ld (%4ld)\n", "first minute after: requests (tools' own)",
+               figures[0].requests_per_minute[OUTAGE_END / 60],
+               figures[0].on_demand_per_minute[OUTAGE_END / 60],
+               figures[1].requests_per_minute[OUTAGE_END / 60],
+               figures[1].on_demand_per_minute[OUTAGE_END / 60]);
     printf("%-46s %11.3f%% %11.3f%%\n", "tool requests without a valid token",
            100 * s[0].miss_share, 100 * s[1].miss_share);
     printf("%-46s %12ld %12ld\n", "users forced to sign in again", figures[0].forced,
