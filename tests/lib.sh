@@ -173,9 +173,21 @@ start_idp() {
     IDP_URL="https://127.0.0.1:$(cat "$WORK/idp.port")"
 }
 
-# A TCP port on 127.0.0.1 that nothing listens on right now.
+# A TCP port on 127.0.0.1 that nothing listens on right now, below the kernel's ephemeral
+# range: a port from that range (bind to 0) is handed out again, for example to the test IdP
+# started next on port 0, which then held a sign-in test's redirect port.
 free_port() {
-    "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    "$PYTHON" -c '
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(1000):
+    port, s = random.randrange(10000, low), socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        continue
+    print(port)
+    break'
 }
 
 idp_get() { curl -sS --cacert "$CA_FILE" --max-time 10 "$IDP_URL$1"; }

@@ -32,6 +32,9 @@ SUITE=(
     # tests/ssh_session.sh: a real OpenSSH server (installing it starts nothing here; the test
     # runs its own on a free port); the XDG autostart entry's check (desktop-file-validate)
     openssh-server openssh-client desktop-file-utils
+    # tests/signin_browser_chromium.sh: a real browser (headless, about 370 MB with its
+    # libraries), opened through xdg-open, trusting the test CA in the user's NSS database
+    chromium xdg-utils libnss3-tools
 )
 CI=(
     # the sanitizer build, the clang static analyzer, cppcheck, libFuzzer
