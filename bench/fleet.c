@@ -1,7 +1,7 @@
 /* A fleet of workstations against one token endpoint, simulated (issue 14, docs/FLEET.md).
  *
  * A discrete-event loop with a virtual clock (whole seconds over one day) runs N refreshers,
- * each calling the real refresher/schedule.c, once with today's policy and once with the
+ * each calling the real store/schedule.c, once with today's policy and once with the
  * fleet policy, on the same day: the same logins, lunches, tools and outage (one seed).
  *
  *   logins    normal around 09:00 (sigma 20 min); the session's own refresh of yesterday's
@@ -31,7 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "refresher/schedule.h"
+#include "store/schedule.h"
 
 #define DAY 86400
 #define MINUTES (DAY / 60)

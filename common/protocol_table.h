@@ -127,7 +127,7 @@ enum protocol_kind {
       F(REDIRECT_URI, OPTIONAL) PROTOCOL_SIGN_IN_FIELDS,                              \
       )                                                                               \
     /* refresher -> its short-lived child */                                          \
-    /* retry_after: a 429/503 said to wait this long (refresher/schedule.h) */        \
+    /* retry_after: a 429/503 said to wait this long (store/schedule.h) */        \
     R(CHILD_REFRESH, CHILD, "refresh", OK_OR_ERROR,                                   \
       PROTOCOL_PROVIDER_FIELDS F(MIN_VALID, OPTIONAL),                                \
       F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED) F(RETRY_AFTER, OPTIONAL))             \

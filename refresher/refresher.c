@@ -21,7 +21,7 @@
 #include "common/protocol_table.h"
 #include "common/message_socket.h"
 #include "refresher/helper_child.h"
-#include "refresher/schedule.h"
+#include "store/schedule.h"
 #include "refresher/sign_in.h"
 #include "common/secret_memory.h"
 #include "oauth/token_exchange.h"
@@ -52,7 +52,7 @@ struct refresher {
     struct sign_in *sign_in;        /* the latest `oauth-keyring login`, kept until the next */
 };
 
-/* --- the refresh schedule (refresher/schedule.h decides; this only feeds it) -------------- */
+/* --- the refresh schedule (store/schedule.h decides; this only feeds it) -------------- */
 
 static enum schedule_outcome schedule_outcome_of(enum refresh_outcome outcome, long retry_after)
 {

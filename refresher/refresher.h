@@ -6,7 +6,7 @@
  * a jitter drawn for every token, up to 10% of its lifetime), looks at the wall clock at least
  * every 60 s (so a suspend is noticed), backs off after failures (full jitter: a draw below
  * 60 s doubling to 15 min), waits out a 429/503's Retry-After, and exits when the user's
- * session bus goes away. The timing is refresher/schedule.h. With nothing to refresh (no
+ * session bus goes away. The timing is store/schedule.h. With nothing to refresh (no
  * tokens yet, a logout, a dead grant) it stays and waits for a sign-in (sign_in.h), which
  * `oauth-keyring login` asks it for; "wake" (from a refresher a newer login started, finding
  * this one running) makes it plan from the keyring at once.

@@ -20,7 +20,7 @@
 
 /* After a refresh whose answer was lost, one more try with the same token, no sooner than
  * a minute; if that is lost too, the user authorizes again (see docs/ARCHITECTURE.md). The
- * numbers live with the rest of the timing in refresher/schedule.h. */
+ * numbers live with the rest of the timing in store/schedule.h. */
 #define UNKNOWN_RETRY_AFTER_SECONDS SCHEDULE_LOST_ANSWER_WAIT_SECONDS
 #define UNKNOWN_MAX_ATTEMPTS SCHEDULE_LOST_ANSWER_MAX_ATTEMPTS
 #define STORE_ATTEMPTS 3

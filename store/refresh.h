@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "refresher/schedule.h" /* refresh_due_at: the due rule, one for all */
+#include "store/schedule.h" /* refresh_due_at: the due rule, one for all */
 #include "store/keyring.h"
 
 #define REFRESH_DEFAULT_MARGIN 300

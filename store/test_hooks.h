@@ -9,7 +9,7 @@
  *
  * Draws a test can fix: test_fixed_draw() is the number in [0, 1) in
  * $XDG_RUNTIME_DIR/pam_oauth_keyring/test-draw, which the refresher then takes instead of each
- * random draw it hands the schedule (refresher/schedule.h), so a test knows the backoff and
+ * random draw it hands the schedule (store/schedule.h), so a test knows the backoff and
  * jitter it will see. -1 (draw at random) when absent, and always in the installed helper. */
 #ifndef POK_TEST_HOOKS_H
 #define POK_TEST_HOOKS_H

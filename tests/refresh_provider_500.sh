@@ -12,7 +12,7 @@ cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u
 login first pok-refresher # signs in and starts the refresher
 prompted first || fail "the first login did not ask"
-# The refresher's backoff is a random draw below 60 s (full jitter, refresher/schedule.h):
+# The refresher's backoff is a random draw below 60 s (full jitter, store/schedule.h):
 # fixed at the top here (store/test_hooks.h), so the first retry is 60 s away.
 echo 0.999 >"$XDG_RUNTIME_DIR/pam_oauth_keyring/test-draw"
 idp_control '{"fault": "http500"}' # before the refresher's first refresh, 2 s after the sign-in

@@ -13,7 +13,7 @@
 #include "oauth/https_transport.h"
 #include "oauth/retry_after.h"
 #include "oauth/token_exchange.h"
-#include "refresher/schedule.h"
+#include "store/schedule.h"
 #include "store/refresh.h"
 
 /* A deterministic uniform draw in [0, 1) (splitmix64), so every run sees the same numbers. */

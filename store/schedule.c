@@ -2,7 +2,7 @@
  * fleet simulation run the same rules. */
 #include "config.h"
 
-#include "refresher/schedule.h"
+#include "store/schedule.h"
 
 long long refresh_due_at(long long obtained_at, long long access_expires_at, long margin_seconds)
 {
