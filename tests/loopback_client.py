@@ -112,7 +112,7 @@ def main():
     lines = head_text.decode("latin-1").split("\r\n")
     words = lines[0].split(" ")
     status = words[1] if len(words) > 1 and words[0].startswith("HTTP/") else "none"
-    result = f"{status} {elapsed:.2f}"
+    result = f"{status} {elapsed:.4f}"
     if args.location:
         location = [line.split(":", 1)[1].strip() for line in lines[1:]
                     if line.lower().startswith("location:")]
