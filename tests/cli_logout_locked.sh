@@ -22,7 +22,7 @@ set -u
 step() { echo "--- $*"; }
 keyring_token() { secret-tool lookup service "$SERVICE" username "$RUN_AS"; }
 refresh_item() { "$PYTHON" "$WORK/bin/keyring_tool.py" dump | grep -c "\"$SERVICE/refresh\""; }
-refresher_pid() { pgrep -u "$(id -u)" -f "pam_oauth_keyring_refresher $SERVICE" | head -1; }
+refresher_pid() { refresher_pids | head -1 | grep .; } # fails while there is none
 alive() { # alive PID: not exited (an exited refresher is left <defunct> by whoever adopted it)
     local state
     state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) && [ -n "$state" ] && [ "$state" != Z ]
@@ -65,7 +65,7 @@ session_login url login
 grep -q "pam_open_session: Success" "$WORK/out/login.out" || fail "no session: $(cat "$WORK/out/login.out")"
 token=$(keyring_token)
 [ -n "$token" ] || fail "the login stored nothing: $(cat "$WORK/out/login.log")"
-wait_until 10 test -n "$(refresher_pid)" || fail "no refresher after the login"
+wait_until 10 refresher_pid >/dev/null || fail "no refresher after the login"
 pid=$(refresher_pid)
 wait_until 10 test -S "$XDG_RUNTIME_DIR/pam_oauth_keyring/$SERVICE.sock" || fail "the refresher has no socket"
 
