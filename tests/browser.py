@@ -17,6 +17,9 @@ Modes (--mode):
 
 --print-url-only prints the URL found and fetches nothing.
 
+--account NAME: the browser is signed in to that account at the test IdP (the cookie
+test_idp_account=NAME); without it, the IdP's default user.
+
 The authorization URL is fetched with a TLS context that trusts only --ca,
 and without any proxy. Nothing secret (the redirect carries the code) is
 written to stderr.
@@ -61,7 +64,7 @@ def find_url(text):
     return match.group(0)
 
 
-def fetch_redirect(url, ca_file):
+def fetch_redirect(url, ca_file, account=None):
     """GETs url and returns the Location of the expected 302 answer."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies cert + host
     context.load_verify_locations(cafile=ca_file)  # and trusts only this CA
@@ -69,8 +72,10 @@ def fetch_redirect(url, ca_file):
         urllib.request.ProxyHandler({}),  # ignore *_proxy in the environment
         urllib.request.HTTPSHandler(context=context),
         _NoRedirect())
-    request = urllib.request.Request(
-        url, headers={"User-Agent": "pam-oauth-keyring-test-browser/1"})
+    headers = {"User-Agent": "pam-oauth-keyring-test-browser/1"}
+    if account:
+        headers["Cookie"] = f"test_idp_account={account}"
+    request = urllib.request.Request(url, headers=headers)
     try:
         with opener.open(request, timeout=FETCH_TIMEOUT) as response:
             status, headers = response.status, response.headers
@@ -138,14 +143,14 @@ def tamper(code):
     return code[:-1] + ("B" if code[-1] == "A" else "A")
 
 
-def answer(mode, url, ca_file):
+def answer(mode, url, ca_file, account=None):
     """The line the user types for mode, fetching url when needed."""
     if mode == "empty":
         return ""
     if mode == "no-fetch-garbage":
         return "not a code\x01"
 
-    location = fetch_redirect(url, ca_file)
+    location = fetch_redirect(url, ca_file, account)
     if mode == "url":
         return location
 
@@ -173,6 +178,7 @@ def main(argv=None):
                     "module's prompt on stdin, print the user's answer.")
     parser.add_argument("--ca", help="the only CA certificate to trust (PEM)")
     parser.add_argument("--mode", choices=MODES, default="url")
+    parser.add_argument("--account", help="the account signed in at the IdP")
     parser.add_argument("--print-url-only", action="store_true",
                         help="print the URL found in stdin and fetch nothing")
     args = parser.parse_args(argv)
@@ -185,7 +191,7 @@ def main(argv=None):
         else:
             if not args.ca:
                 parser.error("--ca is required unless --print-url-only is given")
-            line = answer(args.mode, url, args.ca)
+            line = answer(args.mode, url, args.ca, args.account)
     except BrowserError as err:
         print(f"browser.py: {err}", file=sys.stderr)
         return 1

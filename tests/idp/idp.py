@@ -7,12 +7,18 @@ authorization server for the PAM module's authorization-code + PKCE flow:
     GET  /authorize   auto-approving authorization endpoint (S256 PKCE only)
     POST /token       authorization_code and refresh_token grants
     POST /revoke      token revocation (RFC 7009)
-    GET  /userinfo    bearer-token check
+    GET  /userinfo    bearer-token check ({"sub": the account that signed in})
     GET  /stats       counters and issued secrets, for test assertions
     POST /control     test knobs: injected faults, TTLs, authorize errors
     GET  /control     the current knobs
 
 Token responses use Snyk's field names (refresh_expires_in, bot_id).
+
+Accounts: the browser's session at the provider is the cookie test_idp_account=NAME
+(browser.py --account NAME); without it the user is "test-user". Each code, and every token
+descended from it, belongs to the account that approved it: /userinfo says whose a token is,
+and /stats counts the codes issued and exchanged per account (the login-CSRF test plays a
+second user signed in to their own account).
 
 /stats deliberately returns every code, token and verifier the server has
 handed out or seen, plus the client secret: the tests search logs for them
@@ -74,6 +80,10 @@ FAULTS_AFTER = frozenset({
     "wrong_content_type", "slow_drip",
 })
 FAULTS = FAULTS_BEFORE | FAULTS_AFTER
+
+# The account a browser is signed in to (cookie test_idp_account), and the default one.
+ACCOUNT_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
+DEFAULT_ACCOUNT = "test-user"
 
 # RFC 7636 4.1: code_verifier = 43*128unreserved.
 VERIFIER_RE = re.compile(r"[A-Za-z0-9._~-]{43,128}")
@@ -150,6 +160,7 @@ class Grant:
     """One authorization: a code and every token descended from it."""
     client_id: str
     scope: str
+    account: str = "test-user"
     access_tokens: list = dataclasses.field(default_factory=list)
     refresh_tokens: list = dataclasses.field(default_factory=list)
 
@@ -161,6 +172,7 @@ class AuthCode:
     challenge: str
     scope: str
     expires: float
+    account: str = "test-user"
     used: bool = False
     grant: Grant = None  # set when the code was exchanged successfully
 
@@ -229,6 +241,8 @@ class Provider:
         self.issued_refresh = []
         self.verifiers_seen = []
         self.token_request_times = []  # wall clock of each /token request, for waits
+        self.codes_by_account = {}  # account: codes issued at /authorize
+        self.exchanges_by_account = {}  # account: codes exchanged for a pair
 
     def _knobs(self):
         return {"authorize_error": self.authorize_error,
@@ -321,6 +335,8 @@ class Provider:
                 "client_secret": self.config.client_secret,
                 "verifiers_seen": list(self.verifiers_seen),
                 "token_request_times": list(self.token_request_times),
+                "codes_by_account": dict(self.codes_by_account),
+                "exchanges_by_account": dict(self.exchanges_by_account),
                 "knobs": self._knobs(),
             }
 
@@ -359,8 +375,8 @@ class Provider:
 
     # -- /authorize ----------------------------------------------------------
 
-    def authorize(self, pairs):
-        """Handles an authorization request.
+    def authorize(self, pairs, account=DEFAULT_ACCOUNT):
+        """Handles an authorization request, approved by account.
 
         Returns ("redirect", location) or ("page", status, text): errors
         about the client or redirect URI must not redirect (RFC 6749 4.1.2.1)
@@ -412,8 +428,10 @@ class Provider:
                     redirect_uri=cfg.redirect_uri,
                     challenge=challenge,
                     scope=params.get("scope", ""),
-                    expires=time.monotonic() + cfg.code_ttl)
+                    expires=time.monotonic() + cfg.code_ttl,
+                    account=account)
                 self.issued_codes.append(code)
+                self.codes_by_account[account] = self.codes_by_account.get(account, 0) + 1
         if injected is not None:
             return redirect_error(injected, "User denied access")
 
@@ -524,7 +542,10 @@ class Provider:
                 raise OAuthError(400, "invalid_grant", "malformed code_verifier")
             if not hmac.compare_digest(pkce_s256(verifier), code.challenge):
                 raise OAuthError(400, "invalid_grant", "PKCE verification failed")
-            code.grant = Grant(client_id=code.client_id, scope=code.scope)
+            code.grant = Grant(client_id=code.client_id, scope=code.scope,
+                               account=code.account)
+            self.exchanges_by_account[code.account] = (
+                self.exchanges_by_account.get(code.account, 0) + 1)
             return self._issue_pair(code.grant)
 
     def _refresh_grant(self, client_id, params):
@@ -620,7 +641,7 @@ class Provider:
         if not ok:
             raise OAuthError(401, "invalid_token",
                              "access token is unknown, revoked or expired")
-        return {"sub": "test-user", "active": True}
+        return {"sub": record.grant.account, "active": True}
 
 
 # ---------------------------------------------------------------------------
@@ -842,7 +863,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if pairs is None:
             result = ("page", 400, "invalid_request: malformed query string\n")
         else:
-            result = self.server.provider.authorize(pairs)
+            result = self.server.provider.authorize(pairs, self._account())
         if result[0] == "redirect":
             self.send_response(302)
             self.send_header("Location", result[1])
@@ -852,6 +873,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             _, status, text = result
             self._send(status, text.encode("utf-8"), "text/plain; charset=utf-8")
+
+    def _account(self):
+        """The account signed in at this browser (cookie test_idp_account), or the default."""
+        for cookie in self.headers.get_all("Cookie") or ():
+            for item in cookie.split(";"):
+                name, _, value = item.strip().partition("=")
+                if name == "test_idp_account" and ACCOUNT_RE.fullmatch(value):
+                    return value
+        return DEFAULT_ACCOUNT
 
     def _userinfo(self):
         scheme, _, token = self.headers.get("Authorization", "").strip().partition(" ")
