@@ -16,6 +16,7 @@
 
 #include "common/secret_memory.h"
 #include "common/text_checks.h"
+#include "refresher/peer_owner.h"
 
 /* --- the redirect URI --------------------------------------------------------------------- */
 
@@ -262,9 +263,21 @@ static GString *http_response(int status, const char *title, const char *text, c
 
 /* --- the sockets -------------------------------------------------------------------------- */
 
+/* The pages of a connection whose other end is not the user's own (peer_owner.h). */
+#define LOOPBACK_OTHER_USER_TEXT                                                                   \
+    "This request came from a program of another user of this computer. Only the programs of "     \
+    "the user who is signing in may answer this sign-in."
+#define LOOPBACK_UNKNOWN_PEER_TEXT                                                                 \
+    "This computer cannot tell which user ran the program that sent this request, so it is "       \
+    "refused. Paste the address of this page into oauth-keyring login instead."
+
 struct loopback_client {
     struct loopback_listener *listener;
     int fd;
+    /* Not NULL: the connection's other end is not the user's own (another user's program, or
+     * one the kernel could not name): whatever it sends is answered 403 with this text, never
+     * judged against the sign-in. */
+    const char *refusal;
     guint watch;
     guint timer;
     size_t used;
@@ -275,6 +288,7 @@ struct loopback_listener {
     struct loopback_redirect redirect;
     const char *state;
     loopback_callback_fn callback;
+    loopback_unknown_peer_fn unknown_peer;
     void *data;
     int fds[2];
     guint watches[2];
@@ -369,6 +383,15 @@ static gboolean on_client_readable(gint fd, GIOCondition condition, gpointer dat
     }
     client->used += (size_t)got;
     client->buffer[client->used] = '\0';
+    if (client->refusal != NULL) {
+        /* Read to the end of the head first, so that the page is not lost to a reset. */
+        if (memmem(client->buffer, client->used, "\r\n\r\n", 4) == NULL &&
+            client->used < LOOPBACK_REQUEST_MAX)
+            return G_SOURCE_CONTINUE;
+        client->watch = 0;
+        client_refuse(client, 403, client->refusal);
+        return G_SOURCE_REMOVE;
+    }
     verdict = loopback_request_check(client->buffer, client->used, &listener->redirect,
                                      listener->state, listener->finished, &check);
     if (verdict == LOOPBACK_INCOMPLETE)
@@ -383,34 +406,84 @@ static gboolean on_client_readable(gint fd, GIOCondition condition, gpointer dat
     return G_SOURCE_REMOVE;
 }
 
+/* A client that has not sent its whole request in time (a slowloris), or is dropped for a newer
+ * one, is answered 408; another user's connection its 403. */
+static void client_refuse_late(struct loopback_client *client)
+{
+    if (client->refusal != NULL)
+        client_refuse(client, 403, client->refusal);
+    else
+        client_refuse(client, 408, "The request took too long.");
+}
+
 /* A client that has not sent its whole request in time (a slowloris) is answered 408. */
 static gboolean on_client_slow(gpointer data)
 {
     struct loopback_client *client = data;
 
     client->timer = 0;
-    client_refuse(client, 408, "The request took too long.");
+    client_refuse_late(client);
     return G_SOURCE_REMOVE;
+}
+
+/* Whose program is at the other end of client_fd (peer_owner.h): NULL for the user's own, or
+ * the refusal to answer it with. Sets gone when nobody is left to answer. */
+static const char *peer_refusal(struct loopback_listener *listener, int client_fd, bool *gone)
+{
+    char why[256] = "";
+    uid_t peer = (uid_t)-1;
+    enum peer_lookup lookup =
+        peer_socket_owner(client_fd, PEER_OWNER_TIMEOUT_MS, &peer, why, sizeof(why));
+
+    *gone = false;
+    switch (peer_owner_judge(lookup, peer, geteuid())) {
+    case PEER_OURS:
+        return NULL;
+    case PEER_OTHER_USER:
+        return LOOPBACK_OTHER_USER_TEXT;
+    case PEER_GONE:
+        *gone = true;
+        return LOOPBACK_OTHER_USER_TEXT;
+    default:
+        if (listener->unknown_peer != NULL)
+            listener->unknown_peer(listener->data, why);
+        return LOOPBACK_UNKNOWN_PEER_TEXT;
+    }
 }
 
 static void accept_client(struct loopback_listener *listener, int fd)
 {
     int client_fd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
     struct loopback_client *client;
+    const char *refusal;
     size_t slot = 0;
+    bool gone = false;
 
     if (client_fd < 0)
         return;
+    refusal = peer_refusal(listener, client_fd, &gone);
+    if (gone) {
+        close(client_fd);
+        return;
+    }
     while (slot < LOOPBACK_MAX_CLIENTS && listener->clients[slot] != NULL)
         slot++;
     if (slot == LOOPBACK_MAX_CLIENTS) {
-        /* Full: the oldest waiting client is the likeliest to be a slow one. */
-        client_refuse(listener->clients[0], 408, "The request took too long.");
+        /* Full: another user's connection goes first, else the oldest waiting client, the
+         * likeliest to be a slow one. */
         slot = 0;
+        for (size_t i = 0; i < LOOPBACK_MAX_CLIENTS; i++) {
+            if (listener->clients[i]->refusal != NULL) {
+                slot = i;
+                break;
+            }
+        }
+        client_refuse_late(listener->clients[slot]);
     }
     client = g_new0(struct loopback_client, 1);
     client->listener = listener;
     client->fd = client_fd;
+    client->refusal = refusal;
     client->watch =
         g_unix_fd_add(client_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_client_readable, client);
     client->timer = g_timeout_add_seconds(LOOPBACK_CLIENT_SECONDS, on_client_slow, client);
@@ -480,17 +553,36 @@ static int bind_all(struct loopback_listener *listener, char *why, size_t why_si
     return listener->fd_count > 0 ? 0 : -1;
 }
 
+/* Listening only makes sense when the kernel can name who connects: else every browser would
+ * be refused, and the paste is the better way. */
+static int check_peer_owners(struct loopback_listener *listener, char *why, size_t why_size)
+{
+    char detail[256];
+
+    for (size_t i = 0; i < listener->fd_count; i++) {
+        if (peer_owner_self_check(listener->fds[i], PEER_OWNER_TIMEOUT_MS, detail,
+                                  sizeof(detail)) != 0)
+            return text_set_why(why, why_size,
+                                "cannot tell which user's program connects to port %u (%s), so "
+                                "nothing listens",
+                                (unsigned)listener->redirect.port, detail);
+    }
+    return 0;
+}
+
 struct loopback_listener *loopback_listener_open(const struct loopback_redirect *redirect,
                                                  const char *state, loopback_callback_fn callback,
-                                                 void *data, char *why, size_t why_size)
+                                                 loopback_unknown_peer_fn unknown_peer, void *data,
+                                                 char *why, size_t why_size)
 {
     struct loopback_listener *listener = g_new0(struct loopback_listener, 1);
 
     listener->redirect = *redirect;
     listener->state = state;
     listener->callback = callback;
+    listener->unknown_peer = unknown_peer;
     listener->data = data;
-    if (bind_all(listener, why, why_size) != 0) {
+    if (bind_all(listener, why, why_size) != 0 || check_peer_owners(listener, why, why_size) != 0) {
         loopback_listener_free(listener);
         return NULL;
     }

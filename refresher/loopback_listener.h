@@ -9,7 +9,13 @@
  * request within LOOPBACK_CLIENT_SECONDS. Every page is self-contained, sent with
  * Content-Security-Policy default-src 'none', Cache-Control no-store and Referrer-Policy
  * no-referrer, and never shows the code. After the callback the browser is sent (303) to the
- * configured path without a query, which then shows the outcome. */
+ * configured path without a query, which then shows the outcome.
+ *
+ * Before any of that, a connection counts only when the socket at its other end is the user's
+ * own (peer_owner.h, the login-CSRF defence): another user's program gets a 403 page whatever
+ * it sends, and its request is never judged against the sign-in; one the kernel cannot name
+ * gets a 403 too (fail closed) and the sign-in hears why (loopback_unknown_peer_fn); one
+ * already closed is closed. */
 #ifndef POK_LOOPBACK_LISTENER_H
 #define POK_LOOPBACK_LISTENER_H
 
@@ -71,15 +77,21 @@ struct loopback_reply {
 typedef void (*loopback_callback_fn)(void *data, const char *callback_url,
                                      struct loopback_reply *reply);
 
+/* A connection was refused because the kernel could not say whose program it came from; why
+ * says what failed (nothing secret). */
+typedef void (*loopback_unknown_peer_fn)(void *data, const char *why);
+
 struct loopback_listener;
 
 /* Binds every address of the redirect (localhost: 127.0.0.1 and ::1; an address family the
  * host lacks is skipped) on its port and listens, in the thread-default GLib main context.
- * NULL with why set when the port is taken or cannot be bound: the sign-in falls back to a
- * pasted answer. state is borrowed for the listener's life. */
+ * NULL with why set when the port is taken or cannot be bound, or when the kernel cannot name
+ * a socket's owner (peer_owner_self_check): the sign-in falls back to a pasted answer. state
+ * is borrowed for the listener's life; unknown_peer may be NULL. */
 struct loopback_listener *loopback_listener_open(const struct loopback_redirect *redirect,
                                                  const char *state, loopback_callback_fn callback,
-                                                 void *data, char *why, size_t why_size);
+                                                 loopback_unknown_peer_fn unknown_peer, void *data,
+                                                 char *why, size_t why_size);
 
 /* The sign-in has ended: callbacks are refused (410) from now on, the clean path shows title
  * and text, and the listener closes after it has shown them once or LOOPBACK_LINGER_SECONDS,

@@ -35,6 +35,7 @@ struct sign_in {
     struct loopback_redirect redirect;
     struct loopback_listener *listener;
     bool in_listener_callback;
+    bool unknown_peer_recorded;
     char *name;
     int waiter; /* the "sign-in-wait" connection, answered at the end; -1: none */
     guint waiter_watch;
@@ -245,6 +246,24 @@ static void on_callback(void *data, const char *callback_url, struct loopback_re
     }
 }
 
+/* The listener refused a connection whose owner the kernel could not name (fail closed): the
+ * user's own browser may be among them, so the status says why, once a sign-in. The sign-in
+ * waits on (a paste still works). */
+static void on_unknown_peer(void *data, const char *why)
+{
+    struct sign_in *sign_in = data;
+    char event[400];
+
+    if (sign_in->ended || sign_in->unknown_peer_recorded)
+        return;
+    sign_in->unknown_peer_recorded = true;
+    snprintf(event, sizeof(event),
+             "a connection to the sign-in's listener was refused: cannot tell which user's "
+             "program made it (%s); paste the address instead",
+             why);
+    refresh_status_record_event(sign_in->request->names.service, "sign-in-refused", event);
+}
+
 /* The waiting client went away (closed its connection): nobody wants this sign-in now. */
 static gboolean on_waiter_gone(gint fd, GIOCondition condition, gpointer data)
 {
@@ -277,8 +296,9 @@ static void open_listener(struct sign_in *sign_in, struct protocol_message *repl
         protocol_set(reply, FIELD_MESSAGE, "the redirect_uri is not a loopback http address");
         return;
     }
-    sign_in->listener = loopback_listener_open(&sign_in->redirect, sign_in->authorization.state,
-                                               on_callback, sign_in, why, sizeof(why));
+    sign_in->listener =
+        loopback_listener_open(&sign_in->redirect, sign_in->authorization.state, on_callback,
+                               on_unknown_peer, sign_in, why, sizeof(why));
     if (sign_in->listener == NULL) {
         protocol_set(reply, FIELD_MESSAGE, why);
         return;

@@ -83,3 +83,10 @@ bool test_allows_dumpable_start(void)
 
     return allowed != NULL && strcmp(allowed, "1") == 0;
 }
+
+bool test_no_sock_diag(void)
+{
+    char text[8];
+
+    return read_hook_file("test-no-sock-diag", text, sizeof(text));
+}

@@ -10,7 +10,11 @@
  * Draws a test can fix: test_fixed_draw() is the number in [0, 1) in
  * $XDG_RUNTIME_DIR/pam_oauth_keyring/test-draw, which the refresher then takes instead of each
  * random draw it hands the schedule (store/schedule.h), so a test knows the backoff and
- * jitter it will see. -1 (draw at random) when absent, and always in the installed helper. */
+ * jitter it will see. -1 (draw at random) when absent, and always in the installed helper.
+ *
+ * A kernel without sock_diag: test_no_sock_diag() is true while
+ * $XDG_RUNTIME_DIR/pam_oauth_keyring/test-no-sock-diag exists; the sign-in's listener then
+ * cannot tell who connects (refresher/peer_owner.h). false in the installed refresher. */
 #ifndef POK_TEST_HOOKS_H
 #define POK_TEST_HOOKS_H
 
@@ -23,6 +27,7 @@ double test_fixed_draw(void);
 /* Whether a test runs this helper dumpable on purpose (under valgrind, which must read it):
  * POK_TEST_DUMPABLE_START=1 in its environment. */
 bool test_allows_dumpable_start(void);
+bool test_no_sock_diag(void);
 #else
 static inline void test_pause_point(const char *step)
 {
@@ -37,6 +42,10 @@ static inline double test_fixed_draw(void)
     return -1.0;
 }
 static inline bool test_allows_dumpable_start(void)
+{
+    return false;
+}
+static inline bool test_no_sock_diag(void)
 {
     return false;
 }

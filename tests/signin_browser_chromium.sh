@@ -6,7 +6,8 @@
 # opens the test IdP's authorize page (TLS: the test CA in the user's NSS database), follows
 # its auto-approving 302 to the refresher's loopback listener, then the listener's 303 to the
 # clean path. The test checks the page chromium ended on (--dump-dom: "Signed in", no code in
-# it), the CLI's exit 0, one code exchange, and the pair in the keyring.
+# it), the CLI's exit 0, one code exchange, and the pair in the keyring. Chromium runs as the
+# session's user, as a real browser does: the listener answers only the user's own programs.
 set -u
 . "${top_srcdir:-.}/tests/lib.sh"
 require_tools dbus-run-session dbus-daemon gnome-keyring-daemon secret-tool curl
@@ -28,6 +29,7 @@ cat >"$WORK/bin/headless-browser.sh" <<BROWSER
 #!/bin/sh
 unset DISPLAY WAYLAND_DISPLAY
 echo "\$1" >"$WORK/out/browser.url"
+id -u >"$WORK/out/browser.uid"
 profile=\$(mktemp -d "$WORK/out/chromium-profile.XXXXXX")
 chromium --headless=new --disable-gpu --no-first-run --user-data-dir="\$profile" \\
     --dump-dom "\$1" >"$WORK/out/dom.html" 2>"$WORK/out/chromium.err"
@@ -66,6 +68,8 @@ LOGIN_NAME=login
 finish_login 60
 [ "$LOGIN_STATUS" = 0 ] || fail "login: exit $LOGIN_STATUS: $(cat "$WORK/out/login.out" "$WORK/out/login.err" "$WORK/out/chromium.err" 2>&1)"
 grep -q "^https://" "$WORK/out/browser.url" || fail "xdg-open did not run the browser with the URL"
+# As in reality, the browser is the user's: the listener serves only the user's own programs.
+[ "$(cat "$WORK/out/browser.uid")" = "$(id -u)" ] || fail "chromium ran as uid $(cat "$WORK/out/browser.uid")"
 note "2. oauth-keyring login: xdg-open ran chromium with the URL; exit 0"
 
 # The CLI ends with the sign-in, while chromium may still be following the listener's 303.
