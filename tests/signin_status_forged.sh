@@ -3,7 +3,7 @@
 # check - skip its own user's prompt, once. The user (no token) writes a status saying
 # "signed-in" at the login state's time: the next login does not ask; its session finds no
 # refresh token and records "authorization needed" again; the login after that asks. A status
-# time far ahead of the clock is not believed at all. (The module never reads that file: the
+# time far ahead of the clock is not believed at all, nor one older than the login state. (The module never reads that file: the
 # user's own helper does, under the module's deadline.)
 set -u
 . "${top_srcdir:-.}/tests/lib.sh"
@@ -30,6 +30,11 @@ forge_status $(($(date +%s) + 3600))
 login future pok-private empty
 prompted future || fail "a status an hour ahead of the clock was believed"
 note "1. a forged status an hour ahead of the clock: not believed, the login asks"
+written=$(stat -c %Y "$state_file")
+forge_status $((written - 1))
+login stale pok-private empty
+prompted stale || fail "a status older than the login state was believed"
+note "1b. a 'signed-in' older than the login state's 'authorization needed': not believed, the login asks"
 
 written=$(stat -c %Y "$state_file")
 forge_status "$written"
