@@ -15,8 +15,7 @@
 #      named the IdP's host, the browser ended on the listener's result page;
 #   4. the entry run again (the next graphical login's autostart) does nothing: exit 0,
 #      silent, no notification, no browser;
-#   5. the next login's session finds the pair and spends nothing (that it also asks nothing
-#      waits for the login state to learn of in-session sign-ins).
+#   5. the next login asks nothing, and its session finds the pair and spends nothing.
 set -u
 . "${top_srcdir:-.}/tests/lib.sh"
 require_tools dbus-run-session gnome-keyring-daemon secret-tool curl
@@ -85,12 +84,12 @@ run_autostart_entry again greeter
 note "4. the entry again (--if-needed, a token stored): exit 0, silent, no notification, no browser"
 
 greeter_login next
-# Not yet "asks nothing": the module's login state does not learn of a sign-in made in the
-# session, so prompt=missing still asks once (being fixed; then add: ! prompted next).
+prompted greeter || fail "greeter: the first login did not ask"
+prompted next && fail "next: asked again after the sign-in inside the session: $(cat "$WORK/out/next.out")"
 grep -q "session refresh: not-due" "$WORK/out/next.log" ||
     fail "next: the session did not find the pair: $(cat "$WORK/out/next.out" "$WORK/out/next.log")"
 [ "$(idp_stat 's["requests"]["token_authorization_code"]')" = 1 ] || fail "a second code exchange"
-note "5. the next login's session finds the pair (not due); no second code exchange"
+note "5. the next login asks nothing; its session finds the pair (not due); no second code exchange"
 assert_no_secret_in "$WORK/out/autostart.out" "$WORK/out/autostart.err" "$WORK/out/greeter.log" \
     "$WORK/out/next.log" "$WORK/out/notifications.jsonl"
 echo done >"$WORK/out/scenario.done"
