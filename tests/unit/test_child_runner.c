@@ -252,6 +252,7 @@ static void test_reaps_only_its_own_child(void **state)
     assert_int_equal(waitid(P_PID, (id_t)sibling, &info, WEXITED | WNOWAIT), 0);
     run_script("exit 0", "", 5000, &run);
     assert_int_equal(run.rv, 0);
+    capped_buffer_wipe(&run.answer);
     run_script("exec sleep 60", "", 100, &run);
     assert_true(run.outcome.timed_out);
     assert_int_equal(waitpid(sibling, &status, WNOHANG), sibling);
