@@ -13,15 +13,7 @@ top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 . "$top_srcdir/tests/lib.sh"
 RUNS=${1:-20}
-make_workdir
-stage_artifacts
-cp "$top_srcdir/tests/loopback_client.py" "$top_srcdir/tests/signin_lib.sh" "$WORK/bin/"
-chmod a+r "$WORK/bin/loopback_client.py" "$WORK/bin/signin_lib.sh"
-PORT=$(free_port)
-REDIRECT_URI="http://127.0.0.1:$PORT/callback"
-start_idp "client-secret-$RANDOM$RANDOM"
-SERVICE=pok-bench-signin
-prepare_private_user refresher=yes </dev/null
+prepare_signin_test bench </dev/null
 echo "$RUNS" >"$WORK/runs"
 chmod a+r "$WORK/runs"
 

@@ -440,6 +440,25 @@ login() {
     grep -q "pam_open_session: Success" "$WORK/out/$1.out" ||
         fail "$1: no session: $(cat "$WORK/out/$1.out")"
 }
+# The set-up of a sign-in test (tests/signin_*.sh): a work directory, the test IdP, a free
+# redirect port on 127.0.0.1 (PORT, REDIRECT_URI), SERVICE pok-signin-NAME-PID, and a private
+# user whose module starts the refresher, with signin_lib.sh for the scenario. Extra
+# configuration lines on stdin, as prepare_private_user.
+#   prepare_signin_test NAME [MODULE ARGUMENT]...
+prepare_signin_test() {
+    local name=$1
+    shift
+    make_workdir
+    stage_artifacts
+    cp "$top_srcdir/tests/loopback_client.py" "$top_srcdir/tests/signin_lib.sh" "$WORK/bin/"
+    chmod a+r "$WORK/bin/loopback_client.py" "$WORK/bin/signin_lib.sh"
+    PORT=$(free_port)
+    REDIRECT_URI="http://127.0.0.1:$PORT/callback"
+    start_idp "client-secret-$RANDOM$RANDOM"
+    SERVICE=pok-signin-$name-$$
+    prepare_private_user refresher=yes "$@"
+}
+
 # Whether login NAME showed a prompt.
 prompted() { grep -q '^\[prompt\]' "$WORK/out/$1.out"; }
 

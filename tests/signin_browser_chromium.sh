@@ -14,15 +14,7 @@ require_tools dbus-run-session dbus-daemon gnome-keyring-daemon secret-tool curl
 command -v chromium >/dev/null || skip "chromium is not installed (tools/install-deps.sh suite installs it)"
 require_tools certutil xdg-open
 
-make_workdir
-stage_artifacts
-cp "$top_srcdir/tests/loopback_client.py" "$top_srcdir/tests/signin_lib.sh" "$WORK/bin/"
-chmod a+r "$WORK/bin/loopback_client.py" "$WORK/bin/signin_lib.sh"
-PORT=$(free_port)
-REDIRECT_URI="http://127.0.0.1:$PORT/callback"
-start_idp "client-secret-$RANDOM$RANDOM"
-SERVICE=pok-signin-chromium-$$
-prepare_private_user refresher=yes </dev/null
+prepare_signin_test chromium </dev/null
 
 # The browser xdg-open runs: headless chromium, the DOM of the page it ends on to dom.html.
 cat >"$WORK/bin/headless-browser.sh" <<BROWSER

@@ -7,15 +7,7 @@ set -u
 . "${top_srcdir:-.}/tests/lib.sh"
 require_tools dbus-run-session dbus-daemon gnome-keyring-daemon secret-tool curl
 
-make_workdir
-stage_artifacts
-cp "$top_srcdir/tests/loopback_client.py" "$top_srcdir/tests/signin_lib.sh" "$WORK/bin/"
-chmod a+r "$WORK/bin/loopback_client.py" "$WORK/bin/signin_lib.sh"
-PORT=$(free_port)
-REDIRECT_URI="http://127.0.0.1:$PORT/callback"
-start_idp "client-secret-$RANDOM$RANDOM"
-SERVICE=pok-signin-cancel-$$
-prepare_private_user refresher=yes </dev/null
+prepare_signin_test cancel </dev/null
 
 cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u

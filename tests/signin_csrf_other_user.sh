@@ -16,15 +16,7 @@ set -u
 [ "$(id -u)" = 0 ] || skip "needs root (a second local user plays the attacker)"
 require_tools dbus-run-session dbus-daemon gnome-keyring-daemon secret-tool curl useradd userdel runuser
 
-make_workdir
-stage_artifacts
-cp "$top_srcdir/tests/loopback_client.py" "$top_srcdir/tests/signin_lib.sh" "$WORK/bin/"
-chmod a+r "$WORK/bin/loopback_client.py" "$WORK/bin/signin_lib.sh"
-PORT=$(free_port)
-REDIRECT_URI="http://127.0.0.1:$PORT/callback"
-start_idp "client-secret-$RANDOM$RANDOM"
-SERVICE=pok-signin-csrf-$$
-prepare_private_user refresher=yes </dev/null
+prepare_signin_test csrf </dev/null
 
 # The attacker: a throwaway system user with no home and no shell.
 ATTACKER=pokcsrf$RANDOM
