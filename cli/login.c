@@ -147,7 +147,8 @@ static int report_outcome(const struct login *login, const struct protocol_messa
  * desktop's default browser. A new vector (g_strfreev), or NULL when $BROWSER does not parse. */
 static char **browser_command(const char *url)
 {
-    const char *chosen = getenv("BROWSER") != NULL ? getenv("BROWSER") : "";
+    const char *browser = getenv("BROWSER");
+    const char *chosen = browser != NULL ? browser : "";
     char *first = g_strndup(chosen, strcspn(chosen, ":"));
     char **argv = NULL;
     int argc = 0;

@@ -805,7 +805,7 @@ static bool desktop_login_unwanted(const struct cli *cli)
     char **running;
     bool unwanted;
 
-    if (strcmp(cli->command, "login") != 0 || !cli->login.desktop)
+    if (cli->command == NULL || strcmp(cli->command, "login") != 0 || !cli->login.desktop)
         return false;
     if (desktop_signin_turned_off())
         return true;

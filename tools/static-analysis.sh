@@ -8,8 +8,12 @@ trap 'rm -rf --one-file-system "$scratch"' EXIT
 status=0
 
 echo "== cppcheck"
+# cppcheck 2.10's preprocessor splits a macro's arguments after expanding the F(...) field rules
+# inside them (common/protocol_table.h), so it cannot expand the request table: it skips
+# protocol_table.c's tables, which gcc and scan-build below read correctly.
 cppcheck --enable=warning,performance,portability --inline-suppr --error-exitcode=1 --quiet \
     --suppress=missingIncludeSystem -I . \
+    --suppress=preprocessorErrorDirective:common/protocol_table.h \
     -DPOK_HELPER_PATH='"/helper"' -DPOK_DEFAULT_CONFIG='"/config"' -DPOK_STATE_DIR='"/state"' \
     common pam_module oauth store helper refresher cli tests/pam_driver.c || status=1
 
