@@ -69,7 +69,7 @@ static enum peer_lookup read_answer(int netlink, uint32_t sequence, long long de
 {
     for (;;) {
         struct pollfd ready = {.fd = netlink, .events = POLLIN};
-        struct sockaddr_nl sender;
+        struct sockaddr_nl sender = {0};
         socklen_t sender_size = sizeof(sender);
         union {
             struct nlmsghdr header;
@@ -180,7 +180,7 @@ out:
 
 enum peer_lookup peer_socket_owner(int fd, int timeout_ms, uid_t *uid, char *why, size_t why_size)
 {
-    struct sockaddr_storage ours, theirs;
+    struct sockaddr_storage ours = {0}, theirs = {0};
     socklen_t ours_size = sizeof(ours), theirs_size = sizeof(theirs);
     struct endpoint local, remote;
     struct inet_diag_msg answer;
@@ -212,7 +212,7 @@ enum peer_lookup peer_socket_owner(int fd, int timeout_ms, uid_t *uid, char *why
 
 int peer_owner_self_check(int fd, int timeout_ms, char *why, size_t why_size)
 {
-    struct sockaddr_storage ours;
+    struct sockaddr_storage ours = {0};
     socklen_t ours_size = sizeof(ours);
     struct endpoint local, nobody;
     struct inet_diag_msg answer;
