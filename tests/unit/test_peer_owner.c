@@ -56,8 +56,8 @@ static int connect_to(const struct sockaddr_storage *address, socklen_t size)
 
 static void own_connection(int family)
 {
-    struct sockaddr_storage address;
-    socklen_t size;
+    struct sockaddr_storage address = {0};
+    socklen_t size = 0;
     int listening = listen_loopback(family, &address, &size), client, accepted;
     uid_t uid = (uid_t)-1;
     char why[256] = "";
@@ -93,8 +93,8 @@ static void test_own_connection_ipv6(void **unused)
 /* As root: a child that has become OTHER_UID connects and holds its socket open. */
 static void test_other_uid(void **unused)
 {
-    struct sockaddr_storage address;
-    socklen_t size;
+    struct sockaddr_storage address = {0};
+    socklen_t size = 0;
     int listening, accepted, hold[2];
     uid_t uid = (uid_t)-1;
     char why[256] = "", byte = 0;
@@ -137,8 +137,8 @@ static void test_other_uid(void **unused)
  * keeps no owner (the kernel says uid 0). Nobody to answer, and never mistaken for root's. */
 static void test_peer_closed(void **unused)
 {
-    struct sockaddr_storage address;
-    socklen_t size;
+    struct sockaddr_storage address = {0};
+    socklen_t size = 0;
     int listening, client, accepted;
     uid_t uid = (uid_t)-1;
     char why[256] = "";
