@@ -78,8 +78,9 @@ static const char usage_text[] =
     "                                git's credential-helper protocol (username: oauth2)\n"
     "  --help                        print this and exit\n"
     "The service defaults to $OAUTH_KEYRING_SERVICE, else the only one in the keyring.\n"
-    "Exit status: 0 success, 1 usage or internal error, 2 authorization needed (sign in at the\n"
-    "next login), 3 keyring locked or unreachable, 4 provider or refresher unreachable.\n";
+    "Exit status: 0 success, 1 usage or internal error, 2 authorization needed (sign in with\n"
+    "`oauth-keyring login` or at the next login), 3 keyring locked or unreachable, 4 provider or "
+    "refresher unreachable.\n";
 
 static void cli_cleanup(struct cli *cli)
 {
@@ -269,7 +270,9 @@ static int no_tokens(struct cli *cli)
                 "oauth-keyring: no tokens for service %s; the keyring holds tokens for %s\n",
                 cli->service, list);
     else
-        fprintf(stderr, "oauth-keyring: no tokens for service %s; sign in at the next login\n",
+        fprintf(stderr,
+                "oauth-keyring: no tokens for service %s; sign in with `oauth-keyring login`, or "
+                "at the next login\n",
                 cli->service);
     g_free(list);
     g_strfreev(services);
@@ -282,7 +285,8 @@ static int only_service(struct cli *cli, char **services, const char *what)
     char *list;
 
     if (services == NULL || services[0] == NULL) {
-        fprintf(stderr, "oauth-keyring: no tokens in the keyring; sign in at the next login\n");
+        fprintf(stderr, "oauth-keyring: no tokens in the keyring; sign in with `oauth-keyring "
+                        "login`, or at the next login\n");
         return EXIT_AUTHORIZATION_NEEDED;
     }
     if (services[1] != NULL) {
