@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <glib.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,7 +30,6 @@
 #include "oauth/token_forms.h"
 #include "store/request_work.h"
 #include "store/user_state.h"
-#include "common/process_guard.h"
 
 /* An absolute bound on this process, beyond the longest configurable exchange. */
 #define HELPER_MAX_SECONDS 150
@@ -241,45 +239,14 @@ static int authorize_if_ca_readable(struct request_work *context)
 
 /* What this program does for each request it takes; the protocol's table says which those
  * are (protocol_request_accept) and what each must carry. */
-static int (*const handlers[PROTOCOL_REQUEST_COUNT])(struct request_work *) = {
+static work_handler *const handlers[PROTOCOL_REQUEST_COUNT] = {
     [REQUEST_AUTHORIZE] = authorize_if_ca_readable,
     [REQUEST_ANSWER] = check_answer,
     [REQUEST_EXCHANGE] = exchange_for_login,
     [REQUEST_SESSION] = refresh_for_session,
 };
 
-/* A request the table refuses (another program's, an unknown field, a required one
- * missing) is answered "bad-request" with why, before any work. */
-static int dispatch(struct request_work *context)
-{
-    const struct protocol_request_spec *spec = NULL;
-    char why[256];
-
-    if (protocol_request_accept(HELPER_READS, &context->request, &spec, why, sizeof(why)) != 0 ||
-        handlers[spec->request] == NULL)
-        return work_reply_error(context, "bad-request", spec == NULL ? why : "not handled here");
-    return handlers[spec->request](context);
-}
-
 int main(void)
 {
-    struct request_work context;
-    int status = HELPER_EXIT_BAD_REQUEST;
-
-    memset(&context, 0, sizeof(context));
-    if (!process_started_protected(test_allows_dumpable_start()))
-        return HELPER_EXIT_EXPOSED;
-    if (!process_protect())
-        return HELPER_EXIT_REFUSED;
-    alarm(HELPER_MAX_SECONDS);
-    signal(SIGPIPE, SIG_IGN);
-    if (work_read_request(&context) != 0)
-        goto out;
-    status = dispatch(&context);
-    if (work_write_reply(&context) != 0)
-        status = HELPER_EXIT_FAILED;
-out:
-    protocol_message_clear(&context.request);
-    protocol_message_clear(&context.reply);
-    return status;
+    return work_serve_one_request(HELPER_READS, handlers, HELPER_MAX_SECONDS);
 }

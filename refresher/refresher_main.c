@@ -9,11 +9,9 @@
  * refuses these. */
 #include "config.h"
 
-#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "common/process_guard.h"
 #include "common/protocol.h"
 #include "common/protocol_table.h"
 #include "refresher/refresher.h"
@@ -43,46 +41,14 @@ static int exchange_for_refresher(struct request_work *work)
     return work_exchange_code(work, false, &result);
 }
 
-static int (*const handlers[PROTOCOL_REQUEST_COUNT])(struct request_work *) = {
+static work_handler *const handlers[PROTOCOL_REQUEST_COUNT] = {
     [REQUEST_START_REFRESHER] = run_refresher,
     [REQUEST_CHILD_REFRESH] = work_refresh_for_refresher,
     [REQUEST_CHILD_LOGOUT] = work_logout_for_refresher,
     [REQUEST_CHILD_EXCHANGE] = exchange_for_refresher,
 };
 
-/* A request the table refuses here (the module's, an unknown field, a required one missing)
- * is answered "bad-request" with why, before any work. */
-static int dispatch(struct request_work *work)
-{
-    const struct protocol_request_spec *spec = NULL;
-    char why[256];
-
-    if (protocol_request_accept(PROTOCOL_REFRESHER_READS, &work->request, &spec, why,
-                                sizeof(why)) != 0 ||
-        handlers[spec->request] == NULL)
-        return work_reply_error(work, "bad-request", spec == NULL ? why : "not handled here");
-    return handlers[spec->request](work);
-}
-
 int main(void)
 {
-    struct request_work work;
-    int status = HELPER_EXIT_BAD_REQUEST;
-
-    memset(&work, 0, sizeof(work));
-    if (!process_started_protected(test_allows_dumpable_start()))
-        return HELPER_EXIT_EXPOSED;
-    if (!process_protect())
-        return HELPER_EXIT_REFUSED;
-    alarm(CHILD_MAX_SECONDS);
-    signal(SIGPIPE, SIG_IGN);
-    if (work_read_request(&work) != 0)
-        goto out;
-    status = dispatch(&work);
-    if (work_write_reply(&work) != 0)
-        status = HELPER_EXIT_FAILED;
-out:
-    protocol_message_clear(&work.request);
-    protocol_message_clear(&work.reply);
-    return status;
+    return work_serve_one_request(PROTOCOL_REFRESHER_READS, handlers, CHILD_MAX_SECONDS);
 }

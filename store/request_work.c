@@ -3,6 +3,7 @@
 #include "store/request_work.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/deadline.h"
+#include "common/process_guard.h"
 #include "common/secret_memory.h"
 #include "oauth/token_exchange.h"
 #include "oauth/token_forms.h"
@@ -307,4 +309,40 @@ int work_write_reply(const struct request_work *work)
     }
     capped_buffer_wipe(&output);
     return rv;
+}
+
+static int dispatch(struct request_work *work, unsigned reads,
+                    work_handler *const handlers[PROTOCOL_REQUEST_COUNT])
+{
+    const struct protocol_request_spec *spec = NULL;
+    char why[256];
+
+    if (protocol_request_accept(reads, &work->request, &spec, why, sizeof(why)) != 0 ||
+        handlers[spec->request] == NULL)
+        return work_reply_error(work, "bad-request", spec == NULL ? why : "not handled here");
+    return handlers[spec->request](work);
+}
+
+int work_serve_one_request(unsigned reads, work_handler *const handlers[PROTOCOL_REQUEST_COUNT],
+                           unsigned max_seconds)
+{
+    struct request_work work;
+    int status = HELPER_EXIT_BAD_REQUEST;
+
+    memset(&work, 0, sizeof(work));
+    if (!process_started_protected(test_allows_dumpable_start()))
+        return HELPER_EXIT_EXPOSED;
+    if (!process_protect())
+        return HELPER_EXIT_REFUSED;
+    alarm(max_seconds);
+    signal(SIGPIPE, SIG_IGN);
+    if (work_read_request(&work) != 0)
+        goto out;
+    status = dispatch(&work, reads, handlers);
+    if (work_write_reply(&work) != 0)
+        status = HELPER_EXIT_FAILED;
+out:
+    protocol_message_clear(&work.request);
+    protocol_message_clear(&work.reply);
+    return status;
 }

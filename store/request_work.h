@@ -69,4 +69,15 @@ int work_logout_for_refresher(struct request_work *work);
 int work_read_request(struct request_work *work);
 int work_write_reply(const struct request_work *work);
 
+/* What a program does for one request it takes. */
+typedef int work_handler(struct request_work *work);
+
+/* The life of a program that serves one request (the login helper, the refresher program):
+ * refuse a dumpable start (HELPER_EXIT_EXPOSED) and become non-dumpable, bound the whole run by
+ * max_seconds (alarm), read the request, refuse ("bad-request", why) one the protocol's table
+ * does not send to what this program reads or that lacks a handler here - before any work -
+ * else run its handler, and write the reply. Returns the exit status. */
+int work_serve_one_request(unsigned reads, work_handler *const handlers[PROTOCOL_REQUEST_COUNT],
+                           unsigned max_seconds);
+
 #endif
