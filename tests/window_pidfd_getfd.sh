@@ -1,6 +1,6 @@
 #!/bin/bash
 # Issue 10, finding 1, first route: a process of the user makes the refresher start a child
-# helper on demand ("refresh 86400" on its socket) and races it with pidfd_getfd for its fd 0,
+# child on demand (a `refresh` request, min_valid 86400, on its socket) and races it with pidfd_getfd for its fd 0,
 # peeking (MSG_PEEK) at the request - client secret included - before the child protects
 # itself. Installed as make install does (root:root 0711) the helper is non-dumpable from
 # execve on: 20 tries, nothing read. Root only (the helper copy must be root's).
