@@ -46,4 +46,6 @@ echo "== As $RUN_AS, in that keyring: secret-tool lookup service $SERVICE userna
 token=$(cat "$WORK/out/secret-tool.out")
 [ -n "$token" ] || fail "no token in the keyring; module log: $(cat "$WORK/out/greeter.log")"
 echo "   $token"
-echo "== The test provider accepts it: GET /userinfo -> HTTP $(idp_userinfo_status "$token")"
+status=$(idp_userinfo_status "$token")
+echo "== The test provider accepts it: GET /userinfo -> HTTP $status"
+[ "$status" = 200 ] || fail "the provider refused the token read back from the keyring"

@@ -124,19 +124,15 @@ STAND_IN_OK=PAM_OAUTH_KEYRING_TEST_READABLE_HELPER=1
 
 # Copies what a login needs into $WORK/bin, readable and executable by everyone.
 stage_artifacts() {
+    local list="$top_builddir/tests/staged-world.list" built
     mkdir -p "$WORK/bin"
-    cp "$top_builddir/helper/pam_oauth_keyring_helper" \
-        "$top_builddir/refresher/pam_oauth_keyring_refresher" \
-        "$top_builddir/oauth/.libs/pam_oauth_keyring_https.so" "$WORK/bin/" ||
-        fail "helper, refresher or the https module not built"
-    cp "$top_builddir/tests/.libs/pam_oauth_keyring_test.so" "$WORK/bin/" ||
-        fail "test module not built (make check builds it)"
-    cp "$top_builddir/tests/pam_oauth_keyring_helper_test" \
-        "$top_builddir/tests/pam_oauth_keyring_refresher_test" "$top_builddir/cli/oauth-keyring" \
-        "$WORK/bin/" || fail "test helper, test refresher or oauth-keyring not built"
-    cp "$top_builddir/tests/pam_driver" "$top_builddir/tests/window_attacker" \
-        "$top_srcdir/tests/browser.py" \
-        "$top_srcdir/tests/keyring_tool.py" "$WORK/bin/" || fail "test tools missing"
+    # The one list of what a staged world runs (tests/Makefile.inc, STAGED_WORLD_*).
+    [ -s "$list" ] || fail "no $list: run make staged-world (make check builds it)"
+    while read -r built; do
+        cp "$top_builddir/$built" "$WORK/bin/" || fail "$built not built (make staged-world)"
+    done <"$list"
+    cp "$top_srcdir/tests/browser.py" "$top_srcdir/tests/keyring_tool.py" "$WORK/bin/" ||
+        fail "test tools missing"
     chmod -R a+rX "$WORK/bin"
     protect_helper "$WORK/bin/pam_oauth_keyring_helper" "$WORK/bin/pam_oauth_keyring_helper_test" \
         "$WORK/bin/pam_oauth_keyring_refresher" "$WORK/bin/pam_oauth_keyring_refresher_test"
