@@ -280,13 +280,14 @@ struct loopback_client {
     const char *refusal;
     guint watch;
     guint timer;
+    unsigned long long accepted; /* the listener's count when it was accepted: its age */
     size_t used;
     char buffer[LOOPBACK_REQUEST_MAX + 1];
 };
 
 struct loopback_listener {
     struct loopback_redirect redirect;
-    const char *state;
+    char *state; /* our copy, wiped when the sign-in ends: never a pointer into the sign-in */
     loopback_callback_fn callback;
     loopback_unknown_peer_fn unknown_peer;
     void *data;
@@ -294,6 +295,7 @@ struct loopback_listener {
     guint watches[2];
     size_t fd_count;
     struct loopback_client *clients[LOOPBACK_MAX_CLIENTS];
+    unsigned long long accepted; /* connections accepted so far */
     bool finished;
     guint linger_timer;
     char result_title[64];
@@ -451,6 +453,23 @@ static const char *peer_refusal(struct loopback_listener *listener, int client_f
     }
 }
 
+/* The slot to free when all are taken: another user's connection first (it only waits for
+ * its 403), else the oldest waiting client, the likeliest to be a slow one. Slots are reused
+ * in any order, so age is the accept count, not the slot's index. */
+static size_t slot_to_evict(const struct loopback_listener *listener)
+{
+    size_t chosen = 0;
+
+    for (size_t i = 1; i < LOOPBACK_MAX_CLIENTS; i++) {
+        const struct loopback_client *candidate = listener->clients[i];
+        const struct loopback_client *best = listener->clients[chosen];
+        bool candidate_other = candidate->refusal != NULL, best_other = best->refusal != NULL;
+        if (candidate_other != best_other ? candidate_other : candidate->accepted < best->accepted)
+            chosen = i;
+    }
+    return chosen;
+}
+
 static void accept_client(struct loopback_listener *listener, int fd)
 {
     int client_fd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -469,21 +488,14 @@ static void accept_client(struct loopback_listener *listener, int fd)
     while (slot < LOOPBACK_MAX_CLIENTS && listener->clients[slot] != NULL)
         slot++;
     if (slot == LOOPBACK_MAX_CLIENTS) {
-        /* Full: another user's connection goes first, else the oldest waiting client, the
-         * likeliest to be a slow one. */
-        slot = 0;
-        for (size_t i = 0; i < LOOPBACK_MAX_CLIENTS; i++) {
-            if (listener->clients[i]->refusal != NULL) {
-                slot = i;
-                break;
-            }
-        }
+        slot = slot_to_evict(listener);
         client_refuse_late(listener->clients[slot]);
     }
     client = g_new0(struct loopback_client, 1);
     client->listener = listener;
     client->fd = client_fd;
     client->refusal = refusal;
+    client->accepted = ++listener->accepted;
     client->watch =
         g_unix_fd_add(client_fd, G_IO_IN | G_IO_HUP | G_IO_ERR, on_client_readable, client);
     client->timer = g_timeout_add_seconds(LOOPBACK_CLIENT_SECONDS, on_client_slow, client);
@@ -578,7 +590,7 @@ struct loopback_listener *loopback_listener_open(const struct loopback_redirect 
     struct loopback_listener *listener = g_new0(struct loopback_listener, 1);
 
     listener->redirect = *redirect;
-    listener->state = state;
+    listener->state = g_strdup(state);
     listener->callback = callback;
     listener->unknown_peer = unknown_peer;
     listener->data = data;
@@ -622,6 +634,7 @@ void loopback_listener_finish(struct loopback_listener *listener, const char *ti
     if (listener == NULL || listener->finished)
         return;
     listener->finished = true;
+    secret_free_string(&listener->state); /* only the result page is served from now on */
     snprintf(listener->result_title, sizeof(listener->result_title), "%s", title);
     snprintf(listener->result_text, sizeof(listener->result_text), "%s", text);
     if (listener->fd_count > 0)
@@ -634,6 +647,15 @@ bool loopback_listener_is_open(const struct loopback_listener *listener)
     return listener != NULL && listener->fd_count > 0;
 }
 
+size_t loopback_listener_client_count(const struct loopback_listener *listener)
+{
+    size_t count = 0;
+
+    for (size_t i = 0; listener != NULL && i < LOOPBACK_MAX_CLIENTS; i++)
+        count += listener->clients[i] != NULL ? 1 : 0;
+    return count;
+}
+
 void loopback_listener_free(struct loopback_listener *listener)
 {
     if (listener == NULL)
@@ -643,5 +665,6 @@ void loopback_listener_free(struct loopback_listener *listener)
         if (listener->clients[i] != NULL)
             client_free(listener->clients[i]);
     }
+    secret_free_string(&listener->state);
     g_free(listener);
 }

@@ -87,7 +87,7 @@ struct loopback_listener;
  * host lacks is skipped) on its port and listens, in the thread-default GLib main context.
  * NULL with why set when the port is taken or cannot be bound, or when the kernel cannot name
  * a socket's owner (peer_owner_self_check): the sign-in falls back to a pasted answer. state
- * is borrowed for the listener's life; unknown_peer may be NULL. */
+ * is copied (and the copy wiped when the sign-in ends); unknown_peer may be NULL. */
 struct loopback_listener *loopback_listener_open(const struct loopback_redirect *redirect,
                                                  const char *state, loopback_callback_fn callback,
                                                  loopback_unknown_peer_fn unknown_peer, void *data,
@@ -101,6 +101,10 @@ void loopback_listener_finish(struct loopback_listener *listener, const char *ti
 
 /* Whether the listening sockets are still open. */
 bool loopback_listener_is_open(const struct loopback_listener *listener);
+
+/* How many accepted clients wait for their answer (at most LOOPBACK_MAX_CLIENTS; when all are
+ * taken, another user's connection is dropped first, else the oldest). */
+size_t loopback_listener_client_count(const struct loopback_listener *listener);
 
 /* Closes every socket at once and frees the listener. NULL is allowed. */
 void loopback_listener_free(struct loopback_listener *listener);
