@@ -540,6 +540,19 @@ static void exchange_code(struct login_context *context,
     pam_set_data(context->pamh, PENDING_DATA_NAME, NULL, NULL);
 }
 
+/* How this session can still sign in, as the end of one sentence: after a graphical login the
+ * desktop sign-in opens by itself; wherever the refresher runs (it starts for a session that
+ * needs a sign-in, too) oauth-keyring login works now; else only the next login asks. */
+static const char *how_to_sign_in(const struct login_context *context)
+{
+    if (desktop_signin_offered(context->pamh, &context->options))
+        return "a sign-in opens in your browser once you are logged in (or run oauth-keyring "
+               "login)";
+    if (context->options.start_refresher)
+        return "run oauth-keyring login in this session, or you will be asked at the next login";
+    return "you will be asked at the next login";
+}
+
 /* Tokens from an earlier login: refresh once if due, start the refresher. The login state
  * follows the reply: refreshed or not due, what the keyring holds; "authorization-needed"
  * (no refresh token, or a dead one: a logout, a revoked grant), ask at the next login;
@@ -570,9 +583,8 @@ static void refresh_existing(struct login_context *context)
     reason = protocol_get(&context->reply, FIELD_REASON);
     if (reason != NULL && strcmp(reason, "authorization-needed") == 0) {
         record_login_state(context, 0, true);
-        pam_info(context->pamh,
-                 "Your %s token needs a new sign-in; you will be asked at the next login.",
-                 config->display_name);
+        pam_info(context->pamh, "Your %s token needs a new sign-in: %s.", config->display_name,
+                 how_to_sign_in(context));
     } else if (reason != NULL && strcmp(reason, "keyring-failed") == 0)
         pam_error(context->pamh, "Your %s token could not be renewed: %s", config->display_name,
                   protocol_get(&context->reply, FIELD_MESSAGE));

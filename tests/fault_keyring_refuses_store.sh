@@ -107,7 +107,7 @@ login after-refused
 prompted after-refused && fail "after-refused: asked in the same login"
 [ "$(refresh_requests)" = 1 ] || fail "the spent refresh token was sent again ($(refresh_requests) requests)"
 [ "$(idp_stat 's["refresh_reuse"]')" = 0 ] || fail "the provider saw the spent refresh token again"
-grep -q "needs a new sign-in; you will be asked at the next login" "$WORK/out/after-refused.out" ||
+grep -q "needs a new sign-in: you will be asked at the next login" "$WORK/out/after-refused.out" ||
     fail "after-refused: the user was not told to sign in: $(cat "$WORK/out/after-refused.out") $(cat "$WORK/out/after-refused.log")"
 login asks
 prompted asks || fail "the login after did not ask"

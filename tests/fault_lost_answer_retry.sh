@@ -103,7 +103,7 @@ for later in 61 3600 86400; do
     [ "$(refresh_requests)" = 4 ] || fail "+$later s after the second loss: the token was sent a third time"
     [ "$(status_field outcome)" = authorization-needed ] || fail "+$later s: status $(status_field outcome)"
     [ "$(status_field unknown_attempts)" = 2 ] || fail "+$later s: $(status_field unknown_attempts) attempts"
-    grep -q "needs a new sign-in; you will be asked at the next login" "$WORK/out/after-$later.out" ||
+    grep -q "needs a new sign-in: you will be asked at the next login" "$WORK/out/after-$later.out" ||
         fail "+$later s: the user was not told: $(cat "$WORK/out/after-$later.out")"
 done
 "$CLI" status --service "$SERVICE" --json >"$WORK/out/status.json"
