@@ -418,3 +418,8 @@ int login_run(const char *service, const struct login_options *options)
     g_free(login);
     return status;
 }
+
+bool login_interrupted(void)
+{
+    return interrupted != 0;
+}

@@ -17,4 +17,7 @@ struct login_options {
  * keyring failed; 4 the provider or the refresher was unreachable. */
 int login_run(const char *service, const struct login_options *options);
 
+/* Whether SIGINT, SIGTERM or SIGHUP ended a login_run: no further sign-in should start. */
+bool login_interrupted(void);
+
 #endif

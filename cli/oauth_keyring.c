@@ -73,7 +73,8 @@ static const char usage_text[] =
     "                                sign in through the session's refresher: opens the\n"
     "                                browser (graphical sessions), or paste the address;\n"
     "                                --desktop: the autostart entry's run (a notification;\n"
-    "                                silent exit 0 when turned off or no refresher runs)\n"
+    "                                silent exit 0 when turned off or no refresher runs;\n"
+    "                                without --service, each service that needs it in turn)\n"
     "  git-credential get|store|erase [--username NAME]\n"
     "                                git's credential-helper protocol (username: oauth2)\n"
     "  --help                        print this and exit\n"
@@ -325,8 +326,12 @@ static int choose_service(struct cli *cli)
         /* Before a first sign-in the keyring holds nothing: the running refresher tells. */
         g_strfreev(services);
         services = user_state_running_services();
-        rv = services[0] != NULL ? only_service(cli, services, "have a refresher running")
-                                 : no_refresher_at_all();
+        if (services[0] == NULL)
+            rv = no_refresher_at_all();
+        else if (services[1] != NULL && cli->login.desktop)
+            rv = EXIT_OK; /* each of them, in turn: desktop_login_each */
+        else
+            rv = only_service(cli, services, "have a refresher running");
     } else if (services != NULL && services[0] == NULL && strcmp(cli->command, "status") == 0) {
         g_strfreev(services);
         services = user_state_recorded_services();
@@ -799,6 +804,30 @@ static int command_login(struct cli *cli)
     return login_run(cli->service, &cli->login);
 }
 
+/* login --desktop with no service named and several refreshers running: the autostart entry
+ * runs once per graphical login for every service the module serves (a fleet with Snyk and a
+ * second provider), so it signs in to each that needs it, one after the other, in name order.
+ * One that fails (a provider down, a denial) does not keep the others from their turn; an
+ * interruption (Ctrl-C, the desktop session ending) ends them all. The first failure's status,
+ * else 0. */
+static int desktop_login_each(struct cli *cli)
+{
+    char **services = user_state_running_services();
+    int rv = EXIT_OK;
+
+    qsort(services, g_strv_length(services), sizeof(*services), compare_names);
+    for (size_t i = 0; services[i] != NULL && !login_interrupted(); i++) {
+        int status;
+        cli->service = g_intern_string(services[i]);
+        cli->names.service = cli->service;
+        status = command_login(cli);
+        if (rv == EXIT_OK)
+            rv = status;
+    }
+    g_strfreev(services);
+    return rv;
+}
+
 /* login --desktop is the XDG autostart entry's command, run at every graphical login: it must
  * never bother a user whose site turned the desktop sign-in off (the module's
  * desktop_signin=no) or whose login the module did not serve (no refresher runs). True when
@@ -835,7 +864,7 @@ static int dispatch(struct cli *cli)
     if (strcmp(cli->command, "exec") == 0)
         return command_exec(cli);
     if (strcmp(cli->command, "login") == 0)
-        return command_login(cli);
+        return cli->service != NULL ? command_login(cli) : desktop_login_each(cli);
     return command_git_credential(cli);
 }
 

@@ -200,6 +200,8 @@ class Config:
     access_ttl: int
     refresh_ttl: int
     code_ttl: int
+    # Further registered redirect URIs (--also-redirect-uri): a client may register several.
+    other_redirect_uris: tuple = ()
 
 
 class Provider:
@@ -386,19 +388,21 @@ class Provider:
         params, dups = collect_params(pairs)
         if "client_id" in dups or params.get("client_id") != cfg.client_id:
             return ("page", 400, "invalid_request: unknown or missing client_id\n")
-        if "redirect_uri" in dups or params.get("redirect_uri") != cfg.redirect_uri:
+        registered = (cfg.redirect_uri,) + tuple(cfg.other_redirect_uris)
+        if "redirect_uri" in dups or params.get("redirect_uri") not in registered:
             return ("page", 400,
                     "invalid_request: redirect_uri is missing or not the one "
                     "registered for this client\n")
 
         state = None if "state" in dups else params.get("state")
+        redirect_uri = params["redirect_uri"]
 
         def redirect_error(error, description):
             reply = [("error", error), ("error_description", description)]
             if state is not None:
                 reply.append(("state", state))
             reply.append(("iss", self.issuer))
-            return ("redirect", self._redirect_uri_with(reply))
+            return ("redirect", self._redirect_uri_with(reply, redirect_uri))
 
         if dups:
             return redirect_error("invalid_request",
@@ -425,7 +429,7 @@ class Provider:
                 code = random_token()
                 self.codes[code] = AuthCode(
                     client_id=cfg.client_id,
-                    redirect_uri=cfg.redirect_uri,
+                    redirect_uri=redirect_uri,
                     challenge=challenge,
                     scope=params.get("scope", ""),
                     expires=time.monotonic() + cfg.code_ttl,
@@ -439,15 +443,14 @@ class Provider:
         if state is not None:
             reply.append(("state", state))
         reply.append(("iss", self.issuer))
-        return ("redirect", self._redirect_uri_with(reply))
+        return ("redirect", self._redirect_uri_with(reply, redirect_uri))
 
-    def _redirect_uri_with(self, reply):
+    def _redirect_uri_with(self, reply, base):
         """The registered redirect URI plus reply parameters.
 
         RFC 6749 4.1.2 wants application/x-www-form-urlencoded in the query
         (so a space becomes "+"), keeping any query the URI already has.
         """
-        base = self.config.redirect_uri
         if base.endswith(("?", "&")):
             sep = ""
         elif "?" in base:
@@ -1195,6 +1198,8 @@ def parse_args(argv):
     parser.add_argument("--port", type=int, default=0, help="0 = ephemeral")
     parser.add_argument("--client-id", required=True)
     parser.add_argument("--redirect-uri", required=True)
+    parser.add_argument("--also-redirect-uri", action="append", default=[],
+                        help="a further registered redirect URI (repeatable)")
     parser.add_argument("--client-secret", default=None,
                         help="makes the client confidential (client_secret_post "
                              "or client_secret_basic); absent = public client")
@@ -1221,7 +1226,8 @@ def main(argv=None):
 
     provider = Provider(Config(
         client_id=args.client_id, client_secret=args.client_secret,
-        redirect_uri=args.redirect_uri, access_ttl=args.access_ttl,
+        redirect_uri=args.redirect_uri,
+        other_redirect_uris=tuple(args.also_redirect_uri), access_ttl=args.access_ttl,
         refresh_ttl=args.refresh_ttl, code_ttl=args.code_ttl))
 
     # Handlers go in before the port file appears: a harness may send
