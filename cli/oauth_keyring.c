@@ -78,7 +78,8 @@ static const char usage_text[] =
     "  git-credential get|store|erase [--username NAME]\n"
     "                                git's credential-helper protocol (username: oauth2)\n"
     "  --help                        print this and exit\n"
-    "The service defaults to $OAUTH_KEYRING_SERVICE, else the only one in the keyring.\n"
+    "The service defaults to $OAUTH_KEYRING_SERVICE, else the only one in the keyring (for\n"
+    "login: the only one whose refresher runs).\n"
     "Exit status: 0 success, 1 usage or internal error, 2 authorization needed (sign in with\n"
     "`oauth-keyring login` or at the next login), 3 keyring locked or unreachable, 4 provider or "
     "refresher unreachable.\n";
