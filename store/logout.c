@@ -39,7 +39,8 @@ int logout_pair(struct keyring *keyring, const struct refresh_request *request,
 {
     struct stored_pair pair;
     char note[64] = "nothing to revoke", read_why[512] = "", delete_why[512] = "";
-    int lock = refresh_lock_acquire(request->names.service, request->timeout_ms + 2000);
+    int lock =
+        refresh_lock_acquire(request->names.service, request->timeout_ms + REFRESH_LOCK_SLACK_MS);
     bool readable, revoked = false;
     int rv = -1;
 

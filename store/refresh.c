@@ -177,16 +177,63 @@ static void mark_spent(const struct stored_pair *pair, struct refresh_status *st
     status->unknown_attempts = UNKNOWN_MAX_ATTEMPTS;
 }
 
+/* Whether the keyring still holds the refresh token this refresh spent: only then is the new
+ * pair ours to store. A sign-in stored while the answer was on its way (an exchange that could
+ * wait no longer for the lock, request_work.c) holds a newer grant, which a pair descended
+ * from the spent token must not replace. Compared in constant time, under the lock; current
+ * gets what the keyring holds. A read that fails tells nothing: the new pair is then stored,
+ * as it always was - dropping it would lose the grant for certain. */
+static bool keyring_holds_spent_token(struct keyring *keyring,
+                                      const struct refresh_request *request,
+                                      const struct stored_pair *spent, struct stored_pair *current)
+{
+    char why[512];
+
+    if (keyring_read_pair(keyring, &request->names, current, why, sizeof(why)) != 0)
+        return true;
+    return current->refresh_token != NULL &&
+           secret_strings_equal(current->refresh_token, spent->refresh_token);
+}
+
+/* The keyring moved on while the provider answered: its pair stays, the answer is dropped
+ * (the caller wipes it with the result) and the lost-answer record of the spent token goes,
+ * its answer having come. The report describes the keyring's pair; it is news, recorded in
+ * SERVICE.status without a secret. */
+static void keep_newer_pair(const struct stored_pair *current, struct refresh_status *status,
+                            struct refresh_report *report)
+{
+    report->obtained_at = current->obtained_at;
+    report->access_expires_at = current->access_expires_at;
+    report->refresh_expires_at = current->refresh_expires_at;
+    report->holds_refresh_token = current->refresh_token != NULL;
+    if (current->refresh_token != NULL)
+        report_set(report, REFRESH_NOT_DUE,
+                   "the keyring took a newer sign-in while a refresh was answered; that "
+                   "refresh's pair was discarded and the newer one kept");
+    else
+        report_set(report, REFRESH_AUTHORIZATION_NEEDED,
+                   "the refresh token was removed from the keyring while it was refreshed; the "
+                   "new pair was discarded");
+    status->unknown_fingerprint[0] = '\0';
+    status->unknown_attempts = 0;
+}
+
 static void judge_refresh(struct keyring *keyring, const struct refresh_request *request,
                           const struct stored_pair *pair, struct exchange_result *result,
                           const char *token_url, struct refresh_status *status,
                           struct refresh_report *report)
 {
+    struct stored_pair current;
     char why[256];
     bool rotated;
 
+    memset(&current, 0, sizeof(current));
     switch (result->outcome) {
     case EXCHANGE_OK:
+        if (!keyring_holds_spent_token(keyring, request, pair, &current)) {
+            keep_newer_pair(&current, status, report);
+            break;
+        }
         rotated = result->tokens.refresh_token != NULL;
         if (keep_old_refresh_token(&result->tokens, pair, (long long)time(NULL)) != 0)
             report_set(report, REFRESH_KEYRING_FAILED, "out of memory");
@@ -223,6 +270,7 @@ static void judge_refresh(struct keyring *keyring, const struct refresh_request 
         report_set(report, REFRESH_OUTCOME_UNKNOWN, "%s", result->message);
         break;
     }
+    stored_pair_clear(&current);
 }
 
 /* The clock of the lost-answer rule: the status file's times and the minute between them.
@@ -339,13 +387,15 @@ static int record_request_in_flight(const struct refresh_request *request,
     return refresh_status_write(request->names.service, &in_flight);
 }
 
-static void spend_refresh_token(struct keyring *keyring, const struct refresh_request *request,
+/* True when the request went out (and the in-flight record was written). */
+static bool spend_refresh_token(struct keyring *keyring, const struct refresh_request *request,
                                 const struct stored_pair *pair, struct refresh_status *status,
                                 struct refresh_report *report)
 {
     char *token_url = choose_token_url(request, pair);
     struct capped_buffer form = {0};
     struct exchange_result result;
+    bool sent = false;
     long timeout_ms;
     char why[512];
 
@@ -365,6 +415,7 @@ static void spend_refresh_token(struct keyring *keyring, const struct refresh_re
                    "cannot record the refresh attempt in the runtime directory; nothing spent");
         goto out;
     }
+    sent = true;
     token_exchange(token_url, request->ca_file, timeout_ms, &form, &result);
     if (result.outcome == EXCHANGE_OK)
         test_pause_point("after-response");
@@ -374,6 +425,7 @@ out:
     exchange_result_clear(&result);
     capped_buffer_wipe(&form);
     g_free(token_url);
+    return sent;
 }
 
 /* Whether the status file has news: not when the token is not due, nor while the lost-answer
@@ -386,7 +438,7 @@ static bool refresh_locked(struct keyring *keyring, const struct refresh_request
     struct stored_pair pair;
     long long now = (long long)time(NULL);
     char why[512];
-    bool news = true;
+    bool news = true, spent = false;
 
     /* Re-read after taking the lock: another process may have refreshed meanwhile. */
     if (keyring_read_pair(keyring, &request->names, &pair, why, sizeof(why)) != 0) {
@@ -408,9 +460,11 @@ static bool refresh_locked(struct keyring *keyring, const struct refresh_request
     else if (retry_after_holds(status, lost_answer_clock(), report))
         news = false; /* the status already says so, with the 429's time */
     else
-        spend_refresh_token(keyring, request, &pair, status, report);
+        spent = spend_refresh_token(keyring, request, &pair, status, report);
     stored_pair_clear(&pair);
-    return news && report->outcome != REFRESH_NOT_DUE;
+    /* A request that went out is news whatever came of it (a newer pair kept: not-due): its
+     * outcome replaces the in-flight record. */
+    return spent || (news && report->outcome != REFRESH_NOT_DUE);
 }
 
 static void record_outcome(const struct refresh_request *request, struct refresh_status *status,
@@ -454,9 +508,10 @@ void refresh_if_due(struct keyring *keyring, const struct refresh_request *reque
     if (still_valid(keyring, request, report))
         return;
     /* Whoever holds the lock finishes within one request timeout; wait a little longer. */
-    lock = refresh_lock_acquire(request->names.service, request->lock_wait_ms > 0
-                                                            ? request->lock_wait_ms
-                                                            : request->timeout_ms + 2000);
+    lock = refresh_lock_acquire(request->names.service,
+                                request->lock_wait_ms > 0
+                                    ? request->lock_wait_ms
+                                    : request->timeout_ms + REFRESH_LOCK_SLACK_MS);
     if (lock < 0) {
         report_set(report, REFRESH_LOCK_TIMEOUT, "another refresh is still running");
         return;

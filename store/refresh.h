@@ -3,7 +3,8 @@
  * Refresh tokens are single-use and rotate. Every refresh in any of the user's processes runs
  * under one flock, re-reads the keyring after taking it, and sends a refresh token only if the
  * access token is still due - so a token that another process just renewed is never spent
- * twice, and a stale copy never overwrites a newer pair. */
+ * twice - and stores the answer only while the keyring still holds the token it spent, so a
+ * stale answer never overwrites a newer pair (a sign-in stored meanwhile). */
 #ifndef POK_REFRESH_H
 #define POK_REFRESH_H
 
@@ -13,6 +14,9 @@
 #include "store/keyring.h"
 
 #define REFRESH_DEFAULT_MARGIN 300
+/* Whoever holds the refresh lock lets go within one request timeout and the store: a waiter
+ * that has no deadline of its own waits that long plus this. */
+#define REFRESH_LOCK_SLACK_MS 2000
 
 struct refresh_request {
     struct token_item_names names;
@@ -25,7 +29,7 @@ struct refresh_request {
     long timeout_ms;        /* for one token request */
     long margin_seconds;    /* refresh when less than this is left (at most half the lifetime) */
     long min_valid_seconds; /* > 0: refresh when less than this is left, whatever the margin */
-    long lock_wait_ms;      /* how long to wait for another process's refresh; 0: timeout + 2 s */
+    long lock_wait_ms;      /* how long to wait for another process's refresh; 0: timeout + slack */
     long long deadline_ms;  /* CLOCK_MONOTONIC ms by which all must be done; 0: none */
 };
 

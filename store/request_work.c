@@ -19,9 +19,6 @@
 #include "store/test_hooks.h"
 #include "store/user_state.h"
 
-/* How long a login's exchange waits for a refresh of the previous grant to finish. */
-#define EXCHANGE_LOCK_WAIT_MS 1000
-
 int work_reply_error(struct request_work *work, const char *reason, const char *message)
 {
     protocol_message_clear(&work->reply);
@@ -160,6 +157,22 @@ static int store_exchanged(struct request_work *work, struct keyring *keyring,
                : HELPER_EXIT_OK;
 }
 
+/* The refresh lock, for storing a new pair: a refresh of the previous grant may hold it, with
+ * its answer on the way, and a refresh stores only over the token it spent (refresh.c), so it
+ * must see this pair only after its own is stored. The wait ends in time for the store at the
+ * login's deadline (never hanging a login); without one (the refresher's exchange), it is as
+ * long as a refresh may take. -1 when the lock did not come by then. */
+static int lock_for_store(const struct request_work *work)
+{
+    struct refresh_request request;
+    long wait_ms;
+
+    work_refresh_settings(work, &request);
+    wait_ms =
+        request_time_budget_ms(request.timeout_ms + REFRESH_LOCK_SLACK_MS, request.deadline_ms);
+    return refresh_lock_acquire(request.names.service, wait_ms > 0 ? wait_ms : 0);
+}
+
 int work_exchange_code(struct request_work *work, bool may_defer,
                        enum work_exchange_result *result_kind)
 {
@@ -190,23 +203,26 @@ int work_exchange_code(struct request_work *work, bool may_defer,
         status = work_reply_error(work, work_keyring_reason(keyring_status), why);
         goto out;
     }
-    /* A refresh of the previous grant may be running: wait for it (a little) so that its
-     * answer cannot land on top of this new pair. */
-    lock = refresh_lock_acquire(work_field(work, FIELD_KEYRING_SERVICE), EXCHANGE_LOCK_WAIT_MS);
     budget_ms = exchange_budget_ms(work);
     if (budget_ms < 500) {
         status = work_reply_error(work, "timeout", "no time left for the exchange; code not spent");
         goto out;
     }
+    /* The code is sent without the lock: it spends nothing a refresh holds, and a refresh
+     * of the previous grant that is running now goes on meanwhile. */
     test_pause_point("exchange-before-request");
     token_exchange(token_url, work_field(work, FIELD_CA_FILE), budget_ms, &form, &result);
     if (result.outcome != EXCHANGE_OK) {
         *result_kind = WORK_EXCHANGE_PROVIDER_FAILED;
         status = work_reply_error(work, result.reason, result.message);
-    } else {
-        status = store_exchanged(work, keyring, &result, token_url);
-        *result_kind = status == HELPER_EXIT_OK ? WORK_EXCHANGE_STORED : WORK_EXCHANGE_NOT_STORED;
+        goto out;
     }
+    /* Without the lock by the deadline (a refresh stuck in a hung keyring), the pair is
+     * stored all the same: the code is spent, this pair exists only here, and a refresh that
+     * answers later finds its token gone from the keyring and drops its answer. */
+    lock = lock_for_store(work);
+    status = store_exchanged(work, keyring, &result, token_url);
+    *result_kind = status == HELPER_EXIT_OK ? WORK_EXCHANGE_STORED : WORK_EXCHANGE_NOT_STORED;
 out:
     refresh_lock_release(lock);
     exchange_result_clear(&result);

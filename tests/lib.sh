@@ -354,6 +354,21 @@ keyring_token() { secret-tool lookup service "$SERVICE" username "$RUN_AS"; }
 refresh_requests() { idp_stat 's["requests"]["token_refresh_token"]'; }
 # Whether the IdP takes TOKEN as a live access token.
 works_at_idp() { [ "$(idp_userinfo_status "$1")" = 200 ]; }
+# The IdP account an access token belongs to (/userinfo's sub); empty for a dead token.
+token_account() {
+    curl -sS --cacert "$CA_FILE" --max-time 10 -H "Authorization: Bearer $1" "$IDP_URL/userinfo" |
+        "$PYTHON" -c 'import json, sys; print(json.load(sys.stdin).get("sub", ""))' 2>/dev/null
+}
+# Whether the IdP holds the answer of a refresh it has processed (its hold_refresh knob).
+refresh_answer_held() { [ "$(idp_stat 's["refresh_answers_held"]')" -ge 1 ]; }
+# One login of RUN_AS in this session through PAM-SERVICE, the browser signed in to ACCOUNT at
+# the IdP; its status goes to $WORK/out/NAME.status when it ends.
+#   login_as_account NAME PAM-SERVICE ACCOUNT
+login_as_account() {
+    driver_login "$1" --service "$2" --session "$XDG_RUNTIME_DIR" "$DBUS_SESSION_BUS_ADDRESS" \
+        --answer-command "$(browser_command url) --account $3"
+    echo $? >"$WORK/out/$1.status"
+}
 # oauth-keyring token for $SERVICE: what it printed in $WORK/out/NAME.token, its errors in
 # NAME.err, its exit status in NAME.status.   cli_token NAME [oauth-keyring token option]...
 cli_token() {

@@ -9,7 +9,7 @@ authorization server for the PAM module's authorization-code + PKCE flow:
     POST /revoke      token revocation (RFC 7009)
     GET  /userinfo    bearer-token check ({"sub": the account that signed in})
     GET  /stats       counters and issued secrets, for test assertions
-    POST /control     test knobs: injected faults, TTLs, authorize errors
+    POST /control     test knobs: injected faults, TTLs, authorize errors, held refreshes
     GET  /control     the current knobs
 
 Token responses use Snyk's field names (refresh_expires_in, bot_id).
@@ -222,6 +222,8 @@ class Provider:
         self.codes = {}
         self.access_tokens = {}
         self.refresh_tokens = {}
+        # Set while refresh answers may go out (hold_refresh off); see wait_while_refresh_held.
+        self.refresh_released = threading.Event()
         self._reset_knobs()
         self._reset_records()
 
@@ -232,10 +234,13 @@ class Provider:
         self.access_ttl = self.config.access_ttl
         self.fault = None
         self.fault_count = None
+        self.hold_refresh = False
+        self.refresh_released.set()
 
     def _reset_records(self):
         self.requests = dict.fromkeys(self.REQUEST_KINDS, 0)
         self.refresh_reuse = 0
+        self.refresh_answers_held = 0  # refresh answers waiting for hold_refresh to go off
         self.last_token_fields = []
         self.last_token_client_auth = None
         self.issued_codes = []
@@ -250,7 +255,8 @@ class Provider:
         return {"authorize_error": self.authorize_error,
                 "access_ttl": self.access_ttl,
                 "fault": self.fault,
-                "fault_count": self.fault_count}
+                "fault_count": self.fault_count,
+                "hold_refresh": self.hold_refresh}
 
     def knobs(self):
         with self.lock:
@@ -265,7 +271,8 @@ class Provider:
         """
         if not isinstance(settings, dict):
             raise OAuthError(400, "invalid_request", "body must be a JSON object")
-        known = {"reset", "authorize_error", "access_ttl", "fault", "fault_count"}
+        known = {"reset", "authorize_error", "access_ttl", "fault", "fault_count",
+                 "hold_refresh"}
         unknown = sorted(set(settings) - known)
         if unknown:
             raise OAuthError(400, "invalid_request",
@@ -298,6 +305,9 @@ class Provider:
                 raise OAuthError(400, "invalid_request",
                                  "fault_count must be a positive integer or null")
 
+        if "hold_refresh" in settings and not isinstance(settings["hold_refresh"], bool):
+            raise OAuthError(400, "invalid_request", "hold_refresh must be a boolean")
+
         with self.lock:
             if settings.get("reset"):
                 self._reset_knobs()
@@ -313,6 +323,12 @@ class Provider:
                 self.fault_count = None
             if "fault_count" in settings:
                 self.fault_count = settings["fault_count"]
+            if "hold_refresh" in settings:
+                self.hold_refresh = settings["hold_refresh"]
+                if self.hold_refresh:
+                    self.refresh_released.clear()
+                else:
+                    self.refresh_released.set()
             if self.fault is None:
                 self.fault_count = None
             return self._knobs()
@@ -323,6 +339,7 @@ class Provider:
             return {
                 "requests": dict(self.requests),
                 "refresh_reuse": self.refresh_reuse,
+                "refresh_answers_held": self.refresh_answers_held,
                 "last_token_request_fields": list(self.last_token_fields),
                 "last_token_client_auth": self.last_token_client_auth,
                 "issued": {"codes": list(self.issued_codes),
@@ -341,6 +358,22 @@ class Provider:
                 "exchanges_by_account": dict(self.exchanges_by_account),
                 "knobs": self._knobs(),
             }
+
+    def wait_while_refresh_held(self):
+        """A slow provider: with hold_refresh on, the answer of a refresh that was processed
+        (the old refresh token already rotated, the new pair issued) waits until the knob
+        goes off, at most BLACKHOLE_SECONDS. A test then knows the refresh is in flight
+        (refresh_answers_held) and decides when its answer arrives."""
+        with self.lock:
+            if not self.hold_refresh:
+                return
+            self.refresh_answers_held += 1
+        deadline = time.monotonic() + BLACKHOLE_SECONDS
+        while (not self.refresh_released.wait(0.2) and not STOPPING.is_set()
+               and time.monotonic() < deadline):
+            pass
+        with self.lock:
+            self.refresh_answers_held -= 1
 
     def count(self, kind):
         with self.lock:
@@ -954,6 +987,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                  "duplicate parameter(s): " + ", ".join(dups))
             status, reply = 200, provider.token(params, basic)
             headers = []
+            if params.get("grant_type") == "refresh_token":
+                provider.wait_while_refresh_held()
         except OAuthError as err:
             status, reply = err.status, err.body()
             headers = self._error_headers(err, client_auth == "basic")
