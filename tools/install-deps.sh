@@ -1,5 +1,7 @@
 #!/bin/bash
-# Installs the Debian 12 packages one purpose needs, and nothing when they are all there.
+# Installs the Debian packages one purpose needs, and nothing when they are all there, on
+# Debian 12 (bookworm) or 13 (trixie): the release comes from VERSION_CODENAME in
+# /etc/os-release, and the few names that differ between the two are listed per release below.
 # As a normal user it uses sudo, only if something is missing.
 #
 #   tools/install-deps.sh demo    what ./demo.sh needs: build, and the components a login uses
@@ -7,6 +9,7 @@
 #   tools/install-deps.sh ci      what .ci/run adds: sanitizers, static analysis, fuzzing, the
 #                                 Debian package and lintian
 #   tools/install-deps.sh --list PURPOSE   prints the packages, installs nothing
+#   --release bookworm|trixie (before PURPOSE) uses that release's names instead of this machine's
 set -eu
 
 DEMO=(
@@ -19,8 +22,8 @@ DEMO=(
     python3 openssl curl ca-certificates passwd util-linux procps
 )
 SUITE=(
-    # unit tests and the format check
-    libcmocka-dev clang-format
+    # unit tests
+    libcmocka-dev
     # the real consumers and tools the tests drive
     python3-keyring python3-secretstorage git valgrind
     # the man pages and their test
@@ -36,9 +39,11 @@ SUITE=(
     # libraries), opened through xdg-open, trusting the test CA in the user's NSS database
     chromium xdg-utils libnss3-tools
 )
+RELEASE_DEMO=() RELEASE_SUITE=() RELEASE_CI=()
 CI=(
     # the sanitizer build, the clang static analyzer, cppcheck, libFuzzer
-    clang clang-tools cppcheck libclang-rt-14-dev
+    # (and libFuzzer's runtime, whose name has clang's version: per release, below)
+    clang clang-tools cppcheck
     # the Debian package and its test (tests/debian_package.sh)
     debhelper dh-autoreconf dpkg-dev fakeroot lintian
     # make fleet's plot (bench/fleet.c, docs/FLEET.md)
@@ -46,16 +51,50 @@ CI=(
 )
 
 list=false
-if [ "${1:-}" = --list ]; then
-    list=true
+release=
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --list) list=true ;;
+    --release)
+        release=${2:-}
+        shift
+        ;;
+    *) break ;;
+    esac
     shift
+done
+if [ -z "$release" ]; then
+    release=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
 fi
+# What differs between the releases.
+case "$release" in
+bookworm) # Debian 12
+    # tests/code_format.sh runs with clang-format 14, the version the tree is formatted with.
+    RELEASE_SUITE=(clang-format)
+    RELEASE_CI=(libclang-rt-14-dev)
+    ;;
+trixie) # Debian 13
+    # Its pam.pc names audit in Requires.private and libpam0g-dev does not pull in libaudit-dev
+    # (configure copes without it too). It has no clang-format 14 (17, 18, 19, 22): the format
+    # check skips here and says why; CI runs it on Debian 12.
+    RELEASE_DEMO=(libaudit-dev)
+    RELEASE_CI=(libclang-rt-19-dev)
+    ;;
+*)
+    echo "$0: this is '${release:-an unknown release}'; the package lists are for Debian 12" \
+        "(bookworm) and 13 (trixie): pass --release bookworm|trixie to use one of them" >&2
+    exit 2
+    ;;
+esac
+DEMO+=("${RELEASE_DEMO[@]}")
+SUITE+=("${RELEASE_SUITE[@]}")
+CI+=("${RELEASE_CI[@]}")
 case "${1:-}" in
 demo) PACKAGES=("${DEMO[@]}") ;;
 suite) PACKAGES=("${DEMO[@]}" "${SUITE[@]}") ;;
 ci) PACKAGES=("${DEMO[@]}" "${SUITE[@]}" "${CI[@]}") ;;
 *)
-    echo "usage: $0 [--list] demo|suite|ci" >&2
+    echo "usage: $0 [--list] [--release bookworm|trixie] demo|suite|ci" >&2
     exit 2
     ;;
 esac
