@@ -488,16 +488,49 @@ INNER
     run_private_session "$WORK/login-session.sh"
 }
 
+# The propagation sshd's mount namespace gets (start_sshd), printed: "private" where `unshare -m
+# --propagation private` works, which needs / to be a mount point; in a chroot or container
+# whose / is a directory of a bigger file system it is not, and the kernel refuses to change the
+# propagation of a mount the process cannot reach ("cannot change root filesystem propagation").
+# There the namespace keeps the propagation it inherits ("unchanged"), which is safe only when a
+# mount made inside does not show up outside: a tmpfs mounted on a scratch directory inside a
+# namespace must not appear in this (the parent's) mount table. Fails, printing why, when it
+# would (the mount holding / is shared with the host: every bind would leak out of the chroot).
+sshd_mount_propagation() {
+    local probe
+    unshare -m --propagation private true 2>/dev/null && echo private && return 0
+    probe=$(mktemp -d "${WORK:-/tmp}/propagation-probe.XXXXXX") || return 1
+    # The tmpfs is unmounted again inside, which also takes any copy of it away outside.
+    unshare -m --propagation unchanged sh -c 'mount -t tmpfs pok-probe "$1" || exit 2
+        grep -q " $1 " "/proc/$2/mountinfo"; seen=$?; umount "$1"; exit $seen' \
+        sh "$probe" $$ 2>/dev/null
+    case $? in
+    1) echo unchanged ;;
+    0) echo "/ is not a mount point here, and a mount made in a new mount namespace shows up" \
+        "outside it (the mount that holds / is shared): binding /etc/pam.d/sshd would change it" \
+        "for the whole machine; run the tests where / is a mount point (for a chroot:" \
+        "mount --bind DIR DIR before chroot DIR)" ;;
+    *) echo "the kernel refuses a mount in a new mount namespace here (unshare -m, mount -t tmpfs)" ;;
+    esac
+    rmdir "$probe"
+}
+
 # A real OpenSSH server for the user of create_real_user (root only; ../shared/GUIDE.md): its
-# own host key and sshd_config, listening on a free port of 127.0.0.1, in a private mount
+# own host key and sshd_config, listening on a free port of 127.0.0.1, in its own mount
 # namespace where /etc/pam.d/sshd is the file $1 bind-mounted over the real one (the machine's
-# PAM files are never touched). The user's key goes into their ~/.ssh; the application's
+# PAM files are never touched; sshd_mount_propagation says how the namespace is made, or the
+# test skips with the reason). The user's key goes into their ~/.ssh; the application's
 # environment gets the test helper. Sets SSH_PORT and SSH_DIR; stopped at exit.
 #   start_sshd PAM-FILE
 start_sshd() {
-    local pam_file=$1 home sshd_pid
+    local pam_file=$1 home sshd_pid propagation
     [ -x /usr/sbin/sshd ] || fail "sshd is missing (openssh-server; tools/install-deps.sh installs it)"
-    require_tools ssh ssh-keygen unshare
+    require_tools ssh ssh-keygen unshare mount
+    propagation=$(sshd_mount_propagation)
+    case "$propagation" in
+    private | unchanged) ;;
+    *) skip "no mount namespace of sshd's own: $propagation" ;;
+    esac
     SSH_DIR="$WORK/ssh"
     mkdir -p "$SSH_DIR"
     [ -d /run/sshd ] || install -d -m 0755 /run/sshd # sshd's privilege-separation directory
@@ -529,7 +562,7 @@ CONF
     [ "${sanitizers:-no}" = yes ] &&
         preload="$(${CC:-gcc} -print-file-name=libasan.so):$(${CC:-gcc} -print-file-name=libubsan.so)"
     env PAM_OAUTH_KEYRING_TEST_HELPER="$HELPER" ${preload:+LD_PRELOAD="$preload"} \
-        ${preload:+ASAN_OPTIONS=detect_leaks=0} unshare -m --propagation private \
+        ${preload:+ASAN_OPTIONS=detect_leaks=0} unshare -m --propagation "$propagation" \
         sh -c 'mount --bind "$1/pam-sshd" /etc/pam.d/sshd && exec /usr/sbin/sshd -D -e -f "$1/sshd_config"' \
         sh "$SSH_DIR" 2>"$SSH_DIR/sshd.log" &
     sshd_pid=$!
