@@ -57,7 +57,16 @@ DISPLAY=:99 XDG_DATA_HOME="$WORK/xdg" "$CLI" login --service "$SERVICE" <"$WORK/
     >"$WORK/out/login.out" 2>"$WORK/out/login.err" &
 CLI_PID=$!
 LOGIN_NAME=login
-finish_login 60
+# Chromium ends by itself; when it ended without bringing the listener the code, say why (its
+# own words: "No usable sandbox" when neither a user namespace nor chromium-sandbox's setuid
+# helper is there, as in a chroot without that package) instead of waiting for the CLI.
+wait_until 60 eval '[ -f "$WORK/out/browser.done" ] || ! kill -0 "$CLI_PID" 2>/dev/null'
+if [ -f "$WORK/out/browser.done" ]; then
+    wait_until 10 eval '! kill -0 "$CLI_PID" 2>/dev/null' ||
+        fail "chromium ended (exit $(cat "$WORK/out/browser.done")) and the CLI still waits:" \
+            "$(grep -v dbus "$WORK/out/chromium.err" | tail -5)"
+fi
+finish_login 10
 [ "$LOGIN_STATUS" = 0 ] || fail "login: exit $LOGIN_STATUS: $(cat "$WORK/out/login.out" "$WORK/out/login.err" "$WORK/out/chromium.err" 2>&1)"
 grep -q "^https://" "$WORK/out/browser.url" || fail "xdg-open did not run the browser with the URL"
 # As in reality, the browser is the user's: the listener serves only the user's own programs.

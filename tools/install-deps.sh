@@ -36,8 +36,10 @@ SUITE=(
     # runs its own on a free port); the XDG autostart entry's check (desktop-file-validate)
     openssh-server openssh-client desktop-file-utils
     # tests/signin_browser_chromium.sh: a real browser (headless, about 370 MB with its
-    # libraries), opened through xdg-open, trusting the test CA in the user's NSS database
-    chromium xdg-utils libnss3-tools
+    # libraries), opened through xdg-open, trusting the test CA in the user's NSS database; its
+    # setuid sandbox helper, for where the kernel refuses chromium a user namespace (in a chroot
+    # always, in some containers): without either chromium exits with "No usable sandbox"
+    chromium chromium-sandbox xdg-utils libnss3-tools
 )
 RELEASE_DEMO=() RELEASE_SUITE=() RELEASE_CI=()
 CI=(
