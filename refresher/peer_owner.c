@@ -2,6 +2,7 @@
 
 #include "refresher/peer_owner.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
@@ -51,9 +52,8 @@ static size_t address_size(int family)
     return family == AF_INET ? 4 : 16;
 }
 
-/* The answer names exactly the socket asked about: local = local, remote = remote. */
-static bool answer_is(const struct inet_diag_msg *answer, const struct endpoint *local,
-                      const struct endpoint *remote)
+static bool names_endpoints(const struct inet_diag_msg *answer, const struct endpoint *local,
+                            const struct endpoint *remote)
 {
     size_t size = address_size(local->family);
 
@@ -61,6 +61,35 @@ static bool answer_is(const struct inet_diag_msg *answer, const struct endpoint 
            answer->id.idiag_dport == remote->port &&
            memcmp(answer->id.idiag_src, local->address, size) == 0 &&
            memcmp(answer->id.idiag_dst, remote->address, size) == 0;
+}
+
+/* An IPv4 end as an AF_INET6 socket has it: ::ffff:a.b.c.d (RFC 4291 2.5.5.2). */
+static void endpoint_mapped(const struct endpoint *v4, struct endpoint *mapped)
+{
+    memset(mapped, 0, sizeof(*mapped));
+    mapped->family = AF_INET6;
+    mapped->address[2] = htonl(0xffff);
+    mapped->address[3] = v4->address[0];
+    mapped->port = v4->port;
+}
+
+/* The answer names exactly the socket asked about: local = local, remote = remote. The kernel
+ * describes a socket in the socket's own family: a dual-stack AF_INET6 client that reached our
+ * IPv4 listener over ::ffff:127.0.0.1 (Java's default stack does) is found by its IPv4
+ * addresses and reported with family AF_INET6 and both addresses in the mapped form. The same
+ * 4-tuple, so the same socket: its owner is judged like any other's. */
+static bool answer_is(const struct inet_diag_msg *answer, const struct endpoint *local,
+                      const struct endpoint *remote)
+{
+    struct endpoint local_mapped, remote_mapped;
+
+    if (names_endpoints(answer, local, remote))
+        return true;
+    if (local->family != AF_INET)
+        return false;
+    endpoint_mapped(local, &local_mapped);
+    endpoint_mapped(remote, &remote_mapped);
+    return names_endpoints(answer, &local_mapped, &remote_mapped);
 }
 
 /* Reads the kernel's answer to request sequence; FOUND with *answer, GONE or UNAVAILABLE. */

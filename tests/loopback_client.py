@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A hostile (or plain) client of the refresher's loopback listener, for the sign-in tests.
 
-    loopback_client.py URL [--host VALUE] [--pad BYTES] [--trickle] [--limit SECONDS]
+    loopback_client.py URL [--host VALUE] [--pad BYTES] [--trickle] [--limit SECONDS] [--mapped]
 
 Sends one GET of URL (http://127.0.0.1:PORT/path?query) over a raw socket and prints what
 came back as "STATUS SECONDS" (the status code of the answer's first line, and how long the
@@ -13,6 +13,9 @@ nothing listens. With --location, a third word: the answer's Location header ("-
   --trickle      sends the request line and the Host header, then one byte of a header every
                  0.2 s and never the blank line that ends the request (a slowloris client)
   --limit S      gives up after S seconds (default 15)
+  --mapped       connects as a dual-stack client does (Java's default stack): an AF_INET6
+                 socket to the IPv4-mapped address ::ffff:127.0.0.1 (the Host header stays
+                 the URL's)
 
 The answer's body is written to --body FILE when given. Standard library only.
 """
@@ -87,13 +90,19 @@ def main():
     parser.add_argument("--limit", type=float, default=15)
     parser.add_argument("--location", action="store_true")
     parser.add_argument("--body")
+    parser.add_argument("--mapped", action="store_true")
     args = parser.parse_args()
 
     parts = urllib.parse.urlsplit(args.url)
     start = time.monotonic()
     deadline = start + args.limit
     try:
-        sock = socket.create_connection((parts.hostname, parts.port), timeout=5)
+        if args.mapped:
+            sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            sock.settimeout(5)
+            sock.connect(("::ffff:" + parts.hostname, parts.port))
+        else:
+            sock = socket.create_connection((parts.hostname, parts.port), timeout=5)
     except ConnectionRefusedError:
         print("refused 0")
         return 0

@@ -1,7 +1,8 @@
 /* Who owns the other end of a loopback connection (refresher/peer_owner.h), over real sockets
- * and the real NETLINK_SOCK_DIAG: our own connection (IPv4 and IPv6), another uid's (as root:
- * a child that becomes nobody connects), a peer that has closed, a socket that is not TCP/IP;
- * and the decision on each. */
+ * and the real NETLINK_SOCK_DIAG: our own connection (IPv4, IPv6, and a dual-stack AF_INET6
+ * client reaching the IPv4 listener over ::ffff:127.0.0.1), another uid's (as root: a child
+ * that becomes nobody connects, directly or over the mapped address), a peer that has closed,
+ * a socket that is not TCP/IP; and the decision on each. */
 #include "config.h"
 
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <grp.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -45,6 +47,22 @@ static int listen_loopback(int family, struct sockaddr_storage *address, socklen
     return fd;
 }
 
+/* The IPv4 listener's address as a dual-stack AF_INET6 client names it: ::ffff:a.b.c.d. */
+static socklen_t mapped_address(const struct sockaddr_storage *v4_address,
+                                struct sockaddr_storage *mapped)
+{
+    const struct sockaddr_in *v4 = (const struct sockaddr_in *)v4_address;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)mapped;
+
+    memset(mapped, 0, sizeof(*mapped));
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = v4->sin_port;
+    v6->sin6_addr.s6_addr[10] = 0xff;
+    v6->sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&v6->sin6_addr.s6_addr[12], &v4->sin_addr, 4);
+    return sizeof(*v6);
+}
+
 static int connect_to(const struct sockaddr_storage *address, socklen_t size)
 {
     int fd = socket(address->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -54,9 +72,11 @@ static int connect_to(const struct sockaddr_storage *address, socklen_t size)
     return fd;
 }
 
-static void own_connection(int family)
+/* mapped: an AF_INET6 client connects to the AF_INET listener over ::ffff:127.0.0.1; the
+ * kernel then reports its socket as AF_INET6 with mapped addresses. */
+static void own_connection(int family, bool mapped)
 {
-    struct sockaddr_storage address = {0};
+    struct sockaddr_storage address = {0}, target = {0};
     socklen_t size = 0;
     int listening = listen_loopback(family, &address, &size), client, accepted;
     uid_t uid = (uid_t)-1;
@@ -66,7 +86,10 @@ static void own_connection(int family)
         skip();
     assert_true(listening >= 0);
     assert_int_equal(peer_owner_self_check(listening, PEER_OWNER_TIMEOUT_MS, why, sizeof(why)), 0);
-    client = connect_to(&address, size);
+    target = address;
+    if (mapped)
+        size = mapped_address(&address, &target);
+    client = connect_to(&target, size);
     accepted = accept(listening, NULL, NULL);
     assert_true(accepted >= 0);
     assert_int_equal(peer_socket_owner(accepted, PEER_OWNER_TIMEOUT_MS, &uid, why, sizeof(why)),
@@ -81,30 +104,41 @@ static void own_connection(int family)
 static void test_own_connection_ipv4(void **unused)
 {
     (void)unused;
-    own_connection(AF_INET);
+    own_connection(AF_INET, false);
 }
 
 static void test_own_connection_ipv6(void **unused)
 {
     (void)unused;
-    own_connection(AF_INET6);
+    own_connection(AF_INET6, false);
 }
 
-/* As root: a child that has become OTHER_UID connects and holds its socket open. */
-static void test_other_uid(void **unused)
+/* Issue 19, finding 3: before, the mapped answer was taken for another socket ("cannot tell
+ * who"), so the user's own dual-stack programs (Java's default stack) could not sign in. */
+static void test_own_connection_mapped(void **unused)
 {
-    struct sockaddr_storage address = {0};
+    (void)unused;
+    own_connection(AF_INET, true);
+}
+
+/* As root: a child that has become OTHER_UID connects (to address, or over its mapped form)
+ * and holds its socket open. */
+static void other_uid(bool mapped)
+{
+    struct sockaddr_storage address = {0}, target = {0};
     socklen_t size = 0;
     int listening, accepted, hold[2];
     uid_t uid = (uid_t)-1;
     char why[256] = "", byte = 0;
     pid_t child;
 
-    (void)unused;
     if (geteuid() != 0)
         skip();
     listening = listen_loopback(AF_INET, &address, &size);
     assert_true(listening >= 0);
+    target = address;
+    if (mapped)
+        size = mapped_address(&address, &target);
     assert_int_equal(pipe(hold), 0);
     child = fork();
     assert_true(child >= 0);
@@ -114,8 +148,8 @@ static void test_other_uid(void **unused)
         if (setgroups(0, NULL) != 0 || setresgid(OTHER_UID, OTHER_UID, OTHER_UID) != 0 ||
             setresuid(OTHER_UID, OTHER_UID, OTHER_UID) != 0)
             _exit(2);
-        fd = socket(AF_INET, SOCK_STREAM, 0);
-        if (fd < 0 || connect(fd, (struct sockaddr *)&address, size) != 0)
+        fd = socket(target.ss_family, SOCK_STREAM, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&target, size) != 0)
             _exit(3);
         (void)read(hold[0], &byte, 1); /* until the parent has looked */
         _exit(0);
@@ -131,6 +165,19 @@ static void test_other_uid(void **unused)
     assert_int_equal(waitpid(child, NULL, 0), child);
     close(accepted);
     close(listening);
+}
+
+static void test_other_uid(void **unused)
+{
+    (void)unused;
+    other_uid(false);
+}
+
+/* Another user over ::ffff:127.0.0.1 is still told apart: found, and theirs. */
+static void test_other_uid_mapped(void **unused)
+{
+    (void)unused;
+    other_uid(true);
 }
 
 /* The peer has closed before anyone looked: its socket is an orphan or in TIME_WAIT, which
@@ -191,7 +238,9 @@ int main(void)
         cmocka_unit_test(test_judge),
         cmocka_unit_test(test_own_connection_ipv4),
         cmocka_unit_test(test_own_connection_ipv6),
+        cmocka_unit_test(test_own_connection_mapped),
         cmocka_unit_test(test_other_uid),
+        cmocka_unit_test(test_other_uid_mapped),
         cmocka_unit_test(test_peer_closed),
         cmocka_unit_test(test_not_tcp),
     };
