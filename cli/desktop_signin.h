@@ -12,8 +12,10 @@ bool desktop_signin_turned_off(void);
 
 /* Tells the user, through the desktop's notification server (org.freedesktop.Notifications on
  * the session bus), that the browser is about to open the sign-in for service at the host of
- * url. 0 when a server took it; -1 when none runs or it did not answer within 3 s: the
- * sign-in goes on without it. */
+ * url, the authorize URL: the browser is given the listener's start address, which sends it
+ * there, and the provider's host is what the user can check in the address bar. Only the host
+ * is sent (the URL's state and challenge stay out of the notification). 0 when a server took
+ * it; -1 when none runs or it did not answer within 3 s: the sign-in goes on without it. */
 int desktop_notify_signin(const char *service, const char *url);
 
 #endif

@@ -200,27 +200,59 @@ static bool graphical_session(void)
     return (wayland != NULL && wayland[0] != '\0') || (x11 != NULL && x11[0] != '\0');
 }
 
-/* The URL, its QR code, the browser, and how the sign-in comes back. */
-static void show_start(struct login *login, const char *url, const char *listening)
+/* The authorize URL (state and PKCE challenge in it) in the user's own terminal, with its QR
+ * code when asked: for a browser on another device, whose final address is then pasted. */
+static void show_authorize_url(const struct login *login, const char *url)
 {
     char *drawing = login->options->qr ? qr_text_render(url, QR_MAX_BYTES) : NULL;
 
-    printf("To sign in to %s, open this address in a browser:\n%s\n", login->service, url);
+    printf("%s\n", url);
     if (drawing != NULL)
         printf("%s\n", drawing);
     else if (login->options->qr)
         fprintf(stderr, "oauth-keyring: the address is too long for a QR code\n");
     secret_free_string(&drawing);
+}
+
+/* The addresses, the browser, and how the sign-in comes back. The browser gets the listener's
+ * one-use start address, never the authorize URL: a command line is readable by every local
+ * user, and the state and the PKCE challenge in that URL would let another user sign in to
+ * their own account and have any program of this user deliver the code (issue 19). The
+ * authorize URL is printed only when no browser here is started for the user (--no-browser,
+ * no graphical session: the browser may be on another device), when a QR code is asked for (a
+ * phone cannot reach this computer's loopback), or when nothing listens (paste only). */
+static void show_start(struct login *login, const char *url, const char *start_url,
+                       const char *listening)
+{
+    bool browser = !login->options->no_browser && graphical_session();
+
+    if (start_url != NULL) {
+        printf("To sign in to %s, open this address in a browser on this computer (it works "
+               "once):\n%s\n",
+               login->service, start_url);
+    } else {
+        printf("To sign in to %s, open this address in a browser:\n", login->service);
+        show_authorize_url(login, url);
+    }
+    if (start_url != NULL && (!browser || login->options->qr)) {
+        printf("In a browser elsewhere, open this one instead, then paste the address it ends "
+               "on:\n");
+        show_authorize_url(login, url);
+    }
     if (listening != NULL)
         printf("The sign-in completes by itself when the browser comes back to %s.\n", listening);
     if (login->input_open)
         printf("Or paste the code or the address the browser was sent to here, then Enter:\n");
     fflush(stdout);
-    if (!login->options->no_browser && graphical_session()) {
+    if (browser && start_url == NULL)
+        fprintf(stderr, "oauth-keyring: no browser is started for you: its command line would "
+                        "show this sign-in's address to every user of this computer; open the "
+                        "address above yourself\n");
+    if (browser && start_url != NULL) {
         /* After a graphical login a browser window nobody asked for needs a word first. */
         if (login->options->desktop && desktop_notify_signin(login->service, url) != 0)
             fprintf(stderr, "oauth-keyring: no desktop notification (no server answered)\n");
-        open_browser(url);
+        open_browser(start_url);
     }
 }
 
@@ -381,7 +413,8 @@ static int start(struct login *login)
     if (listening == NULL)
         fprintf(stderr, "oauth-keyring: the browser cannot come back here (%s): paste\n",
                 why != NULL ? why : "no listener");
-    show_start(login, protocol_get(&reply, FIELD_URL), listening);
+    show_start(login, protocol_get(&reply, FIELD_URL), protocol_get(&reply, FIELD_START_URL),
+               listening);
 out:
     protocol_message_clear(&reply);
     protocol_message_clear(&wait);

@@ -10,8 +10,9 @@ struct login_options {
     bool desktop;    /* the autostart entry's run: a desktop notification before the browser */
 };
 
-/* Asks service's refresher for a sign-in, shows its URL (and QR code), opens the browser in a
- * graphical session, and sends whatever the user pastes on stdin, until the refresher tells
+/* Asks service's refresher for a sign-in, shows its start address (the authorize URL and its
+ * QR code only where the browser may be elsewhere), opens the start address in the browser in
+ * a graphical session, and sends whatever the user pastes on stdin, until the refresher tells
  * the outcome. SIGINT, SIGTERM and SIGHUP cancel the sign-in in the refresher. Returns the
  * command's exit status: 0 signed in; 2 denied, cancelled, timed out or superseded; 3 the
  * keyring failed; 4 the provider or the refresher was unreachable. */

@@ -78,6 +78,7 @@ enum protocol_kind {
     X(RETRY_AFTER,           "retry_after",           PUBLIC, DELAY)                  \
     X(SIGN_IN,               "sign_in",               PUBLIC, TEXT)                   \
     X(LISTENING,             "listening",             SHOWN,  TEXT)                   \
+    X(START_URL,             "start_url",             SHOWN,  TEXT)                   \
     X(SIGNED_IN_SINCE,       "signed_in_since",       PUBLIC, UNIX_TIME)               \
     X(SIGNED_IN,             "signed_in",             PUBLIC, FLAG)
 
@@ -147,10 +148,13 @@ enum protocol_kind {
       F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED))                                      \
     /* oauth-keyring login (refresher/sign_in.h): start one; wait for its outcome on a   \
      * connection the refresher holds (closing it cancels); hand in a pasted answer      \
-     * (refused: error bad-answer, the sign-in waits on); cancel. sign_in names it. */   \
+     * (refused: error bad-answer, the sign-in waits on); cancel. sign_in names it.     \
+     * url is the authorize URL (state, challenge: shown only on request, never argv);  \
+     * start_url, with listening, the listener's one-use start address for the browser. */ \
     R(SOCKET_SIGN_IN, SOCKET, "sign-in", OK_OR_ERROR,                                 \
       ,                                                                               \
-      F(URL, REQUIRED) F(SIGN_IN, REQUIRED) F(LISTENING, OPTIONAL) F(MESSAGE, OPTIONAL)) \
+      F(URL, REQUIRED) F(SIGN_IN, REQUIRED) F(LISTENING, OPTIONAL)                    \
+      F(START_URL, OPTIONAL) F(MESSAGE, OPTIONAL))                                    \
     R(SOCKET_SIGN_IN_WAIT, SOCKET, "sign-in-wait", OK_OR_ERROR,                       \
       F(SIGN_IN, REQUIRED),                                                           \
       F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED))                                      \

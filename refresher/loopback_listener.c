@@ -16,6 +16,7 @@
 
 #include "common/secret_memory.h"
 #include "common/text_checks.h"
+#include "oauth/pkce.h"
 #include "refresher/peer_owner.h"
 
 /* --- the redirect URI --------------------------------------------------------------------- */
@@ -24,6 +25,16 @@ static bool is_loopback_host(const char *host)
 {
     return strcmp(host, "127.0.0.1") == 0 || strcmp(host, "::1") == 0 ||
            strcmp(host, "localhost") == 0;
+}
+
+/* The path goes into the cookie's Path attribute: nothing there may end or split it. */
+static bool path_fits_a_cookie(const char *path)
+{
+    for (const char *c = path; *c != '\0'; c++) {
+        if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f || strchr(";,\"\\", *c) != NULL)
+            return false;
+    }
+    return true;
 }
 
 int loopback_redirect_parse(const char *redirect_uri, struct loopback_redirect *redirect)
@@ -38,7 +49,7 @@ int loopback_redirect_parse(const char *redirect_uri, struct loopback_redirect *
         g_uri_get_userinfo(uri) != NULL || g_uri_get_query(uri) != NULL ||
         g_uri_get_fragment(uri) != NULL || g_uri_get_port(uri) <= 0 ||
         g_uri_get_port(uri) > 65535 || !is_loopback_host(host) ||
-        strlen(path) >= sizeof(redirect->path))
+        strlen(path) >= sizeof(redirect->path) || !path_fits_a_cookie(path))
         goto out;
     /* The path as the browser sends it: GUri keeps percent-encoding as written. */
     snprintf(redirect->host, sizeof(redirect->host), strcmp(host, "::1") == 0 ? "[%s]" : "%s",
@@ -135,24 +146,120 @@ static bool query_has_our_state(const char *query, size_t length, const char *st
     return seen == 1 && equal;
 }
 
-static enum loopback_verdict check_target(const char *target, size_t length,
+void loopback_cookie_name(const struct loopback_redirect *redirect, char *name, size_t size)
+{
+    snprintf(name, size, "oauth_keyring_sign_in_%u", (unsigned)redirect->port);
+}
+
+/* Whether one "name=value" of a Cookie header (its length bytes, spaces trimmed) is ours. */
+static bool cookie_pair_is_ours(const char *pair, size_t length,
+                                const struct loopback_expected *expected)
+{
+    size_t name_length = strlen(expected->cookie_name);
+    char *value;
+    bool ours;
+
+    if (length <= name_length || memcmp(pair, expected->cookie_name, name_length) != 0 ||
+        pair[name_length] != '=')
+        return false;
+    value = g_strndup(pair + name_length + 1, length - name_length - 1);
+    ours = secret_strings_equal(expected->cookie, value); /* constant time */
+    secret_free_string(&value);
+    return ours;
+}
+
+/* Whether the Cookie header value [value, end) holds our cookie. Another cookie of the same
+ * name (one set by another port of this host: cookies do not keep ports apart) is ignored. */
+static bool cookie_value_has_ours(const char *value, const char *end,
+                                  const struct loopback_expected *expected)
+{
+    bool ours = false;
+
+    while (value < end) {
+        const char *pair_end = memchr(value, ';', (size_t)(end - value));
+        const char *last;
+        if (pair_end == NULL)
+            pair_end = end;
+        while (value < pair_end && (*value == ' ' || *value == '\t'))
+            value++;
+        last = pair_end;
+        while (last > value && (last[-1] == ' ' || last[-1] == '\t'))
+            last--;
+        ours |= cookie_pair_is_ours(value, (size_t)(last - value), expected);
+        value = pair_end + 1;
+    }
+    return ours;
+}
+
+/* Whether the header lines [headers, end), already checked to be well formed, carry the
+ * cookie the start address set. */
+static bool headers_carry_our_cookie(const char *headers, const char *end,
+                                     const struct loopback_expected *expected)
+{
+    bool ours = false;
+
+    if (expected->cookie == NULL || expected->cookie_name == NULL)
+        return false;
+    while (headers < end) {
+        const char *line_end = memmem(headers, (size_t)(end - headers), "\r\n", 2);
+        const char *colon = memchr(headers, ':', (size_t)(line_end - headers));
+        if ((size_t)(colon - headers) == 6 && strncasecmp(headers, "cookie", 6) == 0)
+            ours |= cookie_value_has_ours(colon + 1, line_end, expected);
+        headers = line_end + 2;
+    }
+    return ours;
+}
+
+/* The start address: LOOPBACK_START_PREFIX and the nonce, nothing after. */
+static enum loopback_verdict check_start(const char *target, size_t length,
+                                         const struct loopback_expected *expected,
+                                         struct loopback_check *check)
+{
+    size_t prefix = strlen(LOOPBACK_START_PREFIX);
+
+    if (expected->finished)
+        return refused(check, 410, "This sign-in has already ended.");
+    if (expected->start_nonce == NULL || length - prefix != strlen(expected->start_nonce) ||
+        memcmp(target + prefix, expected->start_nonce, length - prefix) != 0)
+        return refused(check, 404, "There is nothing here.");
+    if (expected->started)
+        return refused(check, 410,
+                       "This sign-in address has been opened already; it works once. Run "
+                       "oauth-keyring login again.");
+    return LOOPBACK_START;
+}
+
+static enum loopback_verdict check_target(const char *target, size_t length, const char *headers,
+                                          const char *headers_end,
                                           const struct loopback_redirect *redirect,
-                                          const char *state, bool finished,
+                                          const struct loopback_expected *expected,
                                           struct loopback_check *check)
 {
     const char *question = memchr(target, '?', length);
     size_t path_length = question != NULL ? (size_t)(question - target) : length;
+    size_t prefix = strlen(LOOPBACK_START_PREFIX);
 
-    if (path_length != strlen(redirect->path) || memcmp(target, redirect->path, path_length) != 0 ||
-        memchr(target, '#', length) != NULL)
+    if (memchr(target, '#', length) != NULL)
         return refused(check, 404, "There is nothing here.");
-    if (question == NULL && finished)
+    if ((path_length != strlen(redirect->path) ||
+         memcmp(target, redirect->path, path_length) != 0) &&
+        length > prefix && memcmp(target, LOOPBACK_START_PREFIX, prefix) == 0)
+        return check_start(target, length, expected, check);
+    if (path_length != strlen(redirect->path) || memcmp(target, redirect->path, path_length) != 0)
+        return refused(check, 404, "There is nothing here.");
+    if (question == NULL && expected->finished)
         return LOOPBACK_RESULT_PAGE;
-    if (finished)
+    if (expected->finished)
         return refused(check, 410, "This sign-in has already ended.");
     if (question == NULL)
         return refused(check, 400, "This address carries no sign-in answer.");
-    if (!query_has_our_state(question + 1, length - path_length - 1, state))
+    if (!headers_carry_our_cookie(headers, headers_end, expected))
+        return refused(check, 403,
+                       "This answer did not come through the browser that started this sign-in "
+                       "(it lacks the sign-in's cookie), so it is refused. Start the sign-in from "
+                       "the address oauth-keyring login opened or printed, or paste this page's "
+                       "address into oauth-keyring login.");
+    if (!query_has_our_state(question + 1, length - path_length - 1, expected->state))
         return refused(check, 400, "This answer belongs to no sign-in waiting here.");
     check->target_end = length;
     return LOOPBACK_CALLBACK;
@@ -160,7 +267,7 @@ static enum loopback_verdict check_target(const char *target, size_t length,
 
 enum loopback_verdict loopback_request_check(const char *data, size_t length,
                                              const struct loopback_redirect *redirect,
-                                             const char *state, bool finished,
+                                             const struct loopback_expected *expected,
                                              struct loopback_check *check)
 {
     const char *head_end = memmem(data, length, "\r\n\r\n", 4);
@@ -190,8 +297,8 @@ enum loopback_verdict loopback_request_check(const char *data, size_t length,
         return refused(check, 400, "The request is malformed.");
     if (!headers_name_our_host(line_end + 2, head_end + 2, redirect))
         return refused(check, 421, "This request was not addressed to this computer's loopback.");
-    return check_target(data + 4, (size_t)(target_end - data - 4), redirect, state, finished,
-                        check);
+    return check_target(data + 4, (size_t)(target_end - data - 4), line_end + 2, head_end + 2,
+                        redirect, expected, check);
 }
 
 /* --- pages -------------------------------------------------------------------------------- */
@@ -235,8 +342,9 @@ static void append_escaped(GString *out, const char *text)
 }
 
 /* Self-contained (nothing to fetch, nothing to run: the policy forbids it anyway), never
- * cached, never a referrer; location: a 303 to that path. */
-static GString *http_response(int status, const char *title, const char *text, const char *location)
+ * cached, never a referrer; location: a 303 to that address; set_cookie: a Set-Cookie value. */
+static GString *http_response(int status, const char *title, const char *text, const char *location,
+                              const char *set_cookie)
 {
     GString *body = g_string_new("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>");
     GString *response = g_string_new(NULL);
@@ -255,6 +363,8 @@ static GString *http_response(int status, const char *title, const char *text, c
                            status, status_text(status), body->len);
     if (location != NULL)
         g_string_append_printf(response, "Location: %s\r\n", location);
+    if (set_cookie != NULL)
+        g_string_append_printf(response, "Set-Cookie: %s\r\n", set_cookie);
     g_string_append(response, "Connection: close\r\n\r\n");
     g_string_append_len(response, body->str, (gssize)body->len);
     g_string_free(body, TRUE);
@@ -287,7 +397,13 @@ struct loopback_client {
 
 struct loopback_listener {
     struct loopback_redirect redirect;
-    char *state; /* our copy, wiped when the sign-in ends: never a pointer into the sign-in */
+    /* Our copies, wiped when the sign-in ends: never a pointer into the sign-in. */
+    char *state;
+    char *authorize_url; /* holds the state and the PKCE challenge */
+    char *start_nonce;
+    char *cookie;
+    char cookie_name[64];
+    bool started;
     loopback_callback_fn callback;
     loopback_unknown_peer_fn unknown_peer;
     void *data;
@@ -322,19 +438,20 @@ static void client_free(struct loopback_client *client)
 }
 
 /* One try: the page is a few hundred bytes, far below a socket's buffer. A client that does
- * not take it loses it. */
+ * not take it loses it. The start address's answer holds the state and the cookie: wiped. */
 static void client_answer(struct loopback_client *client, GString *response)
 {
     ssize_t sent = send(client->fd, response->str, response->len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
     (void)sent;
     shutdown(client->fd, SHUT_WR);
+    secret_wipe(response->str, response->len);
     g_string_free(response, TRUE);
 }
 
 static void client_refuse(struct loopback_client *client, int status, const char *why)
 {
-    client_answer(client, http_response(status, "Not accepted", why, NULL));
+    client_answer(client, http_response(status, "Not accepted", why, NULL, NULL));
     client_free(client);
 }
 
@@ -351,9 +468,29 @@ static void client_callback(struct loopback_client *client, size_t target_end)
     secret_free_string(&url);
     if (reply.redirect_clean)
         client_answer(client, http_response(303, "Signed in", "Continue to the result.",
-                                            listener->redirect.path));
+                                            listener->redirect.path, NULL));
     else
-        client_answer(client, http_response(reply.status, reply.title, reply.text, NULL));
+        client_answer(client, http_response(reply.status, reply.title, reply.text, NULL, NULL));
+    client_free(client);
+}
+
+/* The start address, once: to the provider, with the cookie that binds the callback to this
+ * browser. SameSite=Lax, not Strict: the callback comes from the provider's site, a
+ * cross-site top-level GET, which Lax lets through and Strict does not. No Secure: the
+ * listener is plain http on the loopback (RFC 8252 7.3), where a browser would drop a Secure
+ * cookie, and nothing of it crosses a network. HttpOnly: no page script reads it. Path: only
+ * the callback gets it back. */
+static void client_start(struct loopback_client *client)
+{
+    struct loopback_listener *listener = client->listener;
+    char *set_cookie =
+        g_strdup_printf("%s=%s; Path=%s; Max-Age=%d; HttpOnly; SameSite=Lax", listener->cookie_name,
+                        listener->cookie, listener->redirect.path, LOOPBACK_COOKIE_SECONDS);
+
+    listener->started = true;
+    client_answer(client, http_response(303, "Sign in", "Continue to the sign-in page.",
+                                        listener->authorize_url, set_cookie));
+    secret_free_string(&set_cookie);
     client_free(client);
 }
 
@@ -361,7 +498,8 @@ static void client_result_page(struct loopback_client *client)
 {
     struct loopback_listener *listener = client->listener;
 
-    client_answer(client, http_response(200, listener->result_title, listener->result_text, NULL));
+    client_answer(client,
+                  http_response(200, listener->result_title, listener->result_text, NULL, NULL));
     client_free(client);
     close_listening(listener); /* shown once: nothing is left to serve */
 }
@@ -395,12 +533,22 @@ static gboolean on_client_readable(gint fd, GIOCondition condition, gpointer dat
         return G_SOURCE_REMOVE;
     }
     verdict = loopback_request_check(client->buffer, client->used, &listener->redirect,
-                                     listener->state, listener->finished, &check);
+                                     &(struct loopback_expected){
+                                         .state = listener->state,
+                                         .start_nonce = listener->start_nonce,
+                                         .cookie_name = listener->cookie_name,
+                                         .cookie = listener->cookie,
+                                         .started = listener->started,
+                                         .finished = listener->finished,
+                                     },
+                                     &check);
     if (verdict == LOOPBACK_INCOMPLETE)
         return G_SOURCE_CONTINUE;
     client->watch = 0; /* removed by returning G_SOURCE_REMOVE */
     if (verdict == LOOPBACK_REFUSED)
         client_refuse(client, check.status, check.why);
+    else if (verdict == LOOPBACK_START)
+        client_start(client);
     else if (verdict == LOOPBACK_CALLBACK)
         client_callback(client, check.target_end);
     else
@@ -582,19 +730,40 @@ static int check_peer_owners(struct loopback_listener *listener, char *why, size
     return 0;
 }
 
+/* The sign-in's copies and the start address's random values; -1 with why. The authorize URL
+ * goes into a Location header: no control byte or space may end it early. */
+static int take_sign_in(struct loopback_listener *listener, const struct loopback_sign_in *sign_in,
+                        char *why, size_t why_size)
+{
+    for (const char *c = sign_in->authorize_url; c != NULL && *c != '\0'; c++) {
+        if ((unsigned char)*c <= ' ' || (unsigned char)*c == 0x7f)
+            return text_set_why(why, why_size, "the authorize URL cannot be sent as a redirect");
+    }
+    listener->state = g_strdup(sign_in->state);
+    listener->authorize_url = g_strdup(sign_in->authorize_url);
+    listener->start_nonce = random_base64url(LOOPBACK_NONCE_BYTES);
+    listener->cookie = random_base64url(LOOPBACK_COOKIE_BYTES);
+    loopback_cookie_name(&listener->redirect, listener->cookie_name, sizeof(listener->cookie_name));
+    if (listener->state == NULL || listener->authorize_url == NULL ||
+        listener->start_nonce == NULL || listener->cookie == NULL)
+        return text_set_why(why, why_size, "cannot draw the sign-in's start address");
+    return 0;
+}
+
 struct loopback_listener *loopback_listener_open(const struct loopback_redirect *redirect,
-                                                 const char *state, loopback_callback_fn callback,
+                                                 const struct loopback_sign_in *sign_in,
+                                                 loopback_callback_fn callback,
                                                  loopback_unknown_peer_fn unknown_peer, void *data,
                                                  char *why, size_t why_size)
 {
     struct loopback_listener *listener = g_new0(struct loopback_listener, 1);
 
     listener->redirect = *redirect;
-    listener->state = g_strdup(state);
     listener->callback = callback;
     listener->unknown_peer = unknown_peer;
     listener->data = data;
-    if (bind_all(listener, why, why_size) != 0 || check_peer_owners(listener, why, why_size) != 0) {
+    if (take_sign_in(listener, sign_in, why, why_size) != 0 ||
+        bind_all(listener, why, why_size) != 0 || check_peer_owners(listener, why, why_size) != 0) {
         loopback_listener_free(listener);
         return NULL;
     }
@@ -602,6 +771,13 @@ struct loopback_listener *loopback_listener_open(const struct loopback_redirect 
         listener->watches[i] =
             g_unix_fd_add(listener->fds[i], G_IO_IN, on_listen_readable, listener);
     return listener;
+}
+
+void loopback_listener_start_url(const struct loopback_listener *listener, char *url, size_t size)
+{
+    snprintf(url, size, "http://%s:%u%s%s", listener->redirect.host,
+             (unsigned)listener->redirect.port, LOOPBACK_START_PREFIX,
+             listener->start_nonce != NULL ? listener->start_nonce : "");
 }
 
 /* Stops accepting; clients already connected are answered or time out. */
@@ -619,6 +795,14 @@ static void close_listening(struct loopback_listener *listener)
     listener->linger_timer = 0;
 }
 
+static void forget_sign_in(struct loopback_listener *listener)
+{
+    secret_free_string(&listener->state);
+    secret_free_string(&listener->authorize_url);
+    secret_free_string(&listener->start_nonce);
+    secret_free_string(&listener->cookie);
+}
+
 static gboolean on_linger_over(gpointer data)
 {
     struct loopback_listener *listener = data;
@@ -634,7 +818,7 @@ void loopback_listener_finish(struct loopback_listener *listener, const char *ti
     if (listener == NULL || listener->finished)
         return;
     listener->finished = true;
-    secret_free_string(&listener->state); /* only the result page is served from now on */
+    forget_sign_in(listener); /* only the result page is served from now on */
     snprintf(listener->result_title, sizeof(listener->result_title), "%s", title);
     snprintf(listener->result_text, sizeof(listener->result_text), "%s", text);
     if (listener->fd_count > 0)
@@ -665,6 +849,6 @@ void loopback_listener_free(struct loopback_listener *listener)
         if (listener->clients[i] != NULL)
             client_free(listener->clients[i]);
     }
-    secret_free_string(&listener->state);
+    forget_sign_in(listener);
     g_free(listener);
 }

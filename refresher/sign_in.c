@@ -286,26 +286,31 @@ static gboolean on_time_limit(gpointer data)
     return G_SOURCE_REMOVE;
 }
 
-/* The listener when the redirect is a loopback URI and its port is ours; else why not (in the
- * reply to "sign-in"). */
+/* The listener when the redirect is a loopback URI and its port is ours, and the one-use
+ * address that starts the browser there; else why not (in the reply to "sign-in"). */
 static void open_listener(struct sign_in *sign_in, struct protocol_message *reply)
 {
-    char why[256], where[LOOPBACK_PATH_MAX + 64];
+    struct loopback_sign_in listened = {
+        .state = sign_in->authorization.state,
+        .authorize_url = sign_in->authorization.url,
+    };
+    char why[256], where[LOOPBACK_PATH_MAX + 64], start_url[LOOPBACK_URL_MAX];
 
     if (loopback_redirect_parse(setting(sign_in, FIELD_REDIRECT_URI), &sign_in->redirect) != 0) {
         protocol_set(reply, FIELD_MESSAGE, "the redirect_uri is not a loopback http address");
         return;
     }
-    sign_in->listener =
-        loopback_listener_open(&sign_in->redirect, sign_in->authorization.state, on_callback,
-                               on_unknown_peer, sign_in, why, sizeof(why));
+    sign_in->listener = loopback_listener_open(&sign_in->redirect, &listened, on_callback,
+                                               on_unknown_peer, sign_in, why, sizeof(why));
     if (sign_in->listener == NULL) {
         protocol_set(reply, FIELD_MESSAGE, why);
         return;
     }
     snprintf(where, sizeof(where), "http://%s:%u%s", sign_in->redirect.host,
              (unsigned)sign_in->redirect.port, sign_in->redirect.path);
+    loopback_listener_start_url(sign_in->listener, start_url, sizeof(start_url));
     protocol_set(reply, FIELD_LISTENING, where);
+    protocol_set(reply, FIELD_START_URL, start_url);
 }
 
 struct sign_in *sign_in_start(const struct protocol_message *settings,

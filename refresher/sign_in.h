@@ -11,8 +11,10 @@
  * same refresh lock as every refresh, which stores the pair and records "signed-in".
  *
  * oauth-keyring talks to it over SERVICE.sock in requests of the protocol's table
- * (common/protocol_table.h), one a connection: "sign-in" (answered with the URL, the
- * sign-in's name and where it listens, or why it cannot: paste only), "sign-in-wait" (the
+ * (common/protocol_table.h), one a connection: "sign-in" (answered with the authorize URL,
+ * the sign-in's name and, with a listener, where it listens and the one-use start address the
+ * browser is to open (loopback_listener.h: the authorize URL never goes into an argv); or why
+ * it cannot listen: paste only), "sign-in-wait" (the
  * refresher holds that connection and answers it with the outcome when the sign-in ends; the
  * client closing it cancels the sign-in), "sign-in-answer" (a pasted code or address: "ok"
  * with the outcome once exchanged, or "error" bad-answer and the sign-in waits on),

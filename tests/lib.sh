@@ -607,7 +607,8 @@ ssh_as_user() {
 # The desktop's side of the sign-in after a graphical login (issue 13, item 4), for a private
 # session. Stages the shipped autostart entry's Exec= line ($WORK/exec-line, checked to need no
 # unquoting), oauth-keyring on a PATH directory ($WORK/path), the notification server and
-# BROWSER's script ($WORK/bin/desktop_browser.sh): the user approves at the IdP (browser.py),
+# BROWSER's script ($WORK/bin/desktop_browser.sh): the browser opens the listener's start
+# address (keeping its cookie), the user approves at the IdP (browser.py),
 # the browser follows the redirect to the refresher's listener and the listener's own redirect
 # to its result page ($WORK/out/browser.page, .final: code, redirects, final URL). Each start
 # adds the URL to browser.runs; what the notification server had recorded by then is kept in
@@ -623,8 +624,10 @@ stage_autostart_entry() {
 #!/bin/bash
 cp "$WORK/out/notifications.jsonl" "$WORK/out/notified-before-browser" 2>/dev/null
 echo "$1" >>"$WORK/out/browser.runs"
-redirect=$(printf '%s\n' "$1" | "$PYTHON" "$WORK/bin/browser.py" --ca "$CA_FILE" --mode url) || exit 1
-curl -sS -L --max-redirs 2 --max-time 20 -o "$WORK/out/browser.page" \
+jar=$WORK/out/browser.cookies # the browser's cookies: the start address sets one
+authorize=$(curl -sS --max-time 20 -c "$jar" -o /dev/null -w '%{redirect_url}' "$1") || exit 1
+redirect=$(printf '%s\n' "$authorize" | "$PYTHON" "$WORK/bin/browser.py" --ca "$CA_FILE" --mode url) || exit 1
+curl -sS -L --max-redirs 2 --max-time 20 -b "$jar" -c "$jar" -o "$WORK/out/browser.page" \
     -w '%{http_code} %{num_redirects} %{url_effective}\n' "$redirect" >"$WORK/out/browser.final"
 BROWSER
     chmod a+rx "$WORK/bin/desktop_browser.sh"

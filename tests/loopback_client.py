@@ -2,6 +2,7 @@
 """A hostile (or plain) client of the refresher's loopback listener, for the sign-in tests.
 
     loopback_client.py URL [--host VALUE] [--pad BYTES] [--trickle] [--limit SECONDS] [--mapped]
+                           [--jar FILE] [--location] [--body FILE] [--head FILE]
 
 Sends one GET of URL (http://127.0.0.1:PORT/path?query) over a raw socket and prints what
 came back as "STATUS SECONDS" (the status code of the answer's first line, and how long the
@@ -16,6 +17,10 @@ nothing listens. With --location, a third word: the answer's Location header ("-
   --mapped       connects as a dual-stack client does (Java's default stack): an AF_INET6
                  socket to the IPv4-mapped address ::ffff:127.0.0.1 (the Host header stays
                  the URL's)
+  --jar FILE     a browser's cookie jar, one "name=value" a line: sent as the Cookie header
+                 when FILE has any, and every Set-Cookie of the answer (its name=value)
+                 written back into it, as a browser keeps what the start address sets
+  --head FILE    the answer's status line and headers written to FILE
 
 The answer's body is written to --body FILE when given. Standard library only.
 """
@@ -27,13 +32,38 @@ import time
 import urllib.parse
 
 
-def request_head(url, host, pad):
+def read_jar(path):
+    """The cookies of the jar at path, name to value, in order; none when it is missing."""
+    try:
+        with open(path, encoding="ascii") as jar:
+            lines = [line.strip() for line in jar if "=" in line]
+    except FileNotFoundError:
+        return {}
+    return dict(line.split("=", 1) for line in lines)
+
+
+def keep_cookies(path, header_lines):
+    """Every Set-Cookie's name=value into the jar at path (its attributes are not kept)."""
+    jar = read_jar(path)
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "set-cookie":
+            pair = value.strip().split(";", 1)[0]
+            key, _, cookie = pair.partition("=")
+            jar[key] = cookie
+    with open(path, "w", encoding="ascii") as out:
+        out.writelines(f"{key}={value}\n" for key, value in jar.items())
+
+
+def request_head(url, host, pad, cookies=None):
     parts = urllib.parse.urlsplit(url)
     target = parts.path or "/"
     if parts.query:
         target += "?" + parts.query
     lines = [f"GET {target} HTTP/1.1", f"Host: {host or parts.netloc}",
              "User-Agent: loopback-client/1", "Accept: text/html"]
+    if cookies:
+        lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in cookies.items()))
     if pad:
         lines.append("X-Pad: " + "a" * pad)
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
@@ -91,6 +121,8 @@ def main():
     parser.add_argument("--location", action="store_true")
     parser.add_argument("--body")
     parser.add_argument("--mapped", action="store_true")
+    parser.add_argument("--jar")
+    parser.add_argument("--head")
     args = parser.parse_args()
 
     parts = urllib.parse.urlsplit(args.url)
@@ -107,7 +139,8 @@ def main():
         print("refused 0")
         return 0
     with sock:
-        head = request_head(args.url, args.host, args.pad)
+        cookies = read_jar(args.jar) if args.jar else None
+        head = request_head(args.url, args.host, args.pad, cookies)
         if args.trickle:
             data = trickle(sock, head, deadline)
         else:
@@ -129,6 +162,11 @@ def main():
     if args.body:
         with open(args.body, "wb") as out:
             out.write(body)
+    if args.head:
+        with open(args.head, "w", encoding="latin-1") as out:
+            out.write(head_text.decode("latin-1") + "\r\n")
+    if args.jar:
+        keep_cookies(args.jar, lines[1:])
     print(result)
     return 0
 

@@ -1,10 +1,12 @@
 #!/bin/bash
 # Issue 13: the in-session sign-in with a real browser. A login whose user skips, then
-# `oauth-keyring login` in a graphical session (DISPLAY set): it opens the URL with xdg-open,
-# which - pointed at a browser the standard way, an XDG_DATA_HOME whose defaults.list names a
-# .desktop handler for https and http - runs Debian's chromium, headless, as the user. Chromium
-# opens the test IdP's authorize page (TLS: the test CA in the user's NSS database), follows
-# its auto-approving 302 to the refresher's loopback listener, then the listener's 303 to the
+# `oauth-keyring login` in a graphical session (DISPLAY set): it opens the listener's one-use
+# start address (issue 19: never the authorize URL, whose state would be in argv) with
+# xdg-open, which - pointed at a browser the standard way, an XDG_DATA_HOME whose
+# defaults.list names a .desktop handler for https and http - runs Debian's chromium,
+# headless, as the user. Chromium gets the listener's 303 and its SameSite=Lax cookie, opens
+# the test IdP's authorize page (TLS: the test CA in the user's NSS database), follows its
+# auto-approving 302 back to the listener with that cookie, then the listener's 303 to the
 # clean path. The test checks the page chromium ended on (--dump-dom: "Signed in", no code in
 # it), the CLI's exit 0, one code exchange, and the pair in the keyring. Chromium runs as the
 # session's user, as a real browser does: the listener answers only the user's own programs.
@@ -68,10 +70,11 @@ if [ -f "$WORK/out/browser.done" ]; then
 fi
 finish_login 10
 [ "$LOGIN_STATUS" = 0 ] || fail "login: exit $LOGIN_STATUS: $(cat "$WORK/out/login.out" "$WORK/out/login.err" "$WORK/out/chromium.err" 2>&1)"
-grep -q "^https://" "$WORK/out/browser.url" || fail "xdg-open did not run the browser with the URL"
+grep -q "^http://127.0.0.1:$SIGNIN_PORT/start/[A-Za-z0-9_-]*$" "$WORK/out/browser.url" ||
+    fail "xdg-open did not run the browser with the start address: $(cat "$WORK/out/browser.url")"
 # As in reality, the browser is the user's: the listener serves only the user's own programs.
 [ "$(cat "$WORK/out/browser.uid")" = "$(id -u)" ] || fail "chromium ran as uid $(cat "$WORK/out/browser.uid")"
-note "2. oauth-keyring login: xdg-open ran chromium with the URL; exit 0"
+note "2. oauth-keyring login: xdg-open ran chromium with the start address (no state in argv); exit 0"
 
 # The CLI ends with the sign-in, while chromium may still be following the listener's 303.
 wait_until 30 [ -f "$WORK/out/browser.done" ] || fail "chromium did not end"

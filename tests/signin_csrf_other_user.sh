@@ -1,8 +1,11 @@
 #!/bin/bash
-# The login CSRF of SECURITY.md 3.1, performed by a second local user (RFC 9700 4.7).
+# The login CSRF of SECURITY.md 3.1, performed by a second local user (RFC 9700 4.7), against
+# the listener's check of who connects.
 # The victim (the session user) runs `oauth-keyring login` in a graphical session; their
-# browser (a stand-in that just waits) has the authorize URL, state and PKCE challenge, in
-# its argv. The attacker, another unprivileged user, reads it from /proc/PID/cmdline, then
+# browser (a stand-in that just waits) has the one-use start address in its argv, which the
+# attacker, another unprivileged user, reads from /proc/PID/cmdline and opens: 403. The state
+# and PKCE challenge are in no argv since issue 19 (signin_csrf_victim_program.sh); here the
+# attacker is handed the authorize URL anyway (as if from a shared screen), then
 #   1. ends the sign-in: error=access_denied with the right state to the victim's listener;
 #   2. signs in at the IdP as their OWN account with that very URL (their code is bound to the
 #      victim's challenge, so PKCE would pass) and delivers the code to the victim's listener.
@@ -35,19 +38,26 @@ read -r -t 120 _ <>"$WORK/browser.hold"
 BROWSER
 chmod a+rx "$WORK/bin/victim-browser.sh"
 
-# What the attacker runs to find the URL: every process's argv, as any local user may read it.
+# What the attacker runs to find the sign-in: every process's argv, as any local user may
+# read it. Prints the first loopback address of the listener's port (exit 1: none) and fails
+# (exit 2) when an argument holds a state or a PKCE challenge.
 cat >"$WORK/bin/steal_url.py" <<'PY'
 import os, sys
+found = None
 for pid in filter(str.isdigit, os.listdir("/proc")):
     try:
         argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
     except OSError:
         continue
     for arg in argv:
-        if arg.startswith(sys.argv[1].encode()) and b"state=" in arg:
+        if b"state=" in arg or b"code_challenge" in arg:
             print(pid, arg.decode())
-            sys.exit(0)
-sys.exit(1)
+            sys.exit(2)
+        if arg.startswith(sys.argv[1].encode()) and found is None:
+            found = f"{pid} {arg.decode()}"
+if found is None:
+    sys.exit(1)
+print(found)
 PY
 chmod a+r "$WORK/bin/steal_url.py"
 
@@ -65,6 +75,8 @@ LOGIN_NAME=login
 wait_until 10 grep -qs "comes back to http://127.0.0.1:$SIGNIN_PORT/callback" "$WORK/out/login.out" ||
     fail "the sign-in does not listen: $(cat "$WORK/out/login.out" "$WORK/out/login.err")"
 wait_until 10 [ -s "$WORK/out/browser.pid" ] || fail "the browser did not start"
+wait_until 30 [ -f "$WORK/out/start.tried" ] || fail "the attacker did not try the start address"
+browser_start # the victim's browser: the start address's cookie, the authorize URL
 echo "$CLI_PID" >"$WORK/out/victim.ready"
 
 wait_until 60 [ -f "$WORK/out/attack.done" ] || fail "the attacker's side did not finish"
@@ -90,18 +102,28 @@ SCENARIO
 
 run_private_session "$WORK/scenario.sh" 90 &
 session=$!
-wait_until 30 [ -s "$WORK/out/victim.ready" ] || fail "the victim's sign-in did not start"
-cli_pid=$(cat "$WORK/out/victim.ready")
+wait_until 30 [ -s "$WORK/out/browser.pid" ] || fail "the victim's browser did not start"
 read -r browser_pid browser_uid <"$WORK/out/browser.pid"
 [ "$browser_uid" = "$(id -u "$RUN_AS")" ] || fail "the browser runs as uid $browser_uid"
 
-# The attacker reads the URL, state included, from the victim's browser's argv.
-stolen=$(attacker "$PYTHON" "$WORK/bin/steal_url.py" "$IDP_URL/authorize?") ||
-    fail "the attacker could not read the URL from /proc/PID/cmdline"
+# The attacker reads the victim's browser's argv: the start address, no state; opening it
+# gets the other-user page, and leaves it unused for the victim's browser.
+stolen=$(attacker "$PYTHON" "$WORK/bin/steal_url.py" "http://127.0.0.1:$PORT/start/")
+case $? in 0) ;; 2) fail "an argv holds the state or challenge: $stolen" ;; *) fail "no start address in any argv" ;; esac
 [ "${stolen%% *}" = "$browser_pid" ] || fail "found in process ${stolen%% *}, not the browser's"
-url=${stolen#* }
+answer=$(attacker "$PYTHON" "$WORK/bin/loopback_client.py" --body "$WORK/attacker/page.html" "${stolen#* }")
+[ "${answer%% *}" = 403 ] || fail "the start address, opened by the attacker: '$answer'"
+grep -q "came from a program of another user of this computer" "$WORK/attacker/page.html" ||
+    fail "the start address's page for the attacker: $(cat "$WORK/attacker/page.html")"
+echo done >"$WORK/out/start.tried"
+note "attacker (uid $(id -u "$ATTACKER")): /proc/$browser_pid/cmdline holds only the start address; opening it: 403"
+
+wait_until 30 [ -s "$WORK/out/victim.ready" ] || fail "the victim's sign-in did not start"
+cli_pid=$(cat "$WORK/out/victim.ready")
+# Handed the authorize URL anyway (a shared screen, say): the listener's own check holds.
+url=$(cat "$WORK/out/login.authorize")
 state=$("$PYTHON" -c 'import sys, urllib.parse as u; print(u.parse_qs(u.urlsplit(sys.argv[1]).query)["state"][0])' "$url")
-note "attacker (uid $(id -u "$ATTACKER")): read the URL and its state from /proc/$browser_pid/cmdline of the victim's browser"
+note "attacker: given the authorize URL and its state as if read off the victim's screen"
 
 spent() { idp_stat 's["requests"]["token"]'; }
 # The sign-in is untouched (the refresher records a denial, or exchanges a code, before it

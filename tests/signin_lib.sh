@@ -46,12 +46,45 @@ finish_login() {
 
 login_running() { kill -0 "$CLI_PID" 2>/dev/null; }
 
-# The address the IdP sends the browser back to, for the URL the CLI printed (a fresh code
-# each time; browser.py MODE: url, wrong-state, ...).   callback_url [MODE]
+# The one-use start address the CLI printed for the current sign-in (LOGIN_NAME).
+start_address() {
+    grep -o "http://127.0.0.1:$SIGNIN_PORT/start/[A-Za-z0-9_-]*" "$WORK/out/$LOGIN_NAME.out" | head -n 1
+}
+
+# The user's browser opens the start address, once a sign-in, as a browser would: the
+# listener's cookie goes into $WORK/out/LOGIN_NAME.jar and the authorize URL it redirects to
+# into LOGIN_NAME.authorize (a second visit would get 410).
+browser_start() {
+    local start
+    start=$(start_address)
+    [ -n "$start" ] || fail "$LOGIN_NAME: no start address: $(cat "$WORK/out/$LOGIN_NAME.out")"
+    [ "$(cat "$WORK/out/$LOGIN_NAME.started" 2>/dev/null)" != "$start" ] || return 0
+    rm -f "$WORK/out/$LOGIN_NAME.jar"
+    "$PYTHON" "$WORK/bin/loopback_client.py" --location --jar "$WORK/out/$LOGIN_NAME.jar" "$start" |
+        awk '$1 == 303 { print $3; found = 1 } END { exit !found }' >"$WORK/out/$LOGIN_NAME.authorize" ||
+        fail "$LOGIN_NAME: the start address did not send the browser on"
+    echo "$start" >"$WORK/out/$LOGIN_NAME.started"
+}
+
+# The address the IdP sends the browser back to, for the sign-in started through its start
+# address (browser_start; a fresh code each time; browser.py MODE: url, wrong-state, ...).
+#   callback_url [MODE]
+# Without a listener (paste only) there is no start address: the browser is given the
+# authorize URL the CLI printed, as the user would copy it.
 callback_url() {
-    "$PYTHON" "$WORK/bin/browser.py" --ca "$CA_FILE" --mode "${1:-url}" <"$WORK/out/$LOGIN_NAME.out" ||
+    local authorize=$WORK/out/$LOGIN_NAME.out
+    if [ -n "$(start_address)" ]; then
+        browser_start
+        authorize=$WORK/out/$LOGIN_NAME.authorize
+    fi
+    "$PYTHON" "$WORK/bin/browser.py" --ca "$CA_FILE" --mode "${1:-url}" <"$authorize" ||
         fail "the browser failed"
 }
 
-# One request to the listener (tests/loopback_client.py): prints "STATUS SECONDS [LOCATION]".
-loopback_get() { "$PYTHON" "$WORK/bin/loopback_client.py" "$@"; }
+# One request to the listener (tests/loopback_client.py) from the user's browser: with the
+# sign-in's cookie jar once browser_start has filled it. Prints "STATUS SECONDS [LOCATION]".
+loopback_get() {
+    local jar=()
+    [ -z "${LOGIN_NAME:-}" ] || [ ! -s "$WORK/out/$LOGIN_NAME.jar" ] || jar=(--jar "$WORK/out/$LOGIN_NAME.jar")
+    "$PYTHON" "$WORK/bin/loopback_client.py" "${jar[@]}" "$@"
+}

@@ -33,6 +33,7 @@ rm "$hook"
 start_login second
 grep -q "completes by itself when the browser comes back to http://127.0.0.1:$SIGNIN_PORT/callback" \
     "$WORK/out/second.out" || fail "the sign-in does not listen: $(cat "$WORK/out/second.out" "$WORK/out/second.err")"
+browser_start # the browser has the start address's cookie before the kernel stops answering
 touch "$hook"
 answer=$(loopback_get "$(callback_url url)" --body "$WORK/out/refused.html")
 [ "${answer%% *}" = 403 ] || fail "the user's own callback without sock_diag: '$answer'"

@@ -44,11 +44,18 @@ grep -q "comes back to http://127.0.0.1:$PORT/callback" "$WORK/out/login.out" ||
 pgrep -u "$USER_NAME" -f "pam_oauth_keyring_refresher $SERVICE" >/dev/null || fail "no refresher"
 note "1. ssh -L 127.0.0.2:$PORT:127.0.0.1:$PORT, oauth-keyring login: the address, the refresher listening"
 
-redirect=$("$PYTHON" "$WORK/bin/browser.py" --ca "$CA_FILE" --mode url <"$WORK/out/login.out") ||
-    fail "the browser failed"
 wait_until 10 laptop -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null ||
     fail "the tunnel does not answer at 127.0.0.2:$PORT"
-laptop -L --max-redirs 2 -o "$WORK/out/page" -w '%{http_code} %{num_redirects}\n' "$redirect" \
+# The laptop's browser opens the printed start address through the tunnel (the listener's
+# cookie goes into its jar), signs in at the IdP, and follows the redirect back.
+start=$(grep -o "http://127.0.0.1:$PORT/start/[A-Za-z0-9_-]*" "$WORK/out/login.out" | head -n 1)
+[ -n "$start" ] || fail "no start address in the ssh session: $(cat "$WORK/out/login.out")"
+authorize=$(laptop -c "$WORK/out/cookies" -o /dev/null -w '%{redirect_url}' "$start") ||
+    fail "the start address through the tunnel"
+redirect=$(printf '%s\n' "$authorize" | "$PYTHON" "$WORK/bin/browser.py" --ca "$CA_FILE" --mode url) ||
+    fail "the browser failed"
+laptop -L --max-redirs 2 -b "$WORK/out/cookies" -c "$WORK/out/cookies" -o "$WORK/out/page" \
+    -w '%{http_code} %{num_redirects}\n' "$redirect" \
     >"$WORK/out/final" || fail "the browser could not follow the redirect through the tunnel"
 [ "$(cat "$WORK/out/final")" = "200 1" ] || fail "the browser ended with $(cat "$WORK/out/final")"
 grep -q "<h1>Signed in" "$WORK/out/page" || fail "the browser's page: $(cat "$WORK/out/page")"

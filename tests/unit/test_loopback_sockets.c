@@ -1,6 +1,7 @@
 /* The loopback listener (refresher/loopback_listener.h) over real sockets, in this process's
  * GLib main context, with the real NETLINK_SOCK_DIAG owner check:
  * - every page carries its security headers (a real answer, read off the socket);
+ * - the one-use start address: 303 to the authorize URL with the sign-in's cookie, then 410;
  * - when all client slots are taken, the oldest waiting client is dropped, also after slots
  *   have been reused (issue 19, finding 4: slot 0 was dropped, the newest after one round);
  * - another user's connection is dropped before any of the user's own (as root: a child
@@ -29,6 +30,7 @@
 
 #define OTHER_UID 65534
 #define STATE "S-sockets"
+#define AUTHORIZE_URL "https://idp.example/authorize?state=" STATE "&code_challenge=X"
 /* Well below LOOPBACK_CLIENT_SECONDS: a drop seen in this time is an eviction, not a
  * slowloris timeout. */
 #define WAIT_MS 2000
@@ -72,8 +74,10 @@ static int setup(void **state)
     fixture->address.sin_family = AF_INET;
     fixture->address.sin_port = htons(fixture->redirect.port);
     fixture->address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    fixture->listener = loopback_listener_open(&fixture->redirect, STATE, no_callback, NULL, NULL,
-                                               why, sizeof(why));
+    fixture->listener = loopback_listener_open(
+        &fixture->redirect,
+        &(struct loopback_sign_in){.state = STATE, .authorize_url = AUTHORIZE_URL}, no_callback,
+        NULL, NULL, why, sizeof(why));
     if (fixture->listener == NULL)
         fail_msg("no listener: %s", why);
     *state = fixture;
@@ -191,6 +195,44 @@ static void test_pages_carry_their_headers(void **state)
         }
         close(fd);
     }
+}
+
+/* The start address's answer, read off the socket: 303 to the authorize URL, the cookie with
+ * its attributes, the same security headers; a second visit 410. */
+static void test_start_answer(void **state)
+{
+    const struct fixture *fixture = *state;
+    char start_url[LOOPBACK_URL_MAX], request[LOOPBACK_URL_MAX + 64], head[4096];
+    char expected_cookie[128];
+    const char *path;
+    int fd;
+
+    loopback_listener_start_url(fixture->listener, start_url, sizeof(start_url));
+    path = strstr(start_url + strlen("http://"), "/start/");
+    assert_non_null(path);
+    assert_true(strlen(path) >= strlen("/start/") + 32); /* 24 random bytes, base64url */
+    snprintf(request, sizeof(request), "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", path,
+             (unsigned)fixture->redirect.port);
+    fd = connect_own(fixture);
+    send_text(fd, request);
+    read_head(fd, head, sizeof(head));
+    close(fd);
+    assert_true(strncmp(head, "HTTP/1.1 303 ", 13) == 0);
+    assert_non_null(strstr(head, "\r\nLocation: " AUTHORIZE_URL "\r\n"));
+    snprintf(expected_cookie, sizeof(expected_cookie),
+             "\r\nSet-Cookie: oauth_keyring_sign_in_%u=", (unsigned)fixture->redirect.port);
+    assert_non_null(strstr(head, expected_cookie));
+    assert_non_null(strstr(head, "; Path=/callback; Max-Age=300; HttpOnly; SameSite=Lax\r\n"));
+    assert_non_null(strstr(head, "\r\nContent-Security-Policy: default-src 'none'\r\n"));
+    assert_non_null(strstr(head, "\r\nCache-Control: no-store\r\n"));
+    assert_non_null(strstr(head, "\r\nReferrer-Policy: no-referrer\r\n"));
+    fd = connect_own(fixture);
+    send_text(fd, request);
+    read_head(fd, head, sizeof(head));
+    close(fd);
+    assert_true(strncmp(head, "HTTP/1.1 410 ", 13) == 0);
+    assert_null(strstr(head, "Set-Cookie"));
+    assert_null(strstr(head, "Location"));
 }
 
 /* Fills every slot with own clients 1..16, then connects two more: the first and then the
@@ -311,6 +353,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pages_carry_their_headers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_start_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oldest_dropped_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_user_dropped_first, setup, teardown),
     };
