@@ -5,8 +5,11 @@
 #   1. Snyk preset (recorded in the refresh item): COMMAND sees SNYK_OAUTH_TOKEN = the stored
 #      token, and no OAUTH_ACCESS_TOKEN; its arguments arrive as given; its exit status (7) is
 #      the CLI's;
-#   2. while COMMAND runs, /proc/<CLI>/environ and /proc/<shell>/environ hold no token, and the
-#      shell has no token variable after;
+#   2. while COMMAND runs, neither the CLI nor the shell holds SNYK_OAUTH_TOKEN=<token> anywhere
+#      in its memory (tests/process_memory.py reads /proc/PID/mem: the live environment, heap,
+#      stack - so a setenv or putenv of the token in the CLI is caught, which the environ
+#      files alone, the blocks the processes started with, would miss), their
+#      /proc/PID/environ hold no token either, and the shell has no token variable after;
 #   3. no preset: OAUTH_ACCESS_TOKEN, replacing (not duplicating) one already set;
 #   4. COMMAND killed by SIGTERM: 143; not found: 127; no tokens: exit 2 and COMMAND not run.
 set -u
@@ -78,6 +81,17 @@ sed -n 1p "$WORK/cli.cmdline" | grep -q 'oauth-keyring$' && sed -n 2p "$WORK/cli
 tr '\0' '\n' <"/proc/$CLI_PID/environ" >"$WORK/cli.environ" || fail "cannot read the CLI's environ"
 tr '\0' '\n' <"/proc/$SHELL_PID/environ" >"$WORK/shell.environ" || fail "cannot read the shell's environ"
 [ -s "$WORK/cli.environ" ] || fail "the CLI's environ read empty"
+[ -s "$WORK/out/stored-token" ] || fail "no token stored before exec"
+# The exact string a setenv, putenv or environ edit would leave in the CLI (and exec's own
+# NAME=token, wiped once COMMAND is started); and, to show the search sees the environment at
+# all, the HOME=... both started with.   memory_counts PID FILE: the two counts, a line each
+memory_counts() {
+    printf 'SNYK_OAUTH_TOKEN=%s\nHOME=%s\n' "$(cat "$WORK/out/stored-token")" "$WORK/home" |
+        "$PYTHON" "$top_srcdir/tests/process_memory.py" "$1" >"$2" || fail "cannot read the memory of $1"
+    [ "$(sed -n 2p "$2")" -ge 1 ] || fail "the memory search of $1 does not even find HOME=$WORK/home"
+}
+memory_counts "$CLI_PID" "$WORK/cli.memory"
+memory_counts "$SHELL_PID" "$WORK/shell.memory"
 touch "$WORK/out/go"
 wait "$SESSION" || fail "the scenario failed: $(cat "$WORK"/out/*.out)"
 
@@ -91,10 +105,14 @@ printf 'two words\n$HOME\n' | cmp -s - "$WORK/out/child-args" ||
 [ "$(cat "$WORK/out/exec.status")" = 7 ] || fail "exit $(cat "$WORK/out/exec.status"), not COMMAND's 7"
 note "1. COMMAND got SNYK_OAUTH_TOKEN (the stored token) and its arguments; exit 7 passed on"
 
+[ "$(sed -n 1p "$WORK/cli.memory")" = 0 ] ||
+    fail "SNYK_OAUTH_TOKEN=<token> is in the CLI's memory $(sed -n 1p "$WORK/cli.memory") times (its environment?)"
+[ "$(sed -n 1p "$WORK/shell.memory")" = 0 ] ||
+    fail "SNYK_OAUTH_TOKEN=<token> is in the shell's memory $(sed -n 1p "$WORK/shell.memory") times"
 grep -F -e "$TOKEN" -e TOKEN= "$WORK/cli.environ" && fail "the token is in the CLI's /proc/$CLI_PID/environ"
 grep -F -e "$TOKEN" -e TOKEN= "$WORK/shell.environ" && fail "the token is in the shell's environ"
 [ ! -s "$WORK/out/shell-after" ] || fail "the shell has a token variable: $(cat "$WORK/out/shell-after")"
-note "2. no token in /proc/$CLI_PID/environ (the CLI, $(wc -l <"$WORK/cli.environ") variables) nor the shell's"
+note "2. no SNYK_OAUTH_TOKEN=<token> in the memory of the CLI or the shell; no token in /proc/$CLI_PID/environ (the CLI, $(wc -l <"$WORK/cli.environ") variables) nor the shell's"
 
 [ "$(cat "$WORK/out/generic.status")" = 0 ] && [ "$(cat "$WORK/out/generic.out")" = OAUTH_ACCESS_TOKEN=generic-token-4711 ] ||
     fail "no preset: exit $(cat "$WORK/out/generic.status"): $(cat "$WORK/out/generic.out")"
