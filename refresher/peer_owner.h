@@ -1,12 +1,14 @@
 /* Who is at the other end of a loopback connection to the sign-in's listener: the login-CSRF
  * defence (docs/SECURITY.md 3.1; RFC 9700 4.7, RFC 8252 8.x).
  *
- * The authorize URL, state and PKCE challenge included, sits in the browser's (and
- * xdg-open's) /proc/PID/cmdline, which every local user may read. Another user could then
- * send the listener the provider's error= with that state (ending the sign-in), or open the
- * URL signed in to their own account at the provider and hand the victim's listener the code:
- * PKCE passes (the challenge is the victim's), and the victim's keyring would hold the other
- * account's tokens. So the listener serves a connection only when the socket at its other end
+ * Another user who knows the authorize URL (its state and PKCE challenge: no longer in any
+ * argv since issue 19, where the browser gets a one-use start address, but printed for
+ * --no-browser) could send the listener the provider's error= with that state (ending the
+ * sign-in), or open the URL signed in to their own account at the provider and hand the
+ * victim's listener the code: PKCE passes (the challenge is the victim's), and the victim's
+ * keyring would hold the other account's tokens. Another user could also take the start
+ * address, which sits in the browser's /proc/PID/cmdline. So the listener serves a connection
+ * (the start address included) only when the socket at its other end
  * belongs to the user's own uid: their browser, their own `ssh -L` session (sshd's process
  * that connects runs as them). The kernel tells a TCP socket's owner to any local process
  * through NETLINK_SOCK_DIAG (inet_diag), asked here for the exact 4-tuple of the connection

@@ -59,6 +59,9 @@ issued=$(idp_stat 's["issued"]["access_tokens"][-1]')
     fail "Python keyring does not read the issued access token"
 [ "$(idp_stat 's["requests"]["token_authorization_code"]')" = 1 ] || fail "not exactly one code exchange"
 [ "$(browser_runs)" = 1 ] || fail "the browser ran $(browser_runs) times"
+# Issue 19: the browser's argv holds the one-use start address, never the state.
+grep -qx "${REDIRECT_URI%/callback}/start/[A-Za-z0-9_-]*" "$WORK/out/browser.runs" ||
+    fail "the browser was given $(cat "$WORK/out/browser.runs"), not the start address"
 [ "$(notifications_sent)" = 1 ] || fail "$(notifications_sent) notifications, not one"
 [ -s "$WORK/out/notified-before-browser" ] || fail "the browser opened before the notification"
 idp_host=${IDP_URL#https://}
@@ -69,6 +72,7 @@ note = json.loads(open(sys.argv[1]).readline())
 assert note["app"] == "oauth-keyring", note
 assert sys.argv[2] in note["summary"], note
 assert "browser opens " + sys.argv[3] in note["body"], note
+assert "state=" not in json.dumps(note) and "code_challenge" not in json.dumps(note), note
 CHECK
 read -r code redirects final <"$WORK/out/browser.final"
 [ "$code $redirects $final" = "200 1 $REDIRECT_URI" ] || fail "the browser ended on $(cat "$WORK/out/browser.final")"

@@ -2,6 +2,8 @@
  * GLib main context, with the real NETLINK_SOCK_DIAG owner check:
  * - every page carries its security headers (a real answer, read off the socket);
  * - the one-use start address: 303 to the authorize URL with the sign-in's cookie, then 410;
+ * - after the end: 410 for the callback and the start address, the outcome page once; the
+ *   listener's copies of the sign-in's strings are its own (finding 6);
  * - when all client slots are taken, the oldest waiting client is dropped, also after slots
  *   have been reused (issue 19, finding 4: slot 0 was dropped, the newest after one round);
  * - another user's connection is dropped before any of the user's own (as root: a child
@@ -235,6 +237,99 @@ static void test_start_answer(void **state)
     assert_null(strstr(head, "Location"));
 }
 
+/* After the sign-in ended the listener holds none of its secrets (issue 19, finding 6: its
+ * state pointed into the sign-in's freed memory for the linger): a callback with the old state
+ * and the start address get 410, the clean path the outcome once. Under valgrind or ASan
+ * (tests/sanitizer builds) a read of freed memory here would fail the test. */
+static void test_after_the_end(void **state)
+{
+    const struct fixture *fixture = *state;
+    char start_url[LOOPBACK_URL_MAX], request[LOOPBACK_URL_MAX + 128], head[4096];
+    const char *targets[3] = {"/callback?code=C&state=" STATE, NULL, "/callback"};
+    static const char *const statuses[3] = {"HTTP/1.1 410 ", "HTTP/1.1 410 ", "HTTP/1.1 200 "};
+
+    loopback_listener_start_url(fixture->listener, start_url, sizeof(start_url));
+    targets[1] = strstr(start_url + strlen("http://"), "/start/");
+    assert_non_null(targets[1]);
+    loopback_listener_finish(fixture->listener, "Signed in", "The sign-in is complete.");
+    for (size_t t = 0; t < 3; t++) {
+        int fd = connect_own(fixture);
+        snprintf(request, sizeof(request), "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n",
+                 targets[t], (unsigned)fixture->redirect.port);
+        send_text(fd, request);
+        read_head(fd, head, sizeof(head));
+        close(fd);
+        if (strncmp(head, statuses[t], strlen(statuses[t])) != 0)
+            fail_msg("%s after the end: '%.20s', not '%s'", targets[t], head, statuses[t]);
+    }
+    assert_false(loopback_listener_is_open(fixture->listener)); /* the outcome shown once */
+}
+
+static void count_callback(void *data, const char *callback_url, struct loopback_reply *reply)
+{
+    (void)callback_url;
+    (*(int *)data)++;
+    reply->redirect_clean = true;
+}
+
+/* The listener keeps its own copies: the sign-in's strings may be wiped and freed right after
+ * the listener opened (as the sign-in's are when it ends) and the start address and the
+ * callback still work. Before issue 19 the listener borrowed the state: a freed state, read. */
+static void test_sign_in_strings_are_its_own(void **unused)
+{
+    struct loopback_redirect redirect;
+    struct sockaddr_in address = {.sin_family = AF_INET};
+    char *state_copy = g_strdup(STATE), *url_copy = g_strdup(AUTHORIZE_URL);
+    struct loopback_sign_in sign_in = {.state = state_copy, .authorize_url = url_copy};
+    struct fixture fixture;
+    char uri[64], why[256] = "", start_url[LOOPBACK_URL_MAX], cookie[256] = "";
+    char request[LOOPBACK_URL_MAX + 512], head[4096];
+    const char *set_cookie, *end;
+    int calls = 0, fd;
+
+    (void)unused;
+    snprintf(uri, sizeof(uri), "http://127.0.0.1:%u/callback", (unsigned)free_port());
+    assert_int_equal(loopback_redirect_parse(uri, &redirect), 0);
+    address.sin_port = htons(redirect.port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fixture.redirect = redirect;
+    fixture.address = address;
+    fixture.listener =
+        loopback_listener_open(&redirect, &sign_in, count_callback, NULL, &calls, why, sizeof(why));
+    assert_non_null(fixture.listener);
+    memset(state_copy, 'x', strlen(state_copy)); /* the sign-in's copies, gone */
+    g_free(state_copy);
+    memset(url_copy, 'x', strlen(url_copy));
+    g_free(url_copy);
+
+    loopback_listener_start_url(fixture.listener, start_url, sizeof(start_url));
+    snprintf(request, sizeof(request), "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n",
+             strstr(start_url + strlen("http://"), "/start/"), (unsigned)redirect.port);
+    fd = connect_own(&fixture);
+    send_text(fd, request);
+    read_head(fd, head, sizeof(head));
+    close(fd);
+    assert_non_null(strstr(head, "\r\nLocation: " AUTHORIZE_URL "\r\n"));
+    set_cookie = strstr(head, "\r\nSet-Cookie: ");
+    assert_non_null(set_cookie);
+    set_cookie += strlen("\r\nSet-Cookie: ");
+    end = strchr(set_cookie, ';');
+    assert_non_null(end);
+    snprintf(cookie, sizeof(cookie), "%.*s", (int)(end - set_cookie), set_cookie);
+
+    snprintf(request, sizeof(request),
+             "GET /callback?code=C&state=" STATE " HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
+             "Cookie: %s\r\n\r\n",
+             (unsigned)redirect.port, cookie);
+    fd = connect_own(&fixture);
+    send_text(fd, request);
+    read_head(fd, head, sizeof(head));
+    close(fd);
+    assert_int_equal(calls, 1);
+    assert_true(strncmp(head, "HTTP/1.1 303 ", 13) == 0);
+    loopback_listener_free(fixture.listener);
+}
+
 /* Fills every slot with own clients 1..16, then connects two more: the first and then the
  * second client are dropped, in that order (408), never a newer one. */
 static void test_oldest_dropped_first(void **state)
@@ -354,6 +449,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_pages_carry_their_headers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_start_answer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_after_the_end, setup, teardown),
+        cmocka_unit_test(test_sign_in_strings_are_its_own),
         cmocka_unit_test_setup_teardown(test_oldest_dropped_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_user_dropped_first, setup, teardown),
     };
