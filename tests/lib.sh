@@ -345,7 +345,11 @@ run_refresh_test() {
     wait_until 5 refresher_count_is 0 "$RUN_AS" ||
         fail "the refresher outlived the session bus"
     local outputs
-    mapfile -t outputs < <(find "$WORK/out" -maxdepth 1 -type f -name '*.log' -o -name '*.out' -o -name '*.err')
+    # Every transcript and log, and the user's status file and the module's login state files,
+    # which are free of secrets by construction: this is where that is checked.
+    mapfile -t outputs < <(find "$WORK/out" -maxdepth 1 -type f -name '*.log' -o -name '*.out' -o -name '*.err'
+        find "$WORK/runtime/pam_oauth_keyring" "$WORK/state" -maxdepth 1 -type f \
+            \( -name '*.status' -o -name '[0-9]*' \) 2>/dev/null)
     assert_no_secret_in "${outputs[@]}"
 }
 # Inside a refresh test's session: the access token in the keyring, as secret-tool reads it.
