@@ -212,5 +212,10 @@ grep -q "writable.conf: must not be writable by group or others" "$LOG" ||
 [ "$(token_requests)" = "$requests" ] || fail "a refused config still reached the IdP"
 note "7. group-writable config: refused with file and reason, no prompt, session opened"
 
+# --- 8. nothing written to /tmp: no file of the user's under /tmp or /var/tmp but this test's ---
+left=$(find /tmp /var/tmp -xdev -user "$USER_NAME" -not -path "$WORK" -not -path "$WORK/*" 2>/dev/null | head -5)
+[ -z "$left" ] || fail "files of $USER_NAME outside the test's directory: $left"
+note "8. no file of $USER_NAME under /tmp or /var/tmp but in the test's own directory"
+
 assert_no_secret_in "$WORK"/login-*.log "$WORK"/login-*.out
 pass "system login stack: store, read back as the user, and 5 failure cases"
