@@ -62,22 +62,40 @@ static int notify(GDBusConnection *bus, const char *summary, const char *body)
     return 0;
 }
 
-int desktop_notify_signin(const char *service, const char *url)
+/* One notification on the session bus; -1 when no server took it. */
+static int notify_on_session_bus(const char *summary, const char *body)
 {
     GDBusConnection *bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, NULL);
+    int rv = bus != NULL ? notify(bus, summary, body) : -1;
+
+    if (bus != NULL)
+        g_object_unref(bus);
+    return rv;
+}
+
+int desktop_notify_signin(const char *service, const char *url)
+{
     char *host = url_host(url);
     char summary[NOTIFY_TEXT_MAX], body[NOTIFY_TEXT_MAX];
-    int rv = -1;
+    int rv;
 
     snprintf(summary, sizeof(summary), "Sign in to keep your %s token", service);
     snprintf(body, sizeof(body),
              "Your browser opens %s now. Sign in there; the token is then kept in your keyring "
              "for your tools.",
              host);
-    if (bus != NULL)
-        rv = notify(bus, summary, body);
+    rv = notify_on_session_bus(summary, body);
     g_free(host);
-    if (bus != NULL)
-        g_object_unref(bus);
     return rv;
+}
+
+int desktop_notify_use_terminal(const char *service)
+{
+    char summary[NOTIFY_TEXT_MAX], body[NOTIFY_TEXT_MAX];
+
+    snprintf(summary, sizeof(summary), "Sign in to keep your %s token", service);
+    snprintf(body, sizeof(body),
+             "The sign-in cannot come back to this computer now. Run oauth-keyring login in a "
+             "terminal and paste the address the browser ends on.");
+    return notify_on_session_bus(summary, body);
 }

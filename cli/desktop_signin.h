@@ -18,4 +18,10 @@ bool desktop_signin_turned_off(void);
  * it; -1 when none runs or it did not answer within 3 s: the sign-in goes on without it. */
 int desktop_notify_signin(const char *service, const char *url);
 
+/* Tells the user that the sign-in for service cannot complete from the desktop (nothing can
+ * listen for the browser's return: the redirect's port is taken, or the redirect is not a
+ * loopback address) and that `oauth-keyring login` in a terminal takes a pasted answer. 0 or
+ * -1, as above. */
+int desktop_notify_use_terminal(const char *service);
+
 #endif

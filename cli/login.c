@@ -379,6 +379,17 @@ static void catch_interrupts(sigset_t *previous, sigset_t *unblocked)
     sigaction(SIGHUP, &action, NULL);
 }
 
+/* The autostart entry's run with nothing listening: no browser may be started with the
+ * authorize URL (show_start) and nobody can paste (no terminal), so waiting would achieve
+ * nothing for the sign-in's 300 s, and hold the next service's turn. The user is told where it
+ * works, and the sign-in is cancelled. */
+static int desktop_cannot_sign_in(struct login *login)
+{
+    if (desktop_notify_use_terminal(login->service) != 0)
+        fprintf(stderr, "oauth-keyring: no desktop notification (no server answered)\n");
+    return cancel(login);
+}
+
 /* Hears "sign-in"'s answer, then holds the waiting connection; -1 when the sign-in runs. */
 static int start(struct login *login)
 {
@@ -415,6 +426,8 @@ static int start(struct login *login)
                 why != NULL ? why : "no listener");
     show_start(login, protocol_get(&reply, FIELD_URL), protocol_get(&reply, FIELD_START_URL),
                listening);
+    if (login->options->desktop && protocol_get(&reply, FIELD_START_URL) == NULL)
+        status = desktop_cannot_sign_in(login);
 out:
     protocol_message_clear(&reply);
     protocol_message_clear(&wait);
