@@ -695,6 +695,30 @@ static void test_load_rejects_directory(void **state)
     assert_null(config.name);
 }
 
+/* A FIFO nobody writes to (a path an admin got wrong, or one planted where the config should
+ * be): opened without blocking, refused as not a regular file, at once - the login goes on. */
+static void test_load_rejects_fifo_without_blocking(void **state)
+{
+    char directory[64] = "/tmp/test_provider_config_dir.XXXXXX", path[96];
+    struct provider_config config;
+    struct config_error error;
+    int rv;
+
+    (void)state;
+    assert_non_null(mkdtemp(directory));
+    snprintf(path, sizeof(path), "%s/fifo.conf", directory);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    memset(&error, 0, sizeof(error));
+    alarm(5); /* a blocking open would hang here: SIGALRM ends the test as a failure */
+    rv = provider_config_load(path, NULL, &config, &error);
+    alarm(0);
+    unlink(path);
+    rmdir(directory);
+    assert_int_equal(rv, -1);
+    assert_non_null(strstr(error.message, "regular"));
+    assert_null(config.name);
+}
+
 static void test_load_rejects_missing_file(void **state)
 {
     char path[64];
@@ -1085,6 +1109,7 @@ int main(void)
         cmocka_unit_test(test_load_rejects_writable_by_others),
         cmocka_unit_test(test_load_world_readable_warns),
         cmocka_unit_test(test_load_rejects_directory),
+        cmocka_unit_test(test_load_rejects_fifo_without_blocking),
         cmocka_unit_test(test_load_rejects_missing_file),
         cmocka_unit_test(test_load_rejects_foreign_owner),
         cmocka_unit_test(test_snyk_preset_without_client_secret_warns),
