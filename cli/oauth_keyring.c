@@ -25,6 +25,7 @@
 
 #include "store/keyring.h"
 #include "store/refresh.h"
+#include "cli/check.h"
 #include "cli/desktop_signin.h"
 #include "cli/login.h"
 #include "cli/refresher_client.h"
@@ -39,7 +40,9 @@ enum exit_code {
     EXIT_AUTHORIZATION_NEEDED = 2, /* no usable tokens: sign in at the next login */
     EXIT_KEYRING = 3,              /* the keyring is locked or unreachable */
     EXIT_PROVIDER_UNREACHABLE = 4, /* no fresh token now: provider or refresher unavailable */
+    EXIT_CHECK_WARNINGS = 5,       /* check: warnings and no failure (1: a failure) */
 };
+_Static_assert(EXIT_CHECK_WARNINGS == CHECK_EXIT_WARNINGS, "check's status is documented here");
 
 #define DEFAULT_MIN_VALID 60
 #define REFRESHER_WAIT_MS 35000
@@ -54,6 +57,7 @@ struct cli {
     bool json;
     bool if_needed;             /* login: nothing to do when a usable token is stored */
     struct login_options login; /* login's --no-browser, --qr, --desktop */
+    struct check_options check; /* check's --provider, --config, --pam-dir, --destdir */
     char *username;
     struct keyring *keyring;
     struct stored_pair pair;
@@ -76,6 +80,12 @@ static const char usage_text[] =
     "                                --desktop: the autostart entry's run (a notification;\n"
     "                                silent exit 0 when turned off or no refresher runs;\n"
     "                                without --service, each service that needs it in turn)\n"
+    "  check [--provider NAME] [--config PATH] [--pam-dir DIR] [--destdir DIR] [--json]\n"
+    "                                the admin's pre-flight, as root: the configuration, the\n"
+    "                                installation, the PAM stacks (DIR, /etc/pam.d), the\n"
+    "                                provider for real (as nobody) and the redirect's port;\n"
+    "                                --destdir: the files of a `make install DESTDIR=DIR`;\n"
+    "                                as a user: your keyring, refresher and status\n"
     "  git-credential get|store|erase [--username NAME]\n"
     "                                git's credential-helper protocol (username: oauth2)\n"
     "  --help                        print this and exit\n"
@@ -83,7 +93,7 @@ static const char usage_text[] =
     "login: the only one whose refresher runs).\n"
     "Exit status: 0 success, 1 usage or internal error, 2 authorization needed (sign in with\n"
     "`oauth-keyring login` or at the next login), 3 keyring locked or unreachable, 4 provider or "
-    "refresher unreachable.\n";
+    "refresher unreachable; check: 0 all passed, 1 a failure, 5 warnings only.\n";
 
 static void cli_cleanup(struct cli *cli)
 {
@@ -148,6 +158,10 @@ static int parse_arguments(int argc, char **argv, struct cli *cli)
         {"qr", no_argument, NULL, 'q'},
         {"if-needed", no_argument, NULL, 'i'},
         {"desktop", no_argument, NULL, 'd'},
+        {"provider", required_argument, NULL, 'p'},
+        {"config", required_argument, NULL, 'c'},
+        {"pam-dir", required_argument, NULL, 'P'},
+        {"destdir", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
     bool help = false;
@@ -182,6 +196,14 @@ static int parse_arguments(int argc, char **argv, struct cli *cli)
             cli->if_needed = true;
         else if (option == 'd')
             cli->login.desktop = true;
+        else if (option == 'p')
+            cli->check.provider = optarg;
+        else if (option == 'c')
+            cli->check.config_path = optarg;
+        else if (option == 'P')
+            cli->check.pam_dir = optarg;
+        else if (option == 'D')
+            cli->check.destdir = optarg;
         else if (option != 'm')
             return option_error(option, argv);
         else if (parse_min_valid(optarg, &cli->min_valid) != 0)
@@ -195,8 +217,9 @@ static int parse_arguments(int argc, char **argv, struct cli *cli)
     if (strcmp(cli->command, "token") != 0 && strcmp(cli->command, "status") != 0 &&
         strcmp(cli->command, "env") != 0 && strcmp(cli->command, "logout") != 0 &&
         strcmp(cli->command, "git-credential") != 0 && strcmp(cli->command, "exec") != 0 &&
-        strcmp(cli->command, "login") != 0)
+        strcmp(cli->command, "login") != 0 && strcmp(cli->command, "check") != 0)
         return usage_error("unknown command '%s'", cli->command);
+    cli->check.json = cli->json;
     if (strcmp(cli->command, "exec") == 0 && (cli->exec_argv == NULL || cli->exec_argv[0] == NULL))
         return usage_error("exec needs -- and then the command to run");
     if (strcmp(cli->command, "exec") != 0 && cli->exec_argv != NULL && cli->exec_argv[0] != NULL)
@@ -884,6 +907,9 @@ int main(int argc, char **argv)
             fputs(usage_text, stdout);
         return rv > 0 ? EXIT_OK : EXIT_USAGE;
     }
+    /* The one command for root: it reads the root-only configuration. */
+    if (strcmp(cli.command, "check") == 0)
+        return check_run(&cli.check);
     account = getpwuid(getuid());
     if (account == NULL || getuid() == 0) {
         fprintf(stderr, "oauth-keyring: run it as the user whose tokens these are, not root\n");

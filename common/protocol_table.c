@@ -63,6 +63,8 @@ static const struct protocol_channel_spec channels[PROTOCOL_CHANNEL_COUNT] = {
      "socketpair (stdin, stdout)"},
     {CHANNEL_SOCKET, "socket", "oauth-keyring", "refresher", "pam_oauth_keyring_refresher",
      "SERVICE.sock"},
+    {CHANNEL_CHECK, "check", "oauth-keyring check", "helper", "pam_oauth_keyring_helper",
+     "socketpair (stdin, stdout)"},
 };
 
 static const char *const outcome_names[] = {

@@ -80,7 +80,11 @@ enum protocol_kind {
     X(LISTENING,             "listening",             SHOWN,  TEXT)                   \
     X(START_URL,             "start_url",             SHOWN,  TEXT)                   \
     X(SIGNED_IN_SINCE,       "signed_in_since",       PUBLIC, UNIX_TIME)               \
-    X(SIGNED_IN,             "signed_in",             PUBLIC, FLAG)
+    X(SIGNED_IN,             "signed_in",             PUBLIC, FLAG)                   \
+    X(AUTHORIZE_RESULT,      "authorize_result",      SHOWN,  TEXT)                   \
+    X(AUTHORIZE_MESSAGE,     "authorize_message",     SHOWN,  TEXT)                   \
+    X(GRANT_RESULT,          "grant_result",          SHOWN,  TEXT)                   \
+    X(GRANT_MESSAGE,         "grant_message",         SHOWN,  TEXT)
 
 /* What the helper needs to store, refresh and revoke for one provider and user (the module's
  * provider_config and the user's name). */
@@ -167,7 +171,17 @@ enum protocol_kind {
     /* a refresher a newer login started, finding one running: plan from the keyring now */ \
     R(SOCKET_WAKE, SOCKET, "wake", OK_OR_ERROR,                                       \
       ,                                                                               \
-      F(MESSAGE, REQUIRED))
+      F(MESSAGE, REQUIRED))                                                           \
+    /* oauth-keyring check (root) -> the helper as an unprivileged uid: the provider   \
+     * for real, nothing stored. authorize_result: "answered" or why not (the https      \
+     * transport's reason); grant_result: the OAuth error the token endpoint gave a      \
+     * deliberately invalid code (invalid_grant: the client authenticated), or why none */ \
+    R(PROBE, CHECK, "probe", OK_OR_ERROR,                                             \
+      F(AUTHORIZE_URL, REQUIRED) F(TOKEN_URL, REQUIRED) F(CLIENT_ID, REQUIRED)        \
+      F(CLIENT_SECRET, OPTIONAL) F(REDIRECT_URI, REQUIRED) F(CA_FILE, OPTIONAL)       \
+      F(TIMEOUT, OPTIONAL),                                                           \
+      F(AUTHORIZE_RESULT, REQUIRED) F(AUTHORIZE_MESSAGE, REQUIRED)                    \
+      F(GRANT_RESULT, REQUIRED) F(GRANT_MESSAGE, REQUIRED))
 
 #define PROTOCOL_ERROR_FIELDS F(REASON, REQUIRED) F(MESSAGE, REQUIRED)
 /* clang-format on */
@@ -192,11 +206,12 @@ enum protocol_channel {
     CHANNEL_START = 1 << 1,  /* the login helper -> a new pam_oauth_keyring_refresher, stdin */
     CHANNEL_CHILD = 1 << 2,  /* the refresher -> its child (the refresher program), stdin */
     CHANNEL_SOCKET = 1 << 3, /* oauth-keyring -> the refresher, SERVICE.sock */
+    CHANNEL_CHECK = 1 << 4,  /* oauth-keyring check -> pam_oauth_keyring_helper, its stdin */
 };
-#define PROTOCOL_CHANNEL_COUNT 4
+#define PROTOCOL_CHANNEL_COUNT 5
 
 /* What each program reads: a request of another channel is refused there. */
-#define PROTOCOL_LOGIN_HELPER_READS CHANNEL_LOGIN
+#define PROTOCOL_LOGIN_HELPER_READS (CHANNEL_LOGIN | CHANNEL_CHECK)
 #define PROTOCOL_REFRESHER_READS (CHANNEL_START | CHANNEL_CHILD)
 #define PROTOCOL_REFRESHER_SOCKET_READS CHANNEL_SOCKET
 

@@ -23,6 +23,7 @@
 #include "helper/start_refresher.h"
 #include "common/protocol.h"
 #include "common/protocol_table.h"
+#include "oauth/provider_probe.h"
 #include "oauth/qr_text.h"
 #include "common/secret_memory.h"
 #include "store/test_hooks.h"
@@ -232,6 +233,36 @@ static int refresh_for_session(struct request_work *context)
     return status;
 }
 
+/* "probe": `oauth-keyring check` (as root) runs this program as an unprivileged uid to talk
+ * to the provider for it; nothing is stored, the reply says what each endpoint answered. */
+static int probe_provider(struct request_work *context)
+{
+    const char *timeout = field(context, FIELD_TIMEOUT);
+    long seconds = timeout != NULL ? strtol(timeout, NULL, 10) : 10;
+    struct probe_request request = {
+        .authorize_url = field(context, FIELD_AUTHORIZE_URL),
+        .token_url = field(context, FIELD_TOKEN_URL),
+        .client_id = field(context, FIELD_CLIENT_ID),
+        .client_secret = field(context, FIELD_CLIENT_SECRET),
+        .redirect_uri = field(context, FIELD_REDIRECT_URI),
+        .ca_file = field(context, FIELD_CA_FILE),
+        .timeout_ms = (seconds >= 1 && seconds <= 120 ? seconds : 10) * 1000,
+    };
+    struct probe_outcome outcome;
+
+    if (!ca_file_readable(context))
+        return HELPER_EXIT_FAILED;
+    provider_probe(&request, &outcome);
+    protocol_reply_init(&context->reply, true);
+    return protocol_set(&context->reply, FIELD_AUTHORIZE_RESULT, outcome.authorize_result) |
+                   protocol_set(&context->reply, FIELD_AUTHORIZE_MESSAGE,
+                                outcome.authorize_message) |
+                   protocol_set(&context->reply, FIELD_GRANT_RESULT, outcome.token_result) |
+                   protocol_set(&context->reply, FIELD_GRANT_MESSAGE, outcome.token_message)
+               ? work_reply_error(context, "internal", "the reply does not fit")
+               : HELPER_EXIT_OK;
+}
+
 static int authorize_if_ca_readable(struct request_work *context)
 {
     return ca_file_readable(context) ? build_authorization(context) : HELPER_EXIT_FAILED;
@@ -244,6 +275,7 @@ static work_handler *const handlers[PROTOCOL_REQUEST_COUNT] = {
     [REQUEST_ANSWER] = check_answer,
     [REQUEST_EXCHANGE] = exchange_for_login,
     [REQUEST_SESSION] = refresh_for_session,
+    [REQUEST_PROBE] = probe_provider,
 };
 
 int main(void)

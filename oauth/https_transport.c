@@ -56,9 +56,13 @@ static int configure_transfer(CURL *curl, const struct https_request *request,
     rv |= curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, request->timeout_ms);
     rv |= curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, request->timeout_ms);
     rv |= curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)TOKEN_RESPONSE_MAX_BYTES);
-    rv |= curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    rv |= curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request->form->data);
-    rv |= curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)request->form->length);
+    if (request->form != NULL) {
+        rv |= curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        rv |= curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request->form->data);
+        rv |= curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)request->form->length);
+    } else {
+        rv |= curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    }
     rv |= curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     rv |= curl_easy_setopt(curl, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
     rv |= curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
@@ -66,7 +70,8 @@ static int configure_transfer(CURL *curl, const struct https_request *request,
     return rv == (int)CURLE_OK ? 0 : -1;
 }
 
-static void classify_transfer_error(CURL *curl, CURLcode code, struct https_answer *answer)
+static void classify_transfer_error(CURL *curl, CURLcode code, const char *endpoint,
+                                    struct https_answer *answer)
 {
     long request_bytes = 0;
     const char *text = curl_easy_strerror(code);
@@ -76,27 +81,25 @@ static void classify_transfer_error(CURL *curl, CURLcode code, struct https_answ
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
-        set_failure(answer, EXCHANGE_NOT_SENT, "network", "cannot reach the token endpoint: %s",
-                    text);
+        set_failure(answer, EXCHANGE_NOT_SENT, "network", "cannot reach %s: %s", endpoint, text);
         break;
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
-        set_failure(answer, EXCHANGE_NOT_SENT, "tls",
-                    "the token endpoint's TLS identity was not accepted: %s", text);
+        set_failure(answer, EXCHANGE_NOT_SENT, "tls", "%s's TLS identity was not accepted: %s",
+                    endpoint, text);
         break;
     case CURLE_WRITE_ERROR:
     case CURLE_FILESIZE_EXCEEDED:
         set_failure(answer, EXCHANGE_BAD_RESPONSE, "oversized",
-                    "the token endpoint's answer is larger than %d bytes",
-                    TOKEN_RESPONSE_MAX_BYTES);
+                    "%s's answer is larger than %d bytes", endpoint, TOKEN_RESPONSE_MAX_BYTES);
         break;
     default:
         /* Past the handshake the request may have reached the provider. */
         set_failure(answer, request_bytes > 0 ? EXCHANGE_UNKNOWN : EXCHANGE_NOT_SENT,
                     code == CURLE_OPERATION_TIMEDOUT ? "timeout" : "network",
-                    "the token request failed: %s", text);
+                    "the request to %s failed: %s", endpoint, text);
     }
 }
 
@@ -156,7 +159,9 @@ void pok_https_post_form(const struct https_request *request, struct https_answe
     }
     code = curl_easy_perform(curl);
     if (code != CURLE_OK)
-        classify_transfer_error(curl, code, answer);
+        classify_transfer_error(
+            curl, code, request->endpoint != NULL ? request->endpoint : "the token endpoint",
+            answer);
     else
         record_answer(curl, answer);
 out:

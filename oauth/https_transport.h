@@ -14,14 +14,16 @@
 
 /* Bumped whenever the structures below change: the helper refuses a module built from
  * other sources (say, half-way through a package upgrade) instead of misreading it. */
-#define HTTPS_TRANSPORT_ABI 2
+#define HTTPS_TRANSPORT_ABI 3
 #define HTTPS_TRANSPORT_MODULE "pam_oauth_keyring_https.so"
 
 struct https_request {
     const char *url; /* must be https:// */
     const char *ca_file;
-    long timeout_ms; /* bounds connect, TLS, request and answer together */
-    const struct capped_buffer *form;
+    long timeout_ms;                  /* bounds connect, TLS, request and answer together */
+    const struct capped_buffer *form; /* NULL: a GET (oauth-keyring check's look at the
+                                       * authorization endpoint), else a POST of it */
+    const char *endpoint;             /* names it in failure messages; NULL: "the token endpoint" */
 };
 
 struct https_answer {

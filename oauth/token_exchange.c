@@ -141,7 +141,7 @@ static void post_form(const char *url, const char *ca_file, long timeout_ms,
                       void (*judge)(const struct https_answer *, long long,
                                     struct exchange_result *))
 {
-    const struct https_request request = {url, ca_file, timeout_ms, form};
+    const struct https_request request = {url, ca_file, timeout_ms, form, NULL};
     struct https_answer answer;
     char why[sizeof(result->message)] = "";
     https_post_form_function *post = load_transport(why, sizeof(why));
@@ -153,6 +153,7 @@ static void post_form(const char *url, const char *ca_file, long timeout_ms,
         goto out;
     }
     post(&request, &answer);
+    result->http_status = answer.completed ? answer.status : 0;
     if (answer.completed)
         judge(&answer, (long long)time(NULL), result);
     else
@@ -190,6 +191,32 @@ void token_revoke(const char *revoke_url, const char *ca_file, long timeout_ms,
                   const struct capped_buffer *form, struct exchange_result *result)
 {
     post_form(revoke_url, ca_file, timeout_ms, form, result, judge_revocation);
+}
+
+void https_get_answer(const char *url, const char *ca_file, long timeout_ms, const char *endpoint,
+                      struct exchange_result *result)
+{
+    const struct https_request request = {url, ca_file, timeout_ms, NULL, endpoint};
+    struct https_answer answer;
+    char why[sizeof(result->message)] = "";
+    https_post_form_function *get = load_transport(why, sizeof(why));
+
+    memset(result, 0, sizeof(*result));
+    memset(&answer, 0, sizeof(answer));
+    if (get == NULL) {
+        set_result(result, EXCHANGE_NOT_SENT, "setup", "%s", why);
+        goto out;
+    }
+    get(&request, &answer);
+    if (answer.completed) {
+        result->http_status = answer.status;
+        set_result(result, EXCHANGE_OK, "answered", "%s answered HTTP %ld over verified TLS",
+                   endpoint, answer.status);
+    } else {
+        set_result(result, answer.failure, answer.failure_reason, "%s", answer.failure_message);
+    }
+out:
+    capped_buffer_wipe(&answer.body);
 }
 
 void exchange_result_clear(struct exchange_result *result)

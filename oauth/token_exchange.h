@@ -23,6 +23,7 @@ struct exchange_result {
     char message[320]; /* for the user and the log; never a secret */
     struct token_set tokens;
     long retry_after_seconds; /* a 429/503's Retry-After, from the answer's arrival; 0: none */
+    long http_status;         /* the answer's HTTP status; 0 when none came */
 };
 
 struct https_answer; /* oauth/https_transport.h */
@@ -40,6 +41,13 @@ void token_exchange(const char *token_url, const char *ca_file, long timeout_ms,
 /* POSTs form (oauth/token_forms.h: token_form_revoke) to revoke_url (RFC 7009). */
 void token_revoke(const char *revoke_url, const char *ca_file, long timeout_ms,
                   const struct capped_buffer *form, struct exchange_result *result);
+
+/* A GET of url, for `oauth-keyring check`'s look at the authorization endpoint: EXCHANGE_OK
+ * with http_status set when any HTTP answer came over verified TLS (what the status means is
+ * the caller's to judge), else why none came. endpoint names it in messages. The body is
+ * not read. */
+void https_get_answer(const char *url, const char *ca_file, long timeout_ms, const char *endpoint,
+                      struct exchange_result *result);
 
 void exchange_result_clear(struct exchange_result *result);
 

@@ -645,6 +645,35 @@ int provider_config_parse(const char *path, const char *text, size_t length, con
     return parse_config(path, text, length, provider, false, config, error);
 }
 
+int provider_config_group_names(const char *path, const char *text, size_t length, char **names,
+                                size_t max_names, size_t *count, struct config_error *error)
+{
+    struct parsed_file *file = calloc(1, sizeof(*file));
+    int rv = -1;
+
+    *count = 0;
+    error->message[0] = '\0';
+    if (file == NULL) {
+        fail(error, "%s: out of memory", path);
+        goto out;
+    }
+    file->path = path;
+    if (parse_lines(file, text, length, error) != 0)
+        goto out;
+    for (size_t i = 0; i < file->group_count && *count < max_names; i++) {
+        names[*count] = strdup(file->groups[i].name);
+        if (names[*count] != NULL)
+            (*count)++;
+    }
+    rv = 0;
+out:
+    if (file != NULL) {
+        parsed_file_clear(file);
+        free(file);
+    }
+    return rv;
+}
+
 /* The file holds the client secret and decides where tokens go: only its owner may write. */
 static int check_file_trust(const char *path, const struct stat *info, struct config_error *error)
 {

@@ -52,6 +52,12 @@ int provider_config_load(const char *path, const char *provider, struct provider
 int provider_config_parse(const char *path, const char *text, size_t length, const char *provider,
                           struct provider_config *config, struct config_error *error);
 
+/* The names of the file's groups, in file order, for `oauth-keyring check`, which checks
+ * each of them: at most max_names, each a new string the caller frees. 0 with *count set;
+ * -1 with error->message when the text does not parse. */
+int provider_config_group_names(const char *path, const char *text, size_t length, char **names,
+                                size_t max_names, size_t *count, struct config_error *error);
+
 /* Frees every string; the client secret is wiped first. Safe on a zeroed or cleared struct. */
 void provider_config_clear(struct provider_config *config);
 

@@ -25,7 +25,7 @@
 #define DOC_MAX (256 * 1024)
 
 static const enum protocol_channel all_channels[] = {CHANNEL_LOGIN, CHANNEL_START, CHANNEL_CHILD,
-                                                     CHANNEL_SOCKET};
+                                                     CHANNEL_SOCKET, CHANNEL_CHECK};
 /* What each program reads: a command is unique within each. */
 static const unsigned readers[] = {PROTOCOL_LOGIN_HELPER_READS, PROTOCOL_REFRESHER_READS,
                                    PROTOCOL_REFRESHER_SOCKET_READS};

@@ -1,0 +1,183 @@
+#!/bin/bash
+# oauth-keyring check, the admin's pre-flight (issue 22), against real components: a
+# `make install DESTDIR` tree, the test IdP over TLS, PAM stacks in a directory of the test's
+# own (never /etc/pam.d), a python listener on the redirect port. Each case is a failure the
+# check is meant to find, and each was seen to fail with its check removed (the commit says).
+set -u
+. "${top_srcdir:-.}/tests/lib.sh"
+
+[ "$(id -u)" = 0 ] || skip "needs root: the check reads a root-only configuration and drops to nobody"
+require_tools make python3
+make_workdir
+unset MAKEFLAGS MFLAGS MAKELEVEL
+make -s -C "$top_builddir" install DESTDIR="$WORK/root" >"$WORK/install.out" 2>&1 ||
+    fail "make install: $(tail -5 "$WORK/install.out")"
+CLI=$(find "$WORK/root" -name oauth-keyring -type f)
+HELPER=$(find "$WORK/root" -name pam_oauth_keyring_helper -type f)
+[ -x "$CLI" ] && [ -n "$HELPER" ] || fail "make install installed no oauth-keyring or no helper"
+
+REDIRECT_PORT=$(free_port)
+REDIRECT_URI="http://127.0.0.1:$REDIRECT_PORT/callback"
+SERVICE=pok-check
+start_idp right-secret-$RANDOM
+write_config "$WORK/pok.conf" </dev/null
+
+# A Debian-like directory: common-auth ending in requisite pam_deny, the module after it in
+# login with only_if=login, pam_gnome_keyring in the session.
+GOOD_PAM="$WORK/pam.good"
+mkdir -p "$GOOD_PAM"
+cat >"$GOOD_PAM/common-auth" <<'PAM'
+auth [success=1 default=ignore] pam_unix.so nullok
+auth requisite pam_deny.so
+auth required pam_permit.so
+PAM
+cat >"$GOOD_PAM/common-session" <<'PAM'
+session required pam_unix.so
+PAM
+cat >"$GOOD_PAM/login" <<'PAM'
+@include common-auth
+auth     optional pam_gnome_keyring.so
+auth     optional pam_oauth_keyring.so only_if=login
+@include common-session
+session  optional pam_gnome_keyring.so auto_start
+session  optional pam_oauth_keyring.so only_if=login
+PAM
+cat >"$GOOD_PAM/sudo" <<'PAM'
+@include common-auth
+PAM
+
+# run_check NAME [options]: --json into $WORK/NAME.json, the exit status in $WORK/NAME.rc,
+# the seconds taken in $WORK/NAME.seconds; fails unless the output parses as JSON.
+run_check() {
+    local name=$1 start
+    shift
+    start=$(date +%s%N)
+    "$CLI" check --json --destdir "$WORK/root" "$@" >"$WORK/$name.json" 2>"$WORK/$name.err"
+    echo $? >"$WORK/$name.rc"
+    echo $((($(date +%s%N) - start) / 1000000000)) >"$WORK/$name.seconds"
+    "$PYTHON" -c 'import json, sys; json.load(open(sys.argv[1]))' "$WORK/$name.json" ||
+        fail "$name: --json did not parse: $(head -c 2000 "$WORK/$name.json")"
+}
+# result NAME CHECK [SCOPE]: the result of one check ("pass", ...), "none" when absent.
+result() {
+    "$PYTHON" - "$WORK/$1.json" "$2" "${3:-}" <<'PY'
+import json, sys
+checks = [c for c in json.load(open(sys.argv[1])) if c["check"] == sys.argv[2]
+          and (not sys.argv[3] or c["scope"] == sys.argv[3])]
+print(" ".join(sorted({c["result"] for c in checks})) or "none")
+PY
+}
+messages() { # messages NAME CHECK: every message and fix of that check
+    "$PYTHON" -c 'import json, sys
+for c in json.load(open(sys.argv[1])):
+    if c["check"] == sys.argv[2]: print(c["message"], c["fix"] or "")' "$WORK/$1.json" "$2"
+}
+expect() { # expect NAME CHECK RESULT
+    local got
+    got=$(result "$1" "$2")
+    [ "$got" = "$3" ] || fail "$1: $2 is '$got', not '$3': $(messages "$1" "$2") $(cat "$WORK/$1.err")"
+}
+exit_is() { # exit_is NAME STATUS
+    [ "$(cat "$WORK/$1.rc")" = "$2" ] ||
+        fail "$1: exit $(cat "$WORK/$1.rc"), not $2: $(cat "$WORK/$1.json")"
+}
+
+# --- 1. everything right: exit 0 --------------------------------------------------------------
+run_check good --config "$WORK/pok.conf" --pam-dir "$GOOD_PAM"
+for check in config.file config.parse config.urls config.redirect_uri config.ca_file \
+    install.helper install.refresher install.https_module install.module install.autostart \
+    pam.service pam.auth_order pam.keyring provider.authorize provider.token port; do
+    expect good "$check" pass
+done
+exit_is good 0
+messages good provider.token | grep -q invalid_grant || fail "right secret: no invalid_grant named"
+[ "$(idp_stat 's["requests"]["token_authorization_code"]')" -ge 1 ] 2>/dev/null ||
+    grep -q token "$WORK/idp.log" || note "(the IdP's stats do not count refused grants)"
+note "1. a right configuration: every check passes, exit 0; the token endpoint said invalid_grant"
+
+# --- 2. a wrong client secret: invalid_client, exit 1 ------------------------------------------
+sed 's/^client_secret = .*/client_secret = wrong-secret/' "$WORK/pok.conf" >"$WORK/wrong.conf"
+chmod 600 "$WORK/wrong.conf"
+run_check wrong-secret --config "$WORK/wrong.conf" --pam-dir "$GOOD_PAM"
+expect wrong-secret provider.token fail
+messages wrong-secret provider.token | grep -q invalid_client ||
+    fail "wrong secret: invalid_client not named: $(messages wrong-secret provider.token)"
+exit_is wrong-secret 1
+note "2. a wrong client secret: provider.token fails naming invalid_client, exit 1"
+
+# --- 3. an unreachable token endpoint (a closed port): a failure within the bound -------------
+CLOSED_PORT=$(free_port)
+sed "s|^token_url = .*|token_url = https://127.0.0.1:$CLOSED_PORT/token|; s|^timeout = .*|timeout = 3|" \
+    "$WORK/pok.conf" >"$WORK/closed.conf"
+chmod 600 "$WORK/closed.conf"
+run_check closed --config "$WORK/closed.conf" --pam-dir "$GOOD_PAM"
+expect closed provider.token fail
+expect closed provider.authorize pass
+exit_is closed 1
+[ "$(cat "$WORK/closed.seconds")" -le 11 ] ||
+    fail "closed port: the check took $(cat "$WORK/closed.seconds") s, beyond 2 x timeout + 5 s"
+note "3. token endpoint on a closed port: provider.token fails in $(cat "$WORK/closed.seconds") s: $(messages closed provider.token | head -1)"
+
+# --- 4. a misordered stack: before pam_unix, in common-auth without only_if -------------------
+BAD_PAM="$WORK/pam.bad"
+mkdir -p "$BAD_PAM"
+cat >"$BAD_PAM/common-auth" <<'PAM'
+auth optional pam_oauth_keyring.so
+auth [success=1 default=ignore] pam_unix.so nullok
+auth requisite pam_deny.so
+auth required pam_permit.so
+PAM
+cat >"$BAD_PAM/login" <<'PAM'
+@include common-auth
+session optional pam_oauth_keyring.so
+PAM
+cat >"$BAD_PAM/sshd" <<'PAM'
+auth required pam_unix.so
+auth requisite pam_deny.so
+auth optional pam_oauth_keyring.so
+PAM
+run_check misordered --config "$WORK/pok.conf" --pam-dir "$BAD_PAM"
+expect misordered pam.auth_order warn
+messages misordered pam.auth_order | grep -q "before the password check" ||
+    fail "misordered: the order is not what is warned about: $(messages misordered pam.auth_order)"
+expect misordered pam.shared_stack warn
+messages misordered pam.shared_stack | grep -q "common-auth:1" ||
+    fail "misordered: the shared line not named: $(messages misordered pam.shared_stack)"
+expect misordered pam.keyring warn
+expect misordered pam.sshd warn
+messages misordered pam.sshd | grep -q PAM_TEXT_INFO || fail "sshd: the reason is not given"
+exit_is misordered 5
+note "4. module before pam_unix in common-auth without only_if: auth_order and shared_stack warn; no keyring line, sshd's auth line warned; exit 5"
+
+# --- 5. a readable helper (0755) in the install tree -----------------------------------------
+chmod 0755 "$HELPER"
+run_check readable --config "$WORK/pok.conf" --pam-dir "$GOOD_PAM"
+chmod 0711 "$HELPER"
+expect readable install.helper fail
+messages readable install.helper | grep -q "0755" || fail "readable helper: its mode not named"
+exit_is readable 1
+note "5. a helper of mode 0755: install.helper fails, exit 1"
+
+# --- 6. the redirect port taken: its holder named ---------------------------------------------
+"$PYTHON" -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); open(sys.argv[2], "w").close(); time.sleep(60)' \
+    "$REDIRECT_PORT" "$WORK/listening" &
+SQUATTER=$!
+on_exit "kill $SQUATTER"
+wait_until 10 test -e "$WORK/listening" || fail "the python listener did not start"
+run_check port-taken --config "$WORK/pok.conf" --pam-dir "$GOOD_PAM"
+kill "$SQUATTER"
+expect port-taken port fail
+messages port-taken port | grep -q "pid $SQUATTER (python3" ||
+    fail "taken port: the holder (pid $SQUATTER) not named: $(messages port-taken port)"
+exit_is port-taken 1
+note "6. the redirect port taken: port fails naming pid $SQUATTER (python3)"
+
+# --- 7. as a user: says it needs root, checks what a user can ---------------------------------
+runuser -u nobody -- env -i PATH=/usr/bin:/bin "$CLI" check --pam-dir "$GOOD_PAM" \
+    --destdir "$WORK/root" >"$WORK/user.out" 2>&1
+grep -q "SKIP  config.*needs root" "$WORK/user.out" || fail "as a user: no 'needs root': $(cat "$WORK/user.out")"
+grep -q "user.keyring" "$WORK/user.out" || fail "as a user: the keyring not checked: $(cat "$WORK/user.out")"
+note "7. as nobody: the configuration skipped (needs root), the user's keyring checked"
+pass "oauth-keyring check finds a wrong secret, an unreachable token endpoint, a misordered stack, a readable helper and a taken port"
