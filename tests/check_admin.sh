@@ -118,6 +118,46 @@ exit_is closed 1
     fail "closed port: the check took $(cat "$WORK/closed.seconds") s, beyond 2 x timeout + 5 s"
 note "3. token endpoint on a closed port: provider.token fails in $(cat "$WORK/closed.seconds") s: $(messages closed provider.token | head -1)"
 
+# --- 3b. a token endpoint that accepts and never answers: a failure at the configured timeout.
+# The listener also records the uid that owns each connecting socket (/proc/net/tcp's uid
+# column): the provider is reached as nobody, never as root.
+"$PYTHON" - "$WORK/silent.port" "$WORK/connections" <<'PY' &
+import socket, sys, time
+listener = socket.socket()
+listener.bind(("127.0.0.1", 0))
+listener.listen(8)
+port = listener.getsockname()[1]
+open(sys.argv[1], "w").write(str(port))
+held = []
+while True:
+    connection, (host, peer_port) = listener.accept()
+    held.append(connection)  # never answered, never closed: the client's timeout ends it
+    for line in open("/proc/net/tcp").readlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].split(":")[1], 16)
+        remote_port = int(fields[2].split(":")[1], 16)
+        if local_port == peer_port and remote_port == port:
+            with open(sys.argv[2], "a") as out:
+                out.write(fields[7] + "\n")
+PY
+SILENT=$!
+on_exit "kill $SILENT"
+wait_until 10 test -s "$WORK/silent.port" || fail "the silent listener did not start"
+sed "s|^token_url = .*|token_url = https://127.0.0.1:$(cat "$WORK/silent.port")/token|; s|^timeout = .*|timeout = 2|" \
+    "$WORK/pok.conf" >"$WORK/silent.conf"
+chmod 600 "$WORK/silent.conf"
+run_check silent --config "$WORK/silent.conf" --pam-dir "$GOOD_PAM"
+expect silent provider.token fail
+messages silent provider.token | grep -q timeout ||
+    fail "silent endpoint: not a timeout: $(messages silent provider.token)"
+[ "$(cat "$WORK/silent.seconds")" -le 9 ] ||
+    fail "silent endpoint: the check took $(cat "$WORK/silent.seconds") s, beyond 2 x timeout + 5 s"
+NOBODY_UID=$(id -u nobody)
+[ -s "$WORK/connections" ] || fail "the silent endpoint recorded no connection"
+[ -z "$(grep -vx "$NOBODY_UID" "$WORK/connections")" ] ||
+    fail "the provider was reached as uid(s) $(sort -u "$WORK/connections" | tr '\n' ' ')not nobody ($NOBODY_UID)"
+note "3b. a token endpoint that never answers: provider.token fails at the timeout, in $(cat "$WORK/silent.seconds") s; the connection came from uid $NOBODY_UID (nobody)"
+
 # --- 4. a misordered stack: before pam_unix, in common-auth without only_if -------------------
 BAD_PAM="$WORK/pam.bad"
 mkdir -p "$BAD_PAM"
@@ -180,4 +220,9 @@ runuser -u nobody -- env -i PATH=/usr/bin:/bin "$CLI" check --pam-dir "$GOOD_PAM
 grep -q "SKIP  config.*needs root" "$WORK/user.out" || fail "as a user: no 'needs root': $(cat "$WORK/user.out")"
 grep -q "user.keyring" "$WORK/user.out" || fail "as a user: the keyring not checked: $(cat "$WORK/user.out")"
 note "7. as nobody: the configuration skipped (needs root), the user's keyring checked"
+# --- 8. no output of any run holds the client secret -----------------------------------------
+for output in "$WORK"/*.json "$WORK"/*.err "$WORK/user.out"; do
+    ! grep -qF -e "$CLIENT_SECRET" -e wrong-secret "$output" || fail "$output holds the client secret"
+done
+note "8. no output (text, JSON, stderr) holds the client secret"
 pass "oauth-keyring check finds a wrong secret, an unreachable token endpoint, a misordered stack, a readable helper and a taken port"
