@@ -11,6 +11,9 @@
 # local apt settings (proxy, caching: the files of /etc/apt/apt.conf.d no package owns; another
 # package's conffile there would make dpkg ask). The root's / is not a mount point, as in many
 # chroots and containers (tests/lib.sh's start_sshd copes with that).
+# Downloads are cached between runs in $POK_CI_DEBIAN13_CACHE (default /var/cache/pok-ci/debian13;
+# empty: none): debootstrap's and apt's .deb files only, which both check against the fresh
+# Release and package indexes before using them, so a run installs what a newcomer's would.
 # RESULTS-DIR receives: suite/ (the suite's .trs and .log files, for tools/summarize-tests.sh),
 # stages (one NAME=PASS|FAIL line per stage), summary (the stages with their times and the
 # suite's closing line) and each stage's output, NAME.out. Exit 0 when every stage passed.
@@ -29,26 +32,28 @@ base=$(mktemp -d /tmp/pok-ci-debian13.XXXXXX) || exit 1
 root="$base/root"
 tree=/root/pam_oauth_keyring # in the root
 
+mounts_in_root() { # the mount points at or under the root, deepest first (a bind of the root itself last)
+    awk -v root="$root" '$5 == root || index($5, root "/") == 1 { print $5 }' /proc/self/mountinfo |
+        sort -r
+}
 cleanup() {
-    local pid mounts
+    local pid mount tries=0 started=$SECONDS
     # A daemon a test left running in the root would keep it busy.
     for pid in /proc/[0-9]*; do
         case "$(readlink "$pid/root" 2>/dev/null)" in
         "$root" | "$root"/*) kill -9 "${pid#/proc/}" 2>/dev/null ;;
         esac
     done
-    # Deepest first (a reverse sort puts /dev/pts before /dev); a bind of the root itself last.
-    mounts=$(awk -v root="$root" '$5 == root || index($5, root "/") == 1 { print $5 }' \
-        /proc/self/mountinfo | sort -r)
-    for mount in $mounts; do
-        umount -l "$mount" || echo "cannot unmount $mount"
+    # One at a time, the deepest first, until none is left (a path may be mounted twice).
+    while mount=$(mounts_in_root | head -1) && [ -n "$mount" ] && [ $((tries += 1)) -le 50 ]; do
+        umount -l "$mount"
     done
-    if awk -v root="$root" '$5 == root || index($5, root "/") == 1 { found = 1 } END { exit !found }' \
-        /proc/self/mountinfo; then
-        echo "mounts are left under $root: not removing it"
+    if [ -n "$(mounts_in_root)" ]; then
+        echo "mounts are left under $root, not removing it: $(mounts_in_root | tr '\n' ' ')"
         return
     fi
     rm -rf --one-file-system "$base"
+    echo "  cleanup (the root's processes, mounts and files): $((SECONDS - started)) s" | tee -a "$results/summary"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -78,9 +83,14 @@ mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.
 [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $2 !~ /security/ { print $2; exit }' \
     /etc/apt/sources.list 2>/dev/null)
 mirror=${mirror:-http://deb.debian.org/debian}
+cache=${POK_CI_DEBIAN13_CACHE-/var/cache/pok-ci/debian13}
 make_root() {
     local file
-    debootstrap --variant=minbase --include=git,ca-certificates trixie "$root" "$mirror" || return 1
+    if [ -n "$cache" ]; then
+        mkdir -p "$cache/debootstrap" "$cache/apt-archives/partial" || return 1
+    fi
+    debootstrap --variant=minbase --include=git,ca-certificates ${cache:+--cache-dir="$cache/debootstrap"} \
+        trixie "$root" "$mirror" || return 1
     grep -q '^VERSION_CODENAME=trixie$' "$root/etc/os-release" || return 1
     cp /etc/resolv.conf "$root/etc/resolv.conf" || return 1
     for file in /etc/apt/apt.conf.d/*; do
@@ -89,6 +99,7 @@ make_root() {
     mount -t proc proc "$root/proc" && mount --bind /dev "$root/dev" &&
         mount --bind /dev/pts "$root/dev/pts" && mount -t sysfs sys "$root/sys" &&
         mkdir -p "$root/run/user" || return 1
+    [ -z "$cache" ] || mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives" || return 1
     git clone -q --no-hardlinks "$top" "$root$tree" &&
         git -C "$root$tree" checkout -q "$(git -C "$top" rev-parse HEAD)"
 }
@@ -119,6 +130,8 @@ time_only "tools/install-deps.sh ci (status $deps_status)"
 in_root "top_srcdir=\$PWD top_builddir=\$PWD tests/debian_package.sh" >"$results/package.out" 2>&1
 finish_stage package $?
 grep -E '^(---|PASS|FAIL|SKIP)' "$results/package.out" | sed 's/^/    /' >>"$results/summary"
+# The cache keeps only what the archive still has (superseded versions go).
+[ -z "$cache" ] || in_root "apt-get autoclean -qq" >/dev/null 2>&1
 
 # --- the end: removed by cleanup ---------------------------------------------------------------
 ! grep -q '=FAIL' "$results/stages"
