@@ -1,6 +1,7 @@
 #!/bin/bash
 # CI's Debian 13 (trixie) stage (issue 20), as root on the Debian 12 CI machine; .ci/run runs it:
-#   tools/ci-debian13.sh RESULTS-DIR
+#   tools/ci-debian13.sh [--release bookworm] RESULTS-DIR
+# (--release bookworm: the same in a fresh Debian 12 root, to check a newcomer's Debian 12 by hand.)
 # Makes a fresh Debian 13 root with debootstrap (minbase, plus git and ca-certificates), and in
 # it, from a fresh clone of this tree's HEAD, runs what a newcomer runs, in order: the README's
 # Quick start commands (./demo.sh, then ./check.sh, read from README.md as .ci/run reads them),
@@ -11,16 +12,27 @@
 # local apt settings (proxy, caching: the files of /etc/apt/apt.conf.d no package owns; another
 # package's conffile there would make dpkg ask). The root's / is not a mount point, as in many
 # chroots and containers (tests/lib.sh's start_sshd copes with that).
-# Downloads are cached between runs in $POK_CI_DEBIAN13_CACHE (default /var/cache/pok-ci/debian13;
-# empty: none): debootstrap's and apt's .deb files only, which both check against the fresh
-# Release and package indexes before using them, so a run installs what a newcomer's would.
+# Downloads are cached between runs in $POK_CI_DEBIAN_CACHE (default /var/cache/pok-ci/debian13,
+# or debian12; empty: none): debootstrap's and apt's .deb files only, which both check against
+# the fresh Release and package indexes before using them, so a run installs what a newcomer's
+# would.
 # RESULTS-DIR receives: suite/ (the suite's .trs and .log files, for tools/summarize-tests.sh),
 # stages (one NAME=PASS|FAIL line per stage), summary (the stages with their times and the
 # suite's closing line) and each stage's output, NAME.out. Exit 0 when every stage passed.
 set -u
 cd "$(dirname "$0")/.."
 top=$(pwd)
-results=${1:?usage: $0 RESULTS-DIR}
+release=trixie
+if [ "${1:-}" = --release ]; then
+    release=${2:-}
+    shift 2
+fi
+case "$release" in
+trixie) prefix=debian13 ;;
+bookworm) prefix=debian12 ;;
+*) echo "$0: --release trixie|bookworm" >&2; exit 2 ;;
+esac
+results=${1:?usage: $0 [--release bookworm] RESULTS-DIR}
 mkdir -p "$results/suite" || exit 1
 results=$(cd "$results" && pwd)
 : >"$results/stages"
@@ -28,7 +40,7 @@ results=$(cd "$results" && pwd)
 [ "$(id -u)" = 0 ] || { echo "$0: needs root (debootstrap, chroot, mounts)" >&2; exit 1; }
 command -v debootstrap >/dev/null || { echo "$0: debootstrap is missing" >&2; exit 1; }
 
-base=$(mktemp -d /tmp/pok-ci-debian13.XXXXXX) || exit 1
+base=$(mktemp -d "/tmp/pok-ci-$prefix.XXXXXX") || exit 1
 root="$base/root"
 tree=/root/pam_oauth_keyring # in the root
 
@@ -62,8 +74,8 @@ stage_started=$SECONDS
 finish_stage() { # finish_stage NAME STATUS: counts the stage and says how long it took
     local result=PASS
     [ "$2" = 0 ] || result=FAIL
-    echo "debian13-$1=$result" >>"$results/stages"
-    echo "$result: debian13-$1 ($((SECONDS - stage_started)) s)" | tee -a "$results/summary"
+    echo "$prefix-$1=$result" >>"$results/stages"
+    echo "$result: $prefix-$1 ($((SECONDS - stage_started)) s)" | tee -a "$results/summary"
     [ "$result" = PASS ] || tail -40 "$results/$1.out"
     stage_started=$SECONDS
 }
@@ -83,15 +95,15 @@ mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\).*/\1/p' /etc/apt/sources.
 [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $2 !~ /security/ { print $2; exit }' \
     /etc/apt/sources.list 2>/dev/null)
 mirror=${mirror:-http://deb.debian.org/debian}
-cache=${POK_CI_DEBIAN13_CACHE-/var/cache/pok-ci/debian13}
+cache=${POK_CI_DEBIAN_CACHE-/var/cache/pok-ci/$prefix}
 make_root() {
     local file
     if [ -n "$cache" ]; then
         mkdir -p "$cache/debootstrap" "$cache/apt-archives/partial" || return 1
     fi
     debootstrap --variant=minbase --include=git,ca-certificates ${cache:+--cache-dir="$cache/debootstrap"} \
-        trixie "$root" "$mirror" || return 1
-    grep -q '^VERSION_CODENAME=trixie$' "$root/etc/os-release" || return 1
+        "$release" "$root" "$mirror" || return 1
+    grep -q "^VERSION_CODENAME=$release\$" "$root/etc/os-release" || return 1
     cp /etc/resolv.conf "$root/etc/resolv.conf" || return 1
     for file in /etc/apt/apt.conf.d/*; do
         dpkg -S "$file" >/dev/null 2>&1 || cp "$file" "$root/etc/apt/apt.conf.d/" || return 1
