@@ -134,7 +134,8 @@ done
 (cd "$root$tree" && find . \( -name '*.trs' -o -name '*.log' \) -not -path './pam_oauth_keyring-*' \
     -print0 | tar --null -T - -cf -) | tar -xf - -C "$results/suite"
 echo "  suite: $(tail -1 "$results/check.out" 2>/dev/null)" | tee -a "$results/summary"
-grep -hE '^(FAIL|ERROR|SKIP):' "$results/check.out" 2>/dev/null | sed 's/^/    /' | tee -a "$results/summary"
+grep -hE '^(FAIL|ERROR|SKIP):' "$results/check.out" 2>/dev/null | awk '!seen[$0]++' | sed 's/^/    /' |
+    tee -a "$results/summary"
 
 in_root "tools/install-deps.sh ci" >"$results/ci-deps.out" 2>&1
 deps_status=$?
