@@ -30,6 +30,8 @@ SUITE=(
     man-db groff-base
     # tests/qr_code.sh reads the drawing back
     zbar-tools
+    # tests/helper_refuses.sh: the helper refuses to run traced
+    strace
     # tests/stalled_runtime_dir.sh: a user's FUSE mount that never answers (fusermount3)
     fuse3
     # tests/ssh_session.sh: a real OpenSSH server (installing it starts nothing here; the test
