@@ -108,8 +108,12 @@ make_root() {
     for file in /etc/apt/apt.conf.d/*; do
         dpkg -S "$file" >/dev/null 2>&1 || cp "$file" "$root/etc/apt/apt.conf.d/" || return 1
     done
+    # /dev/shm a tmpfs of its own, 1777 as on a booted system: the bind of /dev brings only the
+    # directory under the host's, where chromium (a user's) cannot make shared memory.
     mount -t proc proc "$root/proc" && mount --bind /dev "$root/dev" &&
-        mount --bind /dev/pts "$root/dev/pts" && mount -t sysfs sys "$root/sys" &&
+        mount --bind /dev/pts "$root/dev/pts" &&
+        mount -t tmpfs -o mode=1777,nosuid,nodev shm "$root/dev/shm" &&
+        mount -t sysfs sys "$root/sys" &&
         mkdir -p "$root/run/user" || return 1
     [ -z "$cache" ] || mount --bind "$cache/apt-archives" "$root/var/cache/apt/archives" || return 1
     git clone -q --no-hardlinks "$top" "$root$tree" &&
