@@ -84,20 +84,22 @@ enum protocol_kind {
     X(AUTHORIZE_RESULT,      "authorize_result",      SHOWN,  TEXT)                   \
     X(AUTHORIZE_MESSAGE,     "authorize_message",     SHOWN,  TEXT)                   \
     X(GRANT_RESULT,          "grant_result",          SHOWN,  TEXT)                   \
-    X(GRANT_MESSAGE,         "grant_message",         SHOWN,  TEXT)
+    X(GRANT_MESSAGE,         "grant_message",         SHOWN,  TEXT)                   \
+    X(DISCOVER,              "discover",              PUBLIC, FLAG)
 
 /* What the helper needs to store, refresh and revoke for one provider and user (the module's
  * provider_config and the user's name). */
 #define PROTOCOL_PROVIDER_FIELDS                                                      \
-    F(TOKEN_URL, REQUIRED) F(CLIENT_ID, REQUIRED) F(CLIENT_SECRET, OPTIONAL)          \
+    F(TOKEN_URL, OPTIONAL) F(CLIENT_ID, REQUIRED) F(CLIENT_SECRET, OPTIONAL)          \
     F(CA_FILE, OPTIONAL) F(TIMEOUT, OPTIONAL) F(REFRESH_MARGIN, OPTIONAL)             \
     F(REVOKE_URL, OPTIONAL) F(KEYRING_SERVICE, REQUIRED) F(USERNAME, REQUIRED)        \
-    F(DISPLAY_NAME, REQUIRED) F(PRESET, OPTIONAL) F(TOKEN_URL_FROM_PRESET, OPTIONAL)
+    F(DISPLAY_NAME, REQUIRED) F(PRESET, OPTIONAL) F(TOKEN_URL_FROM_PRESET, OPTIONAL)  \
+    F(ISSUER, OPTIONAL) F(DISCOVER, OPTIONAL)
 
 /* What the refresher needs to run a sign-in for `oauth-keyring login` (refresher/sign_in.h):
  * the module sends it with every exchange and session, the helper hands it on. */
 #define PROTOCOL_SIGN_IN_FIELDS                                                       \
-    F(AUTHORIZE_URL, OPTIONAL) F(SCOPE, OPTIONAL) F(ISSUER, OPTIONAL)
+    F(AUTHORIZE_URL, OPTIONAL) F(SCOPE, OPTIONAL)
 
 /* Every request: R(ID, CHANNEL, "command", replies, request fields, "ok" reply fields).
  * replies: OK_OR_ERROR, or ERROR_ONLY for a request that is answered only when refused.
@@ -108,9 +110,11 @@ enum protocol_kind {
      * says a sign-in is needed, written then), signed_in=1 in the reply when the       \
      * user's SERVICE.status records a sign-in at or after it */                        \
     R(AUTHORIZE, LOGIN, "authorize", OK_OR_ERROR,                                     \
-      F(AUTHORIZE_URL, REQUIRED) F(CLIENT_ID, REQUIRED) F(REDIRECT_URI, REQUIRED)     \
+      F(AUTHORIZE_URL, OPTIONAL) F(CLIENT_ID, REQUIRED) F(REDIRECT_URI, REQUIRED)     \
       F(SCOPE, OPTIONAL) F(CA_FILE, OPTIONAL) F(QR, OPTIONAL)                         \
-      F(KEYRING_SERVICE, OPTIONAL) F(SIGNED_IN_SINCE, OPTIONAL),                      \
+      F(KEYRING_SERVICE, OPTIONAL) F(SIGNED_IN_SINCE, OPTIONAL)                       \
+      F(ISSUER, OPTIONAL) F(DISCOVER, OPTIONAL) F(TIMEOUT, OPTIONAL)                  \
+      F(DEADLINE, OPTIONAL),                                                          \
       F(URL, REQUIRED) F(VERIFIER, REQUIRED) F(STATE, REQUIRED) F(QR, OPTIONAL)       \
       F(SIGNED_IN, OPTIONAL))                                                         \
     R(ANSWER, LOGIN, "answer", OK_OR_ERROR,                                           \
@@ -139,6 +143,11 @@ enum protocol_kind {
     R(CHILD_LOGOUT, CHILD, "logout", OK_OR_ERROR,                                     \
       PROTOCOL_PROVIDER_FIELDS,                                                       \
       F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED))                                      \
+    /* the issuer's metadata for a refresher whose configuration names only the issuer   \
+     * (discover=1): the document's endpoints, which it keeps where it has none */       \
+    R(CHILD_DISCOVER, CHILD, "discover", OK_OR_ERROR,                                 \
+      PROTOCOL_PROVIDER_FIELDS,                                                       \
+      F(AUTHORIZE_URL, OPTIONAL) F(TOKEN_URL, REQUIRED) F(REVOKE_URL, OPTIONAL))      \
     R(CHILD_EXCHANGE, CHILD, "exchange", OK_OR_ERROR,                                 \
       F(CODE, REQUIRED) F(VERIFIER, REQUIRED) F(REDIRECT_URI, REQUIRED)               \
       PROTOCOL_PROVIDER_FIELDS,                                                       \

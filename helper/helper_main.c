@@ -263,9 +263,33 @@ static int probe_provider(struct request_work *context)
                : HELPER_EXIT_OK;
 }
 
+/* A configuration that names only the issuer: the authorization endpoint from its metadata,
+ * fetched here, as the user, within the module's deadline (the module never touches the
+ * network). A provider that is down costs the login at most the configured timeout: the
+ * module then shows no prompt and the login goes on. */
+static bool authorization_endpoint_known(struct request_work *context)
+{
+    char why[512];
+
+    if (field(context, FIELD_AUTHORIZE_URL) != NULL)
+        return true;
+    if (work_discover_endpoints(context, work_time_budget_ms(context), why, sizeof(why)) != 0) {
+        work_reply_error(context, "discovery", why);
+        return false;
+    }
+    if (field(context, FIELD_AUTHORIZE_URL) == NULL) {
+        work_reply_error(context, "discovery",
+                         "the issuer's metadata names no authorization_endpoint");
+        return false;
+    }
+    return true;
+}
+
 static int authorize_if_ca_readable(struct request_work *context)
 {
-    return ca_file_readable(context) ? build_authorization(context) : HELPER_EXIT_FAILED;
+    return ca_file_readable(context) && authorization_endpoint_known(context)
+               ? build_authorization(context)
+               : HELPER_EXIT_FAILED;
 }
 
 /* What this program does for each request it takes; the protocol's table says which those

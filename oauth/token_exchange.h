@@ -49,6 +49,14 @@ void token_revoke(const char *revoke_url, const char *ca_file, long timeout_ms,
 void https_get_answer(const char *url, const char *ca_file, long timeout_ms, const char *endpoint,
                       struct exchange_result *result);
 
+/* A GET of url whose answer the caller judges itself (the issuer's metadata,
+ * oauth/discovery.h), under the same rules as every request: https only, verified TLS, no
+ * redirect followed, the body capped at TOKEN_RESPONSE_MAX_BYTES, timeout_ms for all of it.
+ * endpoint names the server in messages. The caller wipes answer->body (capped_buffer_wipe)
+ * whatever happened. */
+void https_get_document(const char *url, const char *ca_file, long timeout_ms, const char *endpoint,
+                        struct https_answer *answer);
+
 void exchange_result_clear(struct exchange_result *result);
 
 #endif

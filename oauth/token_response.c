@@ -29,8 +29,7 @@ void json_wipe_and_put(struct json_object *root)
     json_object_put(root);
 }
 
-/* The whole body must be one JSON object, with nothing but whitespace after it. */
-static struct json_object *parse_object(const char *body, size_t length)
+struct json_object *json_parse_strict_object(const char *body, size_t length)
 {
     struct json_tokener *tokener = json_tokener_new_ex(JSON_MAX_DEPTH);
     struct json_object *root = NULL;
@@ -123,7 +122,7 @@ static int check_bearer(struct json_object *root)
 int token_response_parse(const char *body, size_t length, struct token_set *tokens, char *why,
                          size_t why_size)
 {
-    struct json_object *root = parse_object(body, length);
+    struct json_object *root = json_parse_strict_object(body, length);
     const char *problem = NULL;
 
     memset(tokens, 0, sizeof(*tokens));
@@ -152,7 +151,7 @@ int token_response_parse(const char *body, size_t length, struct token_set *toke
 int token_error_parse(const char *body, size_t length, char *code, size_t code_size, char *message,
                       size_t message_size)
 {
-    struct json_object *root = parse_object(body, length);
+    struct json_object *root = json_parse_strict_object(body, length);
     struct json_object *error = NULL, *description = NULL;
     char description_text[200] = "";
     int rv = -1;

@@ -25,6 +25,10 @@ int token_error_parse(const char *body, size_t length, char *code, size_t code_s
 
 struct json_object;
 
+/* The whole body as one JSON object (json-c's strict mode, depth 8), with nothing but
+ * whitespace after it; NULL otherwise. Put it with json_wipe_and_put. */
+struct json_object *json_parse_strict_object(const char *body, size_t length);
+
 /* Wipes every string value of a top-level object (and its serialization, if any) before
  * json-c frees it: json-c itself never clears memory. NULL is allowed. */
 void json_wipe_and_put(struct json_object *root);

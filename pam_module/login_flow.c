@@ -161,6 +161,8 @@ static void make_reply_printable(struct protocol_message *reply)
     }
 }
 
+static int add_deadline(struct protocol_message *request, long long budget_ms);
+
 /* Runs one request through the helper; true when it answered "ok". A failed run is logged as
  * an error; an "error" reply at the priority its reason deserves. The reply counts only when
  * it carries what the protocol's table says a reply to this request carries
@@ -197,10 +199,32 @@ static int start_request(struct login_context *context, enum protocol_request re
     return protocol_request_init(&context->request, request);
 }
 
+/* With discovery the helper fetches the issuer's metadata first: the network, so the
+ * configured timeout (and a deadline the helper plans by) instead of the local bound. */
+static int add_discovery_fields(struct login_context *context, int *timeout_ms)
+{
+    const struct provider_config *config = &context->config;
+    char timeout[16];
+    int rv = 0;
+
+    *timeout_ms = LOCAL_HELPER_TIMEOUT_MS;
+    if (!config->discover)
+        return 0;
+    *timeout_ms = (int)config->timeout * 1000;
+    snprintf(timeout, sizeof(timeout), "%ld", config->timeout);
+    rv |= protocol_set(&context->request, FIELD_DISCOVER, "1");
+    rv |= protocol_set(&context->request, FIELD_ISSUER, config->issuer);
+    rv |= protocol_set(&context->request, FIELD_TIMEOUT, timeout);
+    rv |= add_deadline(&context->request, *timeout_ms);
+    *timeout_ms += HELPER_GRACE_MS;
+    return rv;
+}
+
 static bool request_authorize_url(struct login_context *context)
 {
     const struct provider_config *config = &context->config;
     int rv = start_request(context, REQUEST_AUTHORIZE);
+    int timeout_ms = LOCAL_HELPER_TIMEOUT_MS;
     char since[24];
 
     snprintf(since, sizeof(since), "%lld", context->login_state_written_at);
@@ -216,7 +240,8 @@ static bool request_authorize_url(struct login_context *context)
     rv |= protocol_set(&context->request, FIELD_CA_FILE, config->ca_file);
     if (context->options.show_qr)
         rv |= protocol_set(&context->request, FIELD_QR, "1");
-    return rv == 0 && ask_helper(context, LOCAL_HELPER_TIMEOUT_MS);
+    rv |= add_discovery_fields(context, &timeout_ms);
+    return rv == 0 && ask_helper(context, timeout_ms);
 }
 
 /* The helper's drawing of the URL, when qr asked for one (an empty field was refused). */
@@ -274,21 +299,15 @@ static bool request_answer_check(struct login_context *context, const char *answ
     return rv == 0 && ask_helper(context, LOCAL_HELPER_TIMEOUT_MS);
 }
 
-/* Where the code goes: derived from the configuration and the reply's Snyk instance (if any),
- * never a URL the helper names. NULL, with the user told and the refusal logged, when the
- * instance is not one this configuration allows. */
-static char *token_url_for_answer(struct login_context *context)
+/* Where the code goes is derived from the configuration and the reply's Snyk instance (if
+ * any), never a URL the helper names (provider_token_url_for_login); with discovery, the
+ * helper finds it in the issuer's metadata at the exchange. An instance this configuration
+ * does not allow is refused: the user told, the refusal logged. */
+static void refuse_instance(struct login_context *context)
 {
-    const char *instance = protocol_get(&context->reply, FIELD_INSTANCE);
-    char *token_url = NULL;
-
-    if (provider_token_url_for_login(&context->config, instance, &token_url, context->why,
-                                     sizeof(context->why)) != 0) {
-        pam_error(context->pamh, "%s", context->why);
-        pam_syslog(context->pamh, LOG_NOTICE, "user %s: answer refused: %s", context->user_name,
-                   context->why);
-    }
-    return token_url;
+    pam_error(context->pamh, "%s", context->why);
+    pam_syslog(context->pamh, LOG_NOTICE, "user %s: answer refused: %s", context->user_name,
+               context->why);
 }
 
 /* Keeps code, verifier, state and token URL (taken over) for open_session; wiped by the PAM
@@ -306,8 +325,10 @@ static void keep_for_session(struct login_context *context, const char *verifier
     } else {
         secret_free_string(&token_url);
     }
-    if (pending == NULL || pending->code == NULL || pending->token_url == NULL ||
-        pending->verifier == NULL || pending->state == NULL ||
+    /* No token URL only with discovery: the helper finds it at the exchange. */
+    if (pending == NULL || pending->code == NULL ||
+        (pending->token_url == NULL && !context->config.discover) || pending->verifier == NULL ||
+        pending->state == NULL ||
         pam_set_data(context->pamh, PENDING_DATA_NAME, pending, pending_authorization_free) !=
             PAM_SUCCESS) {
         pending_authorization_free(context->pamh, pending, 0);
@@ -367,9 +388,12 @@ static void collect_authorization(struct login_context *context)
         pam_error(context->pamh, "%s", message != NULL ? message : "The answer was not accepted.");
         goto out;
     }
-    token_url = token_url_for_answer(context);
-    if (token_url != NULL)
+    if (provider_token_url_for_login(&context->config,
+                                     protocol_get(&context->reply, FIELD_INSTANCE), &token_url,
+                                     context->why, sizeof(context->why)) == 0)
         keep_for_session(context, verifier, state, token_url);
+    else
+        refuse_instance(context);
 out:
     secret_free_string(&verifier);
     secret_free_string(&state);
@@ -439,6 +463,8 @@ static int add_provider_fields(struct login_context *context)
         rv |= protocol_set(request, FIELD_START_REFRESHER, "1");
     if (config->token_url_from_preset)
         rv |= protocol_set(request, FIELD_TOKEN_URL_FROM_PRESET, "1");
+    if (config->discover)
+        rv |= protocol_set(request, FIELD_DISCOVER, "1");
     return rv;
 }
 

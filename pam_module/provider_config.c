@@ -500,17 +500,43 @@ static int apply_preset(const struct provider_build *build, struct provider_conf
     return 0;
 }
 
+/* An issuer without the endpoints: they come from its metadata (OpenID Connect Discovery
+ * 1.0, RFC 8414), which the user's own helper and refresher fetch (oauth/discovery.h); this
+ * module (root) only checks that the issuer can name a metadata address: an https URL with a
+ * host and no query or fragment (RFC 8414 section 2). An issuer beside both endpoints keeps
+ * its old meaning only: the iss check of RFC 9207, no discovery. */
+static int check_discovery(const struct provider_build *build, struct provider_config *config,
+                           struct config_error *error)
+{
+    config->discover =
+        config->issuer != NULL && (config->authorize_url == NULL || config->token_url == NULL);
+    if (config->discover &&
+        (!provider_url_is_https(config->issuer) || strpbrk(config->issuer, "?#") != NULL))
+        return fail(error,
+                    "%s:%u: key 'issuer': to discover the endpoints it must be an https URL "
+                    "without query or fragment",
+                    build->path, key_line(build, "issuer"));
+    return 0;
+}
+
 static int check_required(const struct provider_build *build, struct provider_config *config,
                           struct config_error *error)
 {
     const char *path = build->path, *group = build->group->name;
     unsigned line = build->group->line;
-    const char *missing = config->authorize_url == NULL  ? "authorize_url"
-                          : config->token_url == NULL    ? "token_url"
-                          : config->client_id == NULL    ? "client_id"
+    const char *endpoint = config->discover                ? NULL
+                           : config->authorize_url == NULL ? "authorize_url"
+                           : config->token_url == NULL     ? "token_url"
+                                                           : NULL;
+    const char *missing = config->client_id == NULL      ? "client_id"
                           : config->redirect_uri == NULL ? "redirect_uri"
                                                          : NULL;
 
+    if (endpoint != NULL)
+        return fail(error,
+                    "%s:%u: [%s]: required key '%s' is missing (or give 'issuer' alone: the "
+                    "endpoints then come from its metadata)",
+                    path, line, group, endpoint);
     if (missing != NULL)
         return fail(error, "%s:%u: [%s]: required key '%s' is missing", path, line, group, missing);
     /* A Snyk App made in Snyk's UI is a confidential client: Snyk hands it its clientSecret
@@ -599,6 +625,8 @@ static int build_provider(const struct parsed_file *file, struct provider_build 
     }
     if (rv == 0)
         rv = apply_preset(build, config, error);
+    if (rv == 0)
+        rv = check_discovery(build, config, error);
     if (rv == 0)
         rv = check_required(build, config, error);
     if (rv == 0 && build->check_files && config->ca_file != NULL)
@@ -754,6 +782,7 @@ void provider_config_clear(struct provider_config *config)
     config->timeout = 0;
     config->refresh_margin = 0;
     config->token_url_from_preset = false;
+    config->discover = false;
 }
 
 int provider_token_url_for_login(const struct provider_config *config, const char *instance,
@@ -768,6 +797,10 @@ int provider_token_url_for_login(const struct provider_config *config, const cha
     if (instance != NULL && snyk)
         rv = snyk_token_url_for_instance(config->token_url, config->token_url_from_preset, instance,
                                          regional, sizeof(regional), why, why_size);
+    /* Discovery without a token_url: none here, the helper finds it in the issuer's metadata
+     * at the exchange (the Snyk preset never discovers). */
+    if (rv == 0 && config->token_url == NULL)
+        return 0;
     if (rv == 0) {
         *token_url = strdup(regional[0] != '\0' ? regional : config->token_url);
         if (*token_url == NULL)

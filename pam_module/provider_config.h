@@ -33,6 +33,9 @@ struct provider_config {
     long timeout;               /* seconds for one exchange */
     long refresh_margin;        /* refresh when less than this many seconds are left */
     bool token_url_from_preset; /* the Snyk preset chose token_url: instance= may move it */
+    /* issuer without authorize_url or token_url: the user's helper and refresher take the
+     * missing endpoints from the issuer's metadata (oauth/discovery.h); explicit keys stand */
+    bool discover;
 };
 
 struct config_error {
@@ -68,7 +71,8 @@ bool provider_url_is_https(const char *url);
  * from the helper. instance is Snyk's instance= from the pasted address (NULL: none); it
  * counts only with the Snyk preset, and must pass snyk_instance_host (common/text_checks.h).
  * When the preset chose token_url, an instance moves it to that region's API host; when the
- * admin set token_url, an instance must name its host. 0 with a new string in *token_url;
+ * admin set token_url, an instance must name its host. 0 with a new string in *token_url
+ * (NULL with discovery and no token_url: the helper takes it from the issuer's metadata);
  * -1 with why set to a sentence for the user and the log (hosts named, nothing secret). */
 int provider_token_url_for_login(const struct provider_config *config, const char *instance,
                                  char **token_url, char *why, size_t why_size);

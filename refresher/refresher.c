@@ -33,6 +33,9 @@
 #define KEYRING_WAIT_SECONDS 30
 /* An exchange child's time beyond the request timeout: the lock wait (1 s) and the keyring. */
 #define EXCHANGE_CHILD_SPARE_MS 5000
+/* The most a sign-in's start waits for the issuer's metadata: oauth-keyring waits 5 s for
+ * the answer (cli/login.c START_WAIT_MS). */
+#define SIGN_IN_DISCOVERY_MS 4000
 /* How long a client has to send its request, and to take the answer. */
 #define CLIENT_WAIT_MS 2000
 
@@ -169,6 +172,34 @@ static int call_child(const struct refresher *refresher, enum protocol_request c
         rv = protocol_reply_check(protocol_request_spec(command), reply, why, sizeof(why));
     protocol_message_clear(&request);
     return rv;
+}
+
+/* A configuration that names only the issuer (discover=1): its endpoints from the issuer's
+ * metadata, fetched by a child (this process never touches the network) within limit_ms and
+ * kept in the settings that every later child and sign-in gets, for the refresher's life;
+ * discover=1 goes once they are there. On failure (the provider down) nothing changes: each
+ * child fetches for itself when it needs an endpoint, and a sign-in asks here again. */
+static void discover_endpoints(struct refresher *refresher, long limit_ms)
+{
+    static const enum protocol_field_id endpoints[] = {FIELD_AUTHORIZE_URL, FIELD_TOKEN_URL,
+                                                       FIELD_REVOKE_URL};
+    struct protocol_message *settings = refresher->settings;
+    struct protocol_message reply;
+    int rv = 0;
+
+    if (protocol_get(settings, FIELD_DISCOVER) == NULL)
+        return;
+    memset(&reply, 0, sizeof(reply));
+    if (call_child(refresher, REQUEST_CHILD_DISCOVER, 0, limit_ms, &reply) == 0 &&
+        strcmp(reply.command, "ok") == 0) {
+        for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++) {
+            if (protocol_get(settings, endpoints[i]) == NULL)
+                rv |= protocol_set(settings, endpoints[i], protocol_get(&reply, endpoints[i]));
+        }
+        if (rv == 0)
+            protocol_message_remove(settings, protocol_field_name(FIELD_DISCOVER));
+    }
+    protocol_message_clear(&reply);
 }
 
 /* Long enough for the child's lock wait (timeout + 2 s), its request (timeout) and the
@@ -350,6 +381,9 @@ static bool answer_sign_in(struct refresher *refresher, const struct protocol_re
                            struct protocol_message *reply)
 {
     if (spec->request == REQUEST_SOCKET_SIGN_IN) {
+        /* Discovery failed at the start (the provider was down): once more, within what
+         * oauth-keyring waits for this answer. */
+        discover_endpoints(refresher, SIGN_IN_DISCOVERY_MS);
         sign_in_end_now(refresher->sign_in, "superseded", "another sign-in was started");
         sign_in_free(refresher->sign_in);
         refresher->sign_in = sign_in_start(refresher->settings, refresher->request,
@@ -542,6 +576,7 @@ void refresher_run(struct protocol_message *settings, const struct refresh_reque
         return;
     }
     refresher.plan.margin_seconds = request->margin_seconds; /* the exchange child's, unused */
+    discover_endpoints(&refresher, request->timeout_ms + EXCHANGE_CHILD_SPARE_MS);
     if (protocol_get(settings, FIELD_CODE) != NULL)
         finish_deferred_exchange(&refresher);
     refresher.bus = g_bus_get_sync(G_BUS_TYPE_SESSION, NULL, NULL);

@@ -14,6 +14,7 @@
 #include "common/secret_memory.h"
 #include "store/test_hooks.h"
 #include "common/text_checks.h"
+#include "oauth/discovery.h"
 #include "oauth/token_exchange.h"
 #include "oauth/token_forms.h"
 #include "store/user_state.h"
@@ -334,10 +335,34 @@ static void note_retry_after(struct refresh_status *status, long seconds)
     status->retry_after_until = lost_answer_clock() + seconds;
 }
 
+/* The token URL the configuration stands for: its own, or - for a configuration that names
+ * only the issuer - the one the issuer's metadata names, fetched now (oauth/discovery.h) within
+ * budget_ms. Never one from a file or the keyring: those are the user's to write, and the
+ * client secret goes where this URL says. NULL with why when there is none. */
+static char *configured_token_url(const struct refresh_request *request, long budget_ms, char *why,
+                                  size_t why_size)
+{
+    struct provider_metadata metadata;
+    char *url = NULL;
+
+    if (request->token_url != NULL)
+        return g_strdup(request->token_url);
+    if (request->issuer == NULL) {
+        text_set_why(why, why_size, "no token endpoint is configured");
+        return NULL;
+    }
+    if (discovery_fetch(request->issuer, request->ca_file, budget_ms, &metadata, why, why_size) ==
+        0)
+        url = g_strdup(metadata.token_endpoint);
+    provider_metadata_clear(&metadata);
+    return url;
+}
+
 /* The pair's own token URL is believed only when the configuration would have chosen it
- * too: the configured one, or (Snyk) an allowed regional one. The keyring is the user's to
- * edit; a URL taken from it unchecked would carry the client secret anywhere. */
-static char *choose_token_url(const struct refresh_request *request, const struct stored_pair *pair)
+ * too: the configured one (configured), or (Snyk) an allowed regional one. The keyring is the
+ * user's to edit; a URL taken from it unchecked would carry the client secret anywhere. */
+static char *choose_token_url(const struct refresh_request *request, const char *configured,
+                              const struct stored_pair *pair)
 {
     /* A Snyk region is followed only where the preset chose the token URL: an admin's explicit
      * token_url stands (an EU site must not quietly talk to the US host). */
@@ -350,11 +375,11 @@ static char *choose_token_url(const struct refresh_request *request, const struc
         host = g_strndup(pair->token_url + 8, strcspn(pair->token_url + 8, "/"));
         snyk_instance_token_url(host, allowed, sizeof(allowed));
     }
-    if (pair->token_url != NULL && (strcmp(pair->token_url, request->token_url) == 0 ||
+    if (pair->token_url != NULL && (strcmp(pair->token_url, configured) == 0 ||
                                     (allowed[0] != '\0' && strcmp(pair->token_url, allowed) == 0)))
         chosen = g_strdup(pair->token_url);
     else
-        chosen = g_strdup(request->token_url);
+        chosen = g_strdup(configured);
     g_free(host);
     return chosen;
 }
@@ -392,11 +417,12 @@ static bool spend_refresh_token(struct keyring *keyring, const struct refresh_re
                                 const struct stored_pair *pair, struct refresh_status *status,
                                 struct refresh_report *report)
 {
-    char *token_url = choose_token_url(request, pair);
+    char *token_url = NULL, *configured = NULL;
     struct capped_buffer form = {0};
     struct exchange_result result;
     bool sent = false;
     long timeout_ms;
+    long long started_ms = monotonic_now_ms();
     char why[512];
 
     memset(&result, 0, sizeof(result));
@@ -409,6 +435,20 @@ static bool spend_refresh_token(struct keyring *keyring, const struct refresh_re
         report_set(report, REFRESH_LOCK_TIMEOUT, "no time left for a refresh; nothing spent");
         goto out;
     }
+    /* Discovery and the refresh share the one budget: nothing is sent without both. */
+    configured = configured_token_url(request, timeout_ms, why, sizeof(why));
+    if (configured == NULL) {
+        report_set(report, REFRESH_PROVIDER_UNREACHABLE, "%s; nothing spent", why);
+        goto out;
+    }
+    timeout_ms -= (long)(monotonic_now_ms() - started_ms);
+    if (timeout_ms < 500) {
+        report_set(report, REFRESH_LOCK_TIMEOUT,
+                   "no time left for a refresh after discovery; "
+                   "nothing spent");
+        goto out;
+    }
+    token_url = choose_token_url(request, configured, pair);
     test_pause_point("before-request");
     if (record_request_in_flight(request, pair, status) != 0) {
         report_set(report, REFRESH_KEYRING_FAILED,
@@ -425,6 +465,7 @@ out:
     exchange_result_clear(&result);
     capped_buffer_wipe(&form);
     g_free(token_url);
+    g_free(configured);
     return sent;
 }
 

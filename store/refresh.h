@@ -21,7 +21,10 @@
 struct refresh_request {
     struct token_item_names names;
     const char *token_url;      /* the configured one; the pair's own wins only as choose_token_url
-                                 * allows: the same, or a Snyk region when token_url_from_preset */
+                                 * allows: the same, or a Snyk region when token_url_from_preset.
+                                 * NULL with issuer: the one the issuer's metadata names, fetched
+                                 * when a refresh is due (oauth/discovery.h) */
+    const char *issuer;         /* for discovery; NULL: none */
     bool token_url_from_preset; /* the Snyk preset chose token_url (no explicit one) */
     const char *client_id;
     const char *client_secret; /* NULL for public clients */

@@ -13,6 +13,8 @@
 #include "common/deadline.h"
 #include "common/process_guard.h"
 #include "common/secret_memory.h"
+#include "common/text_checks.h"
+#include "oauth/discovery.h"
 #include "oauth/token_exchange.h"
 #include "oauth/token_forms.h"
 #include "store/logout.h"
@@ -86,6 +88,39 @@ static long exchange_budget_ms(const struct request_work *work)
     return request_time_budget_ms(seconds * 1000, request_deadline(work));
 }
 
+long work_time_budget_ms(const struct request_work *work)
+{
+    return exchange_budget_ms(work);
+}
+
+/* An endpoint from the issuer's metadata where the request has none: explicit keys stand. */
+static int add_missing(struct request_work *work, enum protocol_field_id field, const char *value)
+{
+    return work_field(work, field) == NULL ? protocol_set(&work->request, field, value) : 0;
+}
+
+int work_discover_endpoints(struct request_work *work, long budget_ms, char *why, size_t why_size)
+{
+    const char *issuer = work_field(work, FIELD_ISSUER);
+    struct provider_metadata metadata;
+    int rv;
+
+    if (work_field(work, FIELD_DISCOVER) == NULL)
+        return 0;
+    if (issuer == NULL)
+        return text_set_why(why, why_size, "discovery asked for without an issuer");
+    if (budget_ms < 500)
+        return text_set_why(why, why_size, "no time left to fetch the issuer's metadata");
+    if (discovery_fetch(issuer, work_field(work, FIELD_CA_FILE), budget_ms, &metadata, why,
+                        why_size) != 0)
+        return -1;
+    rv = add_missing(work, FIELD_AUTHORIZE_URL, metadata.authorization_endpoint) |
+         add_missing(work, FIELD_TOKEN_URL, metadata.token_endpoint) |
+         add_missing(work, FIELD_REVOKE_URL, metadata.revocation_endpoint);
+    provider_metadata_clear(&metadata);
+    return rv == 0 ? 0 : text_set_why(why, why_size, "the discovered endpoints do not fit");
+}
+
 /* The refresh settings the module sent (the same for "session" and "refresher"). */
 void work_refresh_settings(const struct request_work *work, struct refresh_request *request)
 {
@@ -99,6 +134,9 @@ void work_refresh_settings(const struct request_work *work, struct refresh_reque
     request->names.preset = work_field(work, FIELD_PRESET);
     request->token_url = work_field(work, FIELD_TOKEN_URL);
     request->token_url_from_preset = work_field(work, FIELD_TOKEN_URL_FROM_PRESET) != NULL;
+    /* Only a configuration that names the issuer alone discovers (store/refresh.c). */
+    request->issuer =
+        work_field(work, FIELD_DISCOVER) != NULL ? work_field(work, FIELD_ISSUER) : NULL;
     request->client_id = work_field(work, FIELD_CLIENT_ID);
     request->client_secret = work_field(work, FIELD_CLIENT_SECRET);
     request->ca_file = work_field(work, FIELD_CA_FILE);
@@ -173,10 +211,27 @@ static int lock_for_store(const struct request_work *work)
     return refresh_lock_acquire(request.names.service, wait_ms > 0 ? wait_ms : 0);
 }
 
+/* The token endpoint for an exchange: the request's, or the issuer's metadata's, fetched
+ * within *budget_ms, which loses what the fetch took. NULL with why when there is none. */
+static const char *exchange_token_url(struct request_work *work, long *budget_ms, char *why,
+                                      size_t why_size)
+{
+    long long started_ms = monotonic_now_ms();
+
+    if (work_field(work, FIELD_TOKEN_URL) != NULL)
+        return work_field(work, FIELD_TOKEN_URL);
+    if (work_discover_endpoints(work, *budget_ms, why, why_size) != 0)
+        return NULL;
+    *budget_ms -= (long)(monotonic_now_ms() - started_ms);
+    if (work_field(work, FIELD_TOKEN_URL) == NULL)
+        text_set_why(why, why_size, "no token endpoint: neither configured nor discovered");
+    return work_field(work, FIELD_TOKEN_URL);
+}
+
 int work_exchange_code(struct request_work *work, bool may_defer,
                        enum work_exchange_result *result_kind)
 {
-    const char *token_url = work_field(work, FIELD_TOKEN_URL);
+    const char *token_url = NULL;
     struct capped_buffer form = {0};
     struct exchange_result result;
     struct keyring *keyring = NULL;
@@ -204,6 +259,11 @@ int work_exchange_code(struct request_work *work, bool may_defer,
         goto out;
     }
     budget_ms = exchange_budget_ms(work);
+    token_url = budget_ms >= 500 ? exchange_token_url(work, &budget_ms, why, sizeof(why)) : NULL;
+    if (budget_ms >= 500 && token_url == NULL) {
+        status = work_reply_error(work, "discovery", why);
+        goto out;
+    }
     if (budget_ms < 500) {
         status = work_reply_error(work, "timeout", "no time left for the exchange; code not spent");
         goto out;
@@ -272,16 +332,22 @@ int work_logout_for_refresher(struct request_work *work)
 {
     struct refresh_request request;
     struct keyring *keyring = NULL;
-    char message[512];
+    char message[512], why[512], note[600] = "", outcome_message[1200];
     int removed;
 
     if (keyring_open(&keyring, KEYRING_FOR_LOGIN, message, sizeof(message)) != KEYRING_READY)
         return work_reply_outcome(work, "keyring-failed", message);
+    /* Without the issuer's metadata the pair is removed all the same, unrevoked. */
+    if (work_field(work, FIELD_REVOKE_URL) == NULL &&
+        work_discover_endpoints(work, exchange_budget_ms(work), why, sizeof(why)) != 0)
+        snprintf(note, sizeof(note), "; not revoked: %s", why);
     work_refresh_settings(work, &request);
     removed = logout_pair(keyring, &request, work_field(work, FIELD_REVOKE_URL), message,
                           sizeof(message));
     keyring_close(keyring);
-    return work_reply_outcome(work, removed == 0 ? "logged-out" : "keyring-failed", message);
+    snprintf(outcome_message, sizeof(outcome_message), "%s%s", message, note);
+    return work_reply_outcome(work, removed == 0 ? "logged-out" : "keyring-failed",
+                              outcome_message);
 }
 
 int work_read_request(struct request_work *work)

@@ -34,6 +34,18 @@ const char *work_keyring_reason(enum keyring_status status);
 /* The refresh settings the request carries (pointers into it). */
 void work_refresh_settings(const struct request_work *work, struct refresh_request *request);
 
+/* What the request's work may take: its timeout, ending in time for the store before the
+ * module's deadline (when it sent one). */
+long work_time_budget_ms(const struct request_work *work);
+
+/* With discover=1 (a configuration that names only the issuer; without it, nothing is done),
+ * the endpoints the request lacks - authorize_url, token_url, revoke_url - from the issuer's
+ * metadata
+ * (oauth/discovery.h), fetched now within budget_ms, added to the request as if the module had
+ * sent them: explicit ones stand. 0 (also when there is nothing to discover), or -1 with why
+ * (for the reply and the log: it names the issuer, and both issuers when they differ). */
+int work_discover_endpoints(struct request_work *work, long budget_ms, char *why, size_t why_size);
+
 /* With holds_refresh_token, refresh_expires_at (Unix seconds, 0: the provider gave none) in
  * the reply, for the module's login state (pam_module/login_state.h). -1 if it does not fit. */
 int work_add_refresh_expiry(struct request_work *work, bool holds_refresh_token,

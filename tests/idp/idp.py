@@ -8,6 +8,14 @@ authorization server for the PAM module's authorization-code + PKCE flow:
     POST /token       authorization_code and refresh_token grants
     POST /revoke      token revocation (RFC 7009)
     GET  /userinfo    bearer-token check ({"sub": the account that signed in})
+    GET  /.well-known/openid-configuration, /.well-known/oauth-authorization-server
+                      the issuer's metadata (OpenID Connect Discovery 1.0, RFC 8414); the
+                      "discovery" knob picks a good or a bad document
+    /realms/test/...  the same endpoints for a second issuer with a path, as Keycloak's
+                      https://HOST/realms/REALM: its metadata at
+                      /realms/test/.well-known/openid-configuration and (RFC 8414 3.1, between
+                      host and path) /.well-known/oauth-authorization-server/realms/test; its
+                      redirects carry iss = that issuer
     GET  /stats       counters and issued secrets, for test assertions
     POST /control     test knobs: injected faults, TTLs, authorize errors, held refreshes
     GET  /control     the current knobs
@@ -80,6 +88,24 @@ FAULTS_AFTER = frozenset({
     "wrong_content_type", "slow_drip",
 })
 FAULTS = FAULTS_BEFORE | FAULTS_AFTER
+
+# What the well-known addresses serve (the "discovery" knob), for both issuers:
+#   good            the document at both addresses
+#   oauth_only      404 at OpenID Connect's address, the document at RFC 8414's
+#   other_issuer    a document whose issuer is another one (.../someone-else)
+#   too_large       a good document padded past 64 KiB
+#   http_endpoints  a document whose endpoints are http:// URLs
+#   redirect        302 to the good document (a redirect is never to be followed)
+#   not_found       404 at both addresses
+#   blackhole       never answers (the provider down)
+DISCOVERY_MODES = frozenset({
+    "good", "oauth_only", "other_issuer", "too_large", "http_endpoints", "redirect",
+    "not_found", "blackhole",
+})
+# The second issuer's path (an issuer with a path, as Keycloak's realms).
+REALM_PREFIX = "/realms/test"
+OPENID_WELL_KNOWN = "/.well-known/openid-configuration"
+OAUTH_WELL_KNOWN = "/.well-known/oauth-authorization-server"
 
 # The account a browser is signed in to (cookie test_idp_account), and the default one.
 ACCOUNT_RE = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -213,7 +239,7 @@ class Provider:
     """
 
     REQUEST_KINDS = ("authorize", "token", "token_authorization_code",
-                     "token_refresh_token", "revoke", "userinfo")
+                     "token_refresh_token", "revoke", "userinfo", "discovery")
 
     def __init__(self, config):
         self.config = config
@@ -235,6 +261,7 @@ class Provider:
         self.fault = None
         self.fault_count = None
         self.hold_refresh = False
+        self.discovery = "good"
         self.refresh_released.set()
 
     def _reset_records(self):
@@ -256,7 +283,8 @@ class Provider:
                 "access_ttl": self.access_ttl,
                 "fault": self.fault,
                 "fault_count": self.fault_count,
-                "hold_refresh": self.hold_refresh}
+                "hold_refresh": self.hold_refresh,
+                "discovery": self.discovery}
 
     def knobs(self):
         with self.lock:
@@ -272,7 +300,7 @@ class Provider:
         if not isinstance(settings, dict):
             raise OAuthError(400, "invalid_request", "body must be a JSON object")
         known = {"reset", "authorize_error", "access_ttl", "fault", "fault_count",
-                 "hold_refresh"}
+                 "hold_refresh", "discovery"}
         unknown = sorted(set(settings) - known)
         if unknown:
             raise OAuthError(400, "invalid_request",
@@ -307,6 +335,9 @@ class Provider:
 
         if "hold_refresh" in settings and not isinstance(settings["hold_refresh"], bool):
             raise OAuthError(400, "invalid_request", "hold_refresh must be a boolean")
+        if "discovery" in settings and settings["discovery"] not in DISCOVERY_MODES:
+            raise OAuthError(400, "invalid_request",
+                             "discovery must be one of: " + ", ".join(sorted(DISCOVERY_MODES)))
 
         with self.lock:
             if settings.get("reset"):
@@ -323,6 +354,8 @@ class Provider:
                 self.fault_count = None
             if "fault_count" in settings:
                 self.fault_count = settings["fault_count"]
+            if "discovery" in settings:
+                self.discovery = settings["discovery"]
             if "hold_refresh" in settings:
                 self.hold_refresh = settings["hold_refresh"]
                 if self.hold_refresh:
@@ -410,7 +443,40 @@ class Provider:
 
     # -- /authorize ----------------------------------------------------------
 
-    def authorize(self, pairs, account=DEFAULT_ACCOUNT):
+    def metadata(self, realm):
+        """The issuer's metadata document for realm ("" or REALM_PREFIX), as the
+        discovery knob wants it, or None when the knob says there is none to serve."""
+        with self.lock:
+            mode = self.discovery
+        issuer = self.issuer + realm
+        base = issuer
+        if mode == "http_endpoints":
+            base = "http://" + issuer[len("https://"):]
+        document = {
+            "issuer": issuer + "/someone-else" if mode == "other_issuer" else issuer,
+            "authorization_endpoint": base + "/authorize",
+            "token_endpoint": base + "/token",
+            "revocation_endpoint": base + "/revoke",
+            "device_authorization_endpoint": base + "/device",
+            "userinfo_endpoint": base + "/userinfo",
+            "jwks_uri": base + "/jwks",
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic", "client_secret_post", "none"],
+            "revocation_endpoint_auth_methods_supported": [
+                "client_secret_basic", "client_secret_post", "none"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "authorization_response_iss_parameter_supported": True,
+            "mtls_endpoint_aliases": {"token_endpoint": base + "/mtls/token"},
+        }
+        if mode == "too_large":
+            document["padding"] = "x" * (70 * 1024)
+        return document
+
+    def authorize(self, pairs, account=DEFAULT_ACCOUNT, realm=""):
         """Handles an authorization request, approved by account.
 
         Returns ("redirect", location) or ("page", status, text): errors
@@ -429,12 +495,13 @@ class Provider:
 
         state = None if "state" in dups else params.get("state")
         redirect_uri = params["redirect_uri"]
+        issuer = self.issuer + realm  # RFC 9207: the issuer whose endpoint this is
 
         def redirect_error(error, description):
             reply = [("error", error), ("error_description", description)]
             if state is not None:
                 reply.append(("state", state))
-            reply.append(("iss", self.issuer))
+            reply.append(("iss", issuer))
             return ("redirect", self._redirect_uri_with(reply, redirect_uri))
 
         if dups:
@@ -475,7 +542,7 @@ class Provider:
         reply = [("code", code)]
         if state is not None:
             reply.append(("state", state))
-        reply.append(("iss", self.issuer))
+        reply.append(("iss", issuer))
         return ("redirect", self._redirect_uri_with(reply, redirect_uri))
 
     def _redirect_uri_with(self, reply, base):
@@ -859,13 +926,51 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_HEAD
 
+    @staticmethod
+    def _realm_of(path):
+        """(realm, path within it): the second issuer's endpoints live under REALM_PREFIX."""
+        if path.startswith(REALM_PREFIX + "/"):
+            return REALM_PREFIX, path[len(REALM_PREFIX):]
+        return "", path
+
+    @staticmethod
+    def _metadata_realm(path):
+        """Which issuer's metadata path asks for, and at which address: (realm, kind) with kind
+        "openid" or "oauth", or None when path is not a well-known address."""
+        for realm in ("", REALM_PREFIX):
+            if path == realm + OPENID_WELL_KNOWN:
+                return realm, "openid"
+            if path == OAUTH_WELL_KNOWN + realm:
+                return realm, "oauth"
+        return None
+
+    def _metadata(self, realm, kind):
+        provider = self.server.provider
+        provider.count("discovery")
+        mode = provider.knobs()["discovery"]
+        if mode == "blackhole":
+            self._blackhole()
+        elif mode == "not_found" or (mode == "oauth_only" and kind == "openid"):
+            self._not_found()
+        elif mode == "redirect":
+            self.send_response(302)
+            self.send_header("Location", provider.issuer + realm + OPENID_WELL_KNOWN)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        else:
+            self._send_json(200, provider.metadata(realm))
+
     def _get(self):
         parts = urllib.parse.urlsplit(self.path)
         provider = self.server.provider
-        if parts.path == "/authorize":
+        metadata = self._metadata_realm(parts.path)
+        realm, path = self._realm_of(parts.path)
+        if metadata is not None:
+            self._metadata(*metadata)
+        elif path == "/authorize":
             provider.count("authorize")
-            self._authorize(parts.query)
-        elif parts.path == "/userinfo":
+            self._authorize(parts.query, realm)
+        elif path == "/userinfo":
             provider.count("userinfo")
             self._userinfo()
         elif parts.path == "/stats":
@@ -876,7 +981,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._not_found()
 
     def _post(self):
-        path = urllib.parse.urlsplit(self.path).path
+        _, path = self._realm_of(urllib.parse.urlsplit(self.path).path)
         provider = self.server.provider
         if path == "/token":
             self._token()
@@ -890,7 +995,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # -- endpoints -----------------------------------------------------------------
 
-    def _authorize(self, query):
+    def _authorize(self, query, realm=""):
         try:
             pairs = urllib.parse.parse_qsl(query, keep_blank_values=True,
                                            errors="strict", max_num_fields=100)
@@ -899,7 +1004,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if pairs is None:
             result = ("page", 400, "invalid_request: malformed query string\n")
         else:
-            result = self.server.provider.authorize(pairs, self._account())
+            result = self.server.provider.authorize(pairs, self._account(), realm)
         if result[0] == "redirect":
             self.send_response(302)
             self.send_header("Location", result[1])

@@ -1,0 +1,123 @@
+#!/bin/bash
+# Discovery (issue 21, item 1): a configuration that names only the issuer - with client_id,
+# client_secret, redirect_uri and the test CA - signs in, stores the pair and refreshes, through
+# the real libpam, the real helper and the real refresher, with every endpoint taken from the
+# issuer's metadata. The issuer has a path (as Keycloak's https://HOST/realms/REALM), so both
+# well-known addresses are the standards' (OpenID Connect's appended, RFC 8414's inserted
+# between host and path). Then each bad document - another issuer, too large, http endpoints, a
+# redirect, none at all - is refused with its reason in the log (both issuers named where they
+# differ), and the session opens all the same; so it does when the provider does not answer
+# (black hole: within the timeout) or refuses the connection.
+set -u
+. "${top_srcdir:-.}/tests/lib.sh"
+prepare_refresh_test 120
+ISSUER="$IDP_URL/realms/test"
+
+# Only the issuer: no authorize_url, token_url or revoke_url. The group's name is the keyring
+# service (a unique one: other trees' tests may share this machine and user).
+cat >"$WORK/pam.conf" <<CONF
+[$SERVICE]
+issuer = $ISSUER
+client_id = $CLIENT_ID
+client_secret = $CLIENT_SECRET
+redirect_uri = $REDIRECT_URI
+ca_file = $CA_FILE
+CONF
+# The same with the issuer on a port nothing listens on (the provider refuses connections).
+sed "s|^issuer = .*|issuer = https://127.0.0.1:$(free_port)/realms/test|" "$WORK/pam.conf" \
+    >"$WORK/pam-refused.conf"
+chown --reference="$WORK/pam.conf" "$WORK/pam-refused.conf"
+chmod 600 "$WORK/pam-refused.conf"
+sed "s|config=$WORK/pam.conf|config=$WORK/pam-refused.conf|" "$WORK/pam.d/pok-always" \
+    >"$WORK/pam.d/pok-refused"
+chmod a+r "$WORK/pam.d/pok-refused"
+
+cat >"$WORK/scenario.sh" <<'SCENARIO'
+set -u
+ISSUER="$IDP_URL/realms/test"
+discoveries() { idp_stat 's["requests"]["discovery"]'; }
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+# A login whose provider cannot be used: no prompt, the session opens, the reason logged.
+#   refused_login NAME PAM-SERVICE EXPECTED-LOG-TEXT
+refused_login() {
+    local started
+    started=$(ms_now)
+    session_login url "$1" "$2"
+    echo $(($(ms_now) - started)) >"$WORK/out/$1.ms"
+    grep -q "pam_open_session: Success" "$WORK/out/$1.out" || fail "$1: no session: $(cat "$WORK/out/$1.out")"
+    ! prompted "$1" || fail "$1: the user was asked although the provider cannot be used"
+    grep -qF -- "$3" "$WORK/out/$1.log" || fail "$1: the log does not say '$3': $(cat "$WORK/out/$1.log")"
+    note "$1: refused in $(cat "$WORK/out/$1.ms") ms: $(grep -F -- "$3" "$WORK/out/$1.log" | head -1 | cut -c1-400)"
+}
+
+# 1. Sign in with the issuer alone (pok-private: no refresher).
+started=$(ms_now)
+login first pok-private
+note "first login (discovery, prompt, exchange, store): $(($(ms_now) - started)) ms"
+prompted first || fail "the first login did not ask"
+grep -q "is now in your keyring" "$WORK/out/first.out" || fail "not stored: $(cat "$WORK/out/first.out")"
+grep -q "^\[info\] $IDP_URL/realms/test/authorize?" "$WORK/out/first.out" ||
+    fail "the prompt does not show the discovered authorization endpoint"
+token=$(keyring_token)
+[ "$token" = "$(idp_stat 's["issued"]["access_tokens"][-1]')" ] || fail "the keyring does not hold the issued token"
+works_at_idp "$token" || fail "the stored token does not work"
+[ "$(discoveries)" = 2 ] || fail "$(discoveries) metadata requests for one login (authorize, exchange: 2)"
+grep -q "POST /realms/test/token 200" "$WORK/idp.log" || fail "the code did not go to the discovered token endpoint"
+
+# 2. The session hook refreshes a due token at the next login, with the metadata fetched then.
+age_pair 115
+before=$(refresh_requests)
+login second pok-private
+! prompted second || fail "the second login asked although a refresh token is stored"
+[ "$(refresh_requests)" = $((before + 1)) ] || fail "the session hook did not refresh once"
+[ "$(discoveries)" = 3 ] || fail "$(discoveries) metadata requests after the session refresh (3 expected)"
+works_at_idp "$(keyring_token)" || fail "the refreshed token does not work"
+
+# 3. A refresher: it fetches the metadata once, at its start, and keeps the endpoints; a
+# refresh it runs for oauth-keyring token needs no further request.
+login third pok-refresher
+wait_until 10 eval '[ "$(discoveries)" = 4 ]' || fail "the refresher did not fetch the metadata at its start ($(discoveries))"
+age_pair 115
+before=$(refresh_requests)
+cli_token cli --min-valid 10
+[ "$(cat "$WORK/out/cli.status")" = 0 ] || fail "oauth-keyring token failed: $(cat "$WORK/out/cli.err")"
+[ "$(refresh_requests)" = $((before + 1)) ] || fail "oauth-keyring token did not make the refresher refresh once"
+[ "$(cat "$WORK/out/cli.token")" = "$(keyring_token)" ] && works_at_idp "$(keyring_token)" ||
+    fail "the token oauth-keyring printed is not the stored, working one"
+[ "$(discoveries)" = 4 ] || fail "the refresher fetched the metadata again for a refresh ($(discoveries))"
+"$CLI" logout --service "$SERVICE" >"$WORK/out/logout.out" 2>&1 || fail "logout: $(cat "$WORK/out/logout.out")"
+grep -q "POST /realms/test/revoke 200" "$WORK/idp.log" || fail "logout did not revoke at the discovered endpoint"
+
+# 4. RFC 8414 only (OpenID Connect's address answers 404): a new sign-in works.
+idp_control '{"discovery": "oauth_only"}'
+before=$(discoveries)
+login rfc8414 pok-always
+prompted rfc8414 && grep -q "is now in your keyring" "$WORK/out/rfc8414.out" ||
+    fail "no sign-in from RFC 8414's document: $(cat "$WORK/out/rfc8414.out")"
+grep -q "GET /.well-known/oauth-authorization-server/realms/test 200" "$WORK/idp.log" ||
+    fail "RFC 8414's address was not the one between host and path"
+note "RFC 8414 only: $(($(discoveries) - before)) metadata requests for a login (404 then 200, twice)"
+
+# 5. Bad documents: refused with the reason, the session opens.
+idp_control '{"discovery": "other_issuer"}'
+refused_login other-issuer pok-always "names the issuer $ISSUER/someone-else, not the configured $ISSUER"
+idp_control '{"discovery": "too_large"}'
+refused_login too-large pok-always "answer is larger than 65536 bytes"
+idp_control '{"discovery": "http_endpoints"}'
+refused_login http pok-always "authorization_endpoint is not an https URL (http://"
+idp_control '{"discovery": "redirect"}'
+refused_login redirect pok-always "answered with a redirect (HTTP 302), which is not followed"
+idp_control '{"discovery": "not_found"}'
+refused_login not-found pok-always "oauth-authorization-server/realms/test: HTTP 404"
+
+# 6. The provider down: a black hole costs at most the timeout (default 10 s), a refused
+# connection nothing.
+idp_control '{"discovery": "blackhole"}'
+refused_login blackhole pok-always "openid-configuration"
+[ "$(cat "$WORK/out/blackhole.ms")" -lt 12000 ] || fail "the black hole held the login $(cat "$WORK/out/blackhole.ms") ms"
+refused_login refused pok-refused "cannot reach the metadata endpoint"
+[ "$(cat "$WORK/out/refused.ms")" -lt 3000 ] || fail "a refused connection held the login $(cat "$WORK/out/refused.ms") ms"
+idp_control '{"discovery": "good"}'
+SCENARIO
+run_refresh_test "$WORK/scenario.sh" 150
+pass "the issuer alone signs in, stores, refreshes and logs out; bad metadata and a provider down are refused and the session opens"
