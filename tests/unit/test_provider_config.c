@@ -974,6 +974,61 @@ static void test_quoted_values(void **state)
                      PATH ":6: key 'scope': empty value", NULL);
 }
 
+/* ---- issue 21, item 1: an issuer alone discovers the endpoints ---- */
+
+static void test_issuer_alone_discovers(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[kc]\nissuer = https://kc.example/realms/corp\nclient_id = cid\n"
+             "redirect_uri = http://127.0.0.1:8080/cb\n",
+             NULL, &config);
+    assert_true(config.discover);
+    assert_null(config.authorize_url);
+    assert_null(config.token_url);
+    assert_null(config.revoke_url);
+    assert_string_equal(config.issuer, "https://kc.example/realms/corp");
+    provider_config_clear(&config);
+    assert_false(config.discover);
+    /* An explicit key stands; the other endpoints still come from the metadata. */
+    parse_ok("[kc]\nissuer = https://kc.example/realms/corp\nclient_id = cid\n"
+             "token_url = https://proxy.example/token\nredirect_uri = http://127.0.0.1:8080/cb\n",
+             NULL, &config);
+    assert_true(config.discover);
+    assert_string_equal(config.token_url, "https://proxy.example/token");
+    provider_config_clear(&config);
+}
+
+/* An issuer beside both endpoints keeps its old meaning only (RFC 9207's iss check): no
+ * network request that today's configurations did not make. */
+static void test_issuer_with_endpoints_does_not_discover(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[p]\n" GENERIC_KEYS "issuer = https://idp.example\n", NULL, &config);
+    assert_false(config.discover);
+    provider_config_clear(&config);
+}
+
+static void test_discovery_needs_an_issuer_url(void **state)
+{
+    (void)state;
+    parse_fails_with(
+        "[p]\nissuer = https://idp.example/?tenant=1\nclient_id = c\n"
+        "redirect_uri = http://127.0.0.1/cb\n",
+        NULL, PATH ":2: key 'issuer': to discover the endpoints it must be an https URL", NULL);
+    parse_fails_with("[p]\nissuer = http://idp.example\nclient_id = c\n"
+                     "redirect_uri = http://127.0.0.1/cb\n",
+                     NULL, "key 'issuer'", NULL);
+    parse_fails_with(
+        "[p]\nclient_id = c\nredirect_uri = http://127.0.0.1/cb\n", NULL,
+        PATH ":1: [p]: required key 'authorize_url' is missing (or give 'issuer' alone", NULL);
+    parse_fails_with("[p]\nissuer = https://idp.example\nredirect_uri = http://127.0.0.1/cb\n",
+                     NULL, "required key 'client_id' is missing", NULL);
+}
+
 /* ---- issue 11, item 8: every error names the file and the line ---- */
 
 static void test_group_errors_name_a_line(void **state)
@@ -1122,6 +1177,9 @@ int main(void)
         cmocka_unit_test(test_preset_any_case),
         cmocka_unit_test(test_group_choice_lists_the_groups),
         cmocka_unit_test(test_group_list_is_cut),
+        cmocka_unit_test(test_issuer_alone_discovers),
+        cmocka_unit_test(test_issuer_with_endpoints_does_not_discover),
+        cmocka_unit_test(test_discovery_needs_an_issuer_url),
     };
 
     return cmocka_run_group_tests_name("test_provider_config", tests, NULL, NULL);
