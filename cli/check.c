@@ -213,13 +213,24 @@ static void check_ca_file(struct check_report *report, const char *ca_file)
             "%s: %s; the helper runs as the user and would fail after the sign-in", ca_file, why);
 }
 
+/* An endpoint the configuration leaves out comes from the issuer's metadata (discover): the
+ * probe fetches it as the helper would. */
+static bool endpoint_is_https(const struct provider_config *config, const char *url)
+{
+    return url != NULL ? provider_url_is_https(url) : config->discover;
+}
+
 static void check_urls(struct check_report *report, const struct provider_config *config)
 {
-    bool https = provider_url_is_https(config->authorize_url) &&
-                 provider_url_is_https(config->token_url) &&
+    bool https = endpoint_is_https(config, config->authorize_url) &&
+                 endpoint_is_https(config, config->token_url) &&
                  (config->revoke_url == NULL || provider_url_is_https(config->revoke_url));
 
-    if (https)
+    if (https && config->discover)
+        check_add(report, "config.urls", CHECK_PASS, NULL,
+                  "the endpoints not configured come from the metadata of the issuer %s",
+                  config->issuer);
+    else if (https)
         check_add(report, "config.urls", CHECK_PASS, NULL,
                   "authorize_url, token_url%s are https with a host",
                   config->revoke_url != NULL ? ", revoke_url" : "");

@@ -79,7 +79,10 @@ static int build_probe(struct protocol_message *request, const struct provider_c
                 : 0) |
            protocol_set(request, FIELD_REDIRECT_URI, config->redirect_uri) |
            (config->ca_file != NULL ? protocol_set(request, FIELD_CA_FILE, config->ca_file) : 0) |
-           protocol_set(request, FIELD_TIMEOUT, timeout);
+           protocol_set(request, FIELD_TIMEOUT, timeout) |
+           (config->discover ? protocol_set(request, FIELD_DISCOVER, "1") |
+                                   protocol_set(request, FIELD_ISSUER, config->issuer)
+                             : 0);
 }
 
 /* The authorization endpoint: any answer over verified TLS passes; a 4xx is the provider
@@ -154,8 +157,10 @@ void check_provider(struct check_report *report, const struct provider_config *c
         check_add(report, "provider", CHECK_FAIL, NULL, "the probe request does not fit");
         goto out;
     }
-    if (helper_run(&account, &environment, &request, (int)config->timeout * 2000 + PROBE_SLACK_MS,
-                   &reply, why, sizeof(why)) != 0 ||
+    /* Two requests, and with discovery the metadata first. */
+    if (helper_run(&account, &environment, &request,
+                   (int)config->timeout * (config->discover ? 3000 : 2000) + PROBE_SLACK_MS, &reply,
+                   why, sizeof(why)) != 0 ||
         protocol_reply_check(protocol_request_find(CHANNEL_CHECK, "probe"), &reply, why,
                              sizeof(why)) != 0) {
         check_add(report, "provider", CHECK_FAIL,

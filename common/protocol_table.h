@@ -184,11 +184,12 @@ enum protocol_kind {
     /* oauth-keyring check (root) -> the helper as an unprivileged uid: the provider   \
      * for real, nothing stored. authorize_result: "answered" or why not (the https      \
      * transport's reason); grant_result: the OAuth error the token endpoint gave a      \
-     * deliberately invalid code (invalid_grant: the client authenticated), or why none */ \
+     * deliberately invalid code (invalid_grant: the client authenticated), or why none; \
+     * with discover=1 the endpoints it lacks come from the issuer's metadata first */    \
     R(PROBE, CHECK, "probe", OK_OR_ERROR,                                             \
-      F(AUTHORIZE_URL, REQUIRED) F(TOKEN_URL, REQUIRED) F(CLIENT_ID, REQUIRED)        \
+      F(AUTHORIZE_URL, OPTIONAL) F(TOKEN_URL, OPTIONAL) F(CLIENT_ID, REQUIRED)        \
       F(CLIENT_SECRET, OPTIONAL) F(REDIRECT_URI, REQUIRED) F(CA_FILE, OPTIONAL)       \
-      F(TIMEOUT, OPTIONAL),                                                           \
+      F(TIMEOUT, OPTIONAL) F(ISSUER, OPTIONAL) F(DISCOVER, OPTIONAL),                 \
       F(AUTHORIZE_RESULT, REQUIRED) F(AUTHORIZE_MESSAGE, REQUIRED)                    \
       F(GRANT_RESULT, REQUIRED) F(GRANT_MESSAGE, REQUIRED))
 

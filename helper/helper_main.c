@@ -249,9 +249,19 @@ static int probe_provider(struct request_work *context)
         .timeout_ms = (seconds >= 1 && seconds <= 120 ? seconds : 10) * 1000,
     };
     struct probe_outcome outcome;
+    char why[512];
 
     if (!ca_file_readable(context))
         return HELPER_EXIT_FAILED;
+    /* A configuration that names only the issuer: its metadata is the first thing probed. */
+    if (work_discover_endpoints(context, request.timeout_ms, why, sizeof(why)) != 0)
+        return work_reply_error(context, "discovery", why);
+    request.authorize_url = field(context, FIELD_AUTHORIZE_URL);
+    request.token_url = field(context, FIELD_TOKEN_URL);
+    if (request.authorize_url == NULL || request.token_url == NULL)
+        return work_reply_error(context, "bad-config",
+                                "no authorization or token endpoint: neither configured nor "
+                                "discovered");
     provider_probe(&request, &outcome);
     protocol_reply_init(&context->reply, true);
     return protocol_set(&context->reply, FIELD_AUTHORIZE_RESULT, outcome.authorize_result) |

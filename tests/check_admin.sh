@@ -214,6 +214,23 @@ messages port-taken port | grep -q "pid $SQUATTER (python3" ||
 exit_is port-taken 1
 note "6. the redirect port taken: port fails naming pid $SQUATTER (python3)"
 
+# --- 9. only the issuer (discovery, issue 21): the probe fetches the metadata first ----------
+grep -v '^\(authorize_url\|token_url\|revoke_url\|issuer\) ' "$WORK/pok.conf" >"$WORK/discovery.conf"
+echo "issuer = $IDP_URL/realms/test" >>"$WORK/discovery.conf"
+chmod 600 "$WORK/discovery.conf"
+run_check discovery --config "$WORK/discovery.conf" --pam-dir "$GOOD_PAM"
+for check in config.parse config.urls provider.authorize provider.token; do
+    expect discovery "$check" pass
+done
+messages discovery provider.token | grep -q invalid_grant || fail "discovery: no invalid_grant named"
+idp_control '{"discovery": "other_issuer"}'
+run_check other-issuer --config "$WORK/discovery.conf" --pam-dir "$GOOD_PAM"
+idp_control '{"discovery": "good"}'
+expect other-issuer provider fail
+messages other-issuer provider | grep -qF "names the issuer $IDP_URL/realms/test/someone-else, not the configured $IDP_URL/realms/test" ||
+    fail "another issuer: not named: $(messages other-issuer provider)"
+note "9. the issuer alone: the endpoints discovered and probed; a document naming another issuer fails, both named"
+
 # --- 7. as a user: says it needs root, checks what a user can ---------------------------------
 runuser -u nobody -- env -i PATH=/usr/bin:/bin "$CLI" check --pam-dir "$GOOD_PAM" \
     --destdir "$WORK/root" >"$WORK/user.out" 2>&1
@@ -225,4 +242,4 @@ for output in "$WORK"/*.json "$WORK"/*.err "$WORK/user.out"; do
     ! grep -qF -e "$CLIENT_SECRET" -e wrong-secret "$output" || fail "$output holds the client secret"
 done
 note "8. no output (text, JSON, stderr) holds the client secret"
-pass "oauth-keyring check finds a wrong secret, an unreachable token endpoint, a misordered stack, a readable helper and a taken port"
+pass "oauth-keyring check finds a wrong secret, an unreachable token endpoint, a misordered stack, a readable helper, a taken port and metadata of another issuer"
