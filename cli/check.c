@@ -527,26 +527,29 @@ static int finish(struct check_report *report)
 
 int check_run(const struct check_options *options)
 {
-    struct check_report report = {.json = options->json, .scope = "system"};
-    struct pam_findings pam = {false, false};
+    struct check_report report = {.json = options->json, .scope = "pam"};
+    struct pam_findings pam = {false, false, NULL, false};
+    struct check_options effective = *options;
     int rv;
 
     report.list = json_object_new_array();
-    if (geteuid() == 0) {
-        check_configuration(&report, options);
-    } else {
-        report.scope = "config";
+    /* The stacks first: without --config, the configuration their lines name is checked. */
+    check_pam_stacks(&report, options->pam_dir != NULL ? options->pam_dir : "/etc/pam.d", &pam);
+    if (effective.config_path == NULL)
+        effective.config_path = pam.config_path;
+    report.scope = "config";
+    if (geteuid() == 0)
+        check_configuration(&report, &effective);
+    else
         check_add(&report, "config", CHECK_SKIP, "run `sudo oauth-keyring check`",
                   "needs root: the configuration is root's (it holds the client secret), and "
                   "the provider is checked with it; checking what a user can");
-    }
-    report.scope = "pam";
-    check_pam_stacks(&report, options->pam_dir != NULL ? options->pam_dir : "/etc/pam.d", &pam);
     report.scope = "install";
     check_installation(&report, options, &pam);
     if (geteuid() != 0)
         check_as_user(&report);
     rv = finish(&report);
     json_object_put(report.list);
+    g_free(pam.config_path);
     return rv;
 }

@@ -40,6 +40,8 @@ void check_add(struct check_report *report, const char *name, enum check_result 
 struct pam_findings {
     bool module_found;      /* some service reaches the module */
     bool desktop_signin_no; /* and every line of it says desktop_signin=no */
+    char *config_path;      /* the config= every line names; NULL: none, or several differ */
+    bool config_paths_differ;
 };
 
 /* Reads every file under pam_dir, follows @include, include and substack, and reports which

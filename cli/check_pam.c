@@ -265,6 +265,67 @@ static char *describe_places(const struct service_stack *stack)
     return g_string_free(text, FALSE);
 }
 
+/* The value of NAME= among a line's arguments (a new string), or NULL. */
+static char *argument_value(const char *arguments, const char *name)
+{
+    char **words = g_strsplit(arguments, " ", -1);
+    size_t length = strlen(name);
+    char *value = NULL;
+
+    for (size_t i = 0; words[i] != NULL && value == NULL; i++) {
+        if (strncmp(words[i], name, length) == 0 && words[i][length] == '=')
+            value = g_strdup(words[i] + length + 1);
+    }
+    g_strfreev(words);
+    return value;
+}
+
+/* The configuration the module's lines read: one path for the check to read, unless they
+ * name several. */
+static void note_config_path(const struct stack_line *line, struct pam_findings *findings)
+{
+    char *path = argument_value(line->arguments, "config");
+
+    if (path != NULL && findings->config_path == NULL && !findings->config_paths_differ)
+        findings->config_path = g_strdup(path);
+    else if (path != NULL && findings->config_path != NULL &&
+             strcmp(path, findings->config_path) != 0)
+        findings->config_paths_differ = true;
+    g_free(path);
+}
+
+/* The auth and session lines of one service must read the same provider (recipes.md): else
+ * the code of one is spent with the settings of another. */
+static void judge_arguments(struct check_report *report, const char *service,
+                            const struct service_stack *stack)
+{
+    static const char *const names[] = {"config", "provider", "state_dir"};
+    const struct stack_line *first = NULL;
+
+    for (int phase = 0; phase < PHASE_COUNT; phase++) {
+        int ours = first_ours(stack->lines[phase]);
+        const struct stack_line *line =
+            ours >= 0 ? g_ptr_array_index(stack->lines[phase], ours) : NULL;
+        if (line == NULL || first == NULL) {
+            first = first != NULL ? first : line;
+            continue;
+        }
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            char *mine = argument_value(line->arguments, names[i]);
+            char *theirs = argument_value(first->arguments, names[i]);
+            if (g_strcmp0(mine, theirs) != 0)
+                check_add(report, "pam.arguments", CHECK_WARN,
+                          "give every line of the service the same config=, provider= and "
+                          "state_dir=",
+                          "%s: %s=%s at %s but %s=%s at %s", service, names[i],
+                          theirs != NULL ? theirs : "(default)", first->origin, names[i],
+                          mine != NULL ? mine : "(default)", line->origin);
+            g_free(mine);
+            g_free(theirs);
+        }
+    }
+}
+
 /* Lines in shared stacks without only_if=, each reported once (seen holds their origins). */
 static void judge_shared(struct check_report *report, const struct service_stack *stack,
                          GHashTable *seen, struct pam_findings *findings)
@@ -275,6 +336,7 @@ static void judge_shared(struct check_report *report, const struct service_stack
             if (!is_ours(line) || g_hash_table_contains(seen, line->origin))
                 continue;
             g_hash_table_add(seen, g_strdup(line->origin));
+            note_config_path(line, findings);
             if (strstr(line->arguments, "desktop_signin=no") == NULL)
                 findings->desktop_signin_no = false;
             if (strncmp(line->origin, "common-", 7) == 0 &&
@@ -296,6 +358,7 @@ static void judge_service(struct check_report *report, const char *service,
 
     check_add(report, "pam.service", CHECK_PASS, NULL, "%s: %s", service, places);
     judge_shared(report, stack, seen, findings);
+    judge_arguments(report, service, stack);
     if (first_ours(stack->lines[PHASE_AUTH]) >= 0)
         judge_auth(report, service, stack->lines[PHASE_AUTH]);
     if (first_ours(stack->lines[PHASE_SESSION]) >= 0)
@@ -327,6 +390,8 @@ void check_pam_stacks(struct check_report *report, const char *pam_dir,
     unsigned served = 0;
 
     findings->desktop_signin_no = true;
+    findings->config_path = NULL;
+    findings->config_paths_differ = false;
     while (directory != NULL && (entry = readdir(directory)) != NULL) {
         /* common-* are the stacks others include, not services; dpkg leaves backups. */
         if (entry->d_name[0] != '.' && strncmp(entry->d_name, "common-", 7) != 0 &&
@@ -354,6 +419,10 @@ void check_pam_stacks(struct check_report *report, const char *pam_dir,
     if (directory == NULL)
         check_add(report, "pam.services", CHECK_FAIL, "name the directory with --pam-dir",
                   "cannot read %s", pam_dir);
+    else if (findings->config_paths_differ)
+        check_add(report, "pam.config", CHECK_WARN, "check each configuration named with --config",
+                  "the module's lines name several config= files; checking %s",
+                  findings->config_path);
     else if (served == 0)
         check_add(report, "pam.services", CHECK_WARN,
                   "add the module's lines to the services that should sign in "

@@ -91,8 +91,6 @@ for check in config.file config.parse config.urls config.redirect_uri config.ca_
 done
 exit_is good 0
 messages good provider.token | grep -q invalid_grant || fail "right secret: no invalid_grant named"
-[ "$(idp_stat 's["requests"]["token_authorization_code"]')" -ge 1 ] 2>/dev/null ||
-    grep -q token "$WORK/idp.log" || note "(the IdP's stats do not count refused grants)"
 note "1. a right configuration: every check passes, exit 0; the token endpoint said invalid_grant"
 
 # --- 2. a wrong client secret: invalid_client, exit 1 ------------------------------------------
@@ -167,9 +165,9 @@ auth [success=1 default=ignore] pam_unix.so nullok
 auth requisite pam_deny.so
 auth required pam_permit.so
 PAM
-cat >"$BAD_PAM/login" <<'PAM'
+cat >"$BAD_PAM/login" <<PAM
 @include common-auth
-session optional pam_oauth_keyring.so
+session optional pam_oauth_keyring.so config=$WORK/pok.conf
 PAM
 cat >"$BAD_PAM/sshd" <<'PAM'
 auth required pam_unix.so
@@ -186,8 +184,22 @@ messages misordered pam.shared_stack | grep -q "common-auth:1" ||
 expect misordered pam.keyring warn
 expect misordered pam.sshd warn
 messages misordered pam.sshd | grep -q PAM_TEXT_INFO || fail "sshd: the reason is not given"
+expect misordered pam.arguments warn
+messages misordered pam.arguments | grep -q "config=(default) at common-auth:1 but config=$WORK/pok.conf at login:2" ||
+    fail "misordered: the differing config= not named: $(messages misordered pam.arguments)"
 exit_is misordered 5
-note "4. module before pam_unix in common-auth without only_if: auth_order and shared_stack warn; no keyring line, sshd's auth line warned; exit 5"
+note "4. module before pam_unix in common-auth without only_if: auth_order and shared_stack warn; no keyring line, sshd's auth line, auth and session reading different config= warned; exit 5"
+
+# --- 4b. without --config: the configuration the module's lines name is checked --------------
+NAMED_PAM="$WORK/pam.named"
+cp -r "$GOOD_PAM" "$NAMED_PAM"
+sed -i "s|pam_oauth_keyring.so only_if=login|pam_oauth_keyring.so only_if=login config=$WORK/wrong.conf|" \
+    "$NAMED_PAM/login"
+run_check named --pam-dir "$NAMED_PAM"
+messages named config.file | grep -qF "$WORK/wrong.conf" ||
+    fail "without --config: not the PAM lines' config=: $(messages named config.file)"
+expect named provider.token fail
+note "4b. without --config, the config= of the module's lines is the one checked (its wrong secret found)"
 
 # --- 5. a readable helper (0755) in the install tree -----------------------------------------
 chmod 0755 "$HELPER"
@@ -214,7 +226,7 @@ messages port-taken port | grep -q "pid $SQUATTER (python3" ||
 exit_is port-taken 1
 note "6. the redirect port taken: port fails naming pid $SQUATTER (python3)"
 
-# --- 9. only the issuer (discovery, issue 21): the probe fetches the metadata first ----------
+# --- 6b. only the issuer (discovery, issue 21): the probe fetches the metadata first ----------
 grep -v '^\(authorize_url\|token_url\|revoke_url\|issuer\) ' "$WORK/pok.conf" >"$WORK/discovery.conf"
 echo "issuer = $IDP_URL/realms/test" >>"$WORK/discovery.conf"
 chmod 600 "$WORK/discovery.conf"
@@ -229,7 +241,7 @@ idp_control '{"discovery": "good"}'
 expect other-issuer provider fail
 messages other-issuer provider | grep -qF "names the issuer $IDP_URL/realms/test/someone-else, not the configured $IDP_URL/realms/test" ||
     fail "another issuer: not named: $(messages other-issuer provider)"
-note "9. the issuer alone: the endpoints discovered and probed; a document naming another issuer fails, both named"
+note "6b. the issuer alone: the endpoints discovered and probed; a document naming another issuer fails, both named"
 
 # --- 7. as a user: says it needs root, checks what a user can ---------------------------------
 runuser -u nobody -- env -i PATH=/usr/bin:/bin "$CLI" check --pam-dir "$GOOD_PAM" \
@@ -237,9 +249,38 @@ runuser -u nobody -- env -i PATH=/usr/bin:/bin "$CLI" check --pam-dir "$GOOD_PAM
 grep -q "SKIP  config.*needs root" "$WORK/user.out" || fail "as a user: no 'needs root': $(cat "$WORK/user.out")"
 grep -q "user.keyring" "$WORK/user.out" || fail "as a user: the keyring not checked: $(cat "$WORK/user.out")"
 note "7. as nobody: the configuration skipped (needs root), the user's keyring checked"
-# --- 8. no output of any run holds the client secret -----------------------------------------
+
+# --- 8. configuration mistakes: an unknown key, a ca_file users cannot read, a world-readable
+# file, a redirect_uri that is no loopback address; the autostart entry turned off on purpose
+{ cat "$WORK/pok.conf"; echo "client_secert = typo"; } >"$WORK/unknown.conf"
+chmod 600 "$WORK/unknown.conf"
+run_check unknown-key --config "$WORK/unknown.conf" --pam-dir "$GOOD_PAM"
+expect unknown-key config.parse fail
+messages unknown-key config.parse | grep -q "unknown key 'client_secert'" ||
+    fail "unknown key: not named: $(messages unknown-key config.parse)"
+cp "$CA_FILE" "$WORK/private-ca.pem"
+chmod 600 "$WORK/private-ca.pem"
+sed "s|^ca_file = .*|ca_file = $WORK/private-ca.pem|; s|^redirect_uri = .*|redirect_uri = https://example.org/callback|" \
+    "$WORK/pok.conf" >"$WORK/ca.conf"
+chmod 644 "$WORK/ca.conf"
+AUTOSTART=$(find "$WORK/root" -name oauth-keyring-login.desktop)
+echo "Hidden=true" >>"$AUTOSTART"
+run_check ca-file --config "$WORK/ca.conf" --pam-dir "$GOOD_PAM"
+expect ca-file config.ca_file fail
+expect ca-file config.file warn
+expect ca-file config.redirect_uri warn
+expect ca-file install.autostart pass
+messages ca-file install.autostart | grep -q "turned off on purpose" ||
+    fail "Hidden=true: $(messages ca-file install.autostart)"
+rm "$AUTOSTART"
+run_check no-autostart --config "$WORK/pok.conf" --pam-dir "$GOOD_PAM"
+expect no-autostart install.autostart warn
+exit_is no-autostart 5
+note "8. an unknown key, a ca_file of mode 0600, a config readable by others, a redirect to example.org, the autostart entry hidden (pass) and missing (warn, exit 5)"
+
+# --- 9. no output of any run holds the client secret -----------------------------------------
 for output in "$WORK"/*.json "$WORK"/*.err "$WORK/user.out"; do
     ! grep -qF -e "$CLIENT_SECRET" -e wrong-secret "$output" || fail "$output holds the client secret"
 done
-note "8. no output (text, JSON, stderr) holds the client secret"
+note "9. no output (text, JSON, stderr) holds the client secret"
 pass "oauth-keyring check finds a wrong secret, an unreachable token endpoint, a misordered stack, a readable helper, a taken port and metadata of another issuer"
