@@ -437,13 +437,17 @@ static void check_configuration(struct check_report *report, const struct check_
     size_t count;
 
     report->scope = "config";
-    if (lstat(path, &info) != 0) {
+    /* stat, as the module's open() follows a link; only a regular file is read below (a FIFO
+     * would block the reading of its groups). */
+    if (stat(path, &info) != 0) {
         check_add(report, "config.file", CHECK_FAIL,
                   "write it (pam_oauth_keyring.conf(5)), or name it with --config", "%s: %s", path,
                   strerror(errno));
         return;
     }
     check_config_file(report, path, &info);
+    if (!S_ISREG(info.st_mode))
+        return;
     count = config_groups(options, path, groups);
     for (size_t i = 0; i < count; i++) {
         check_group(report, options, path, groups[i]);

@@ -52,7 +52,7 @@ run_check() {
     local name=$1 start
     shift
     start=$(date +%s%N)
-    "$CLI" check --json --destdir "$WORK/root" "$@" >"$WORK/$name.json" 2>"$WORK/$name.err"
+    timeout 60 "$CLI" check --json --destdir "$WORK/root" "$@" >"$WORK/$name.json" 2>"$WORK/$name.err"
     echo $? >"$WORK/$name.rc"
     echo $((($(date +%s%N) - start) / 1000000000)) >"$WORK/$name.seconds"
     "$PYTHON" -c 'import json, sys; json.load(open(sys.argv[1]))' "$WORK/$name.json" ||
@@ -276,7 +276,11 @@ rm "$AUTOSTART"
 run_check no-autostart --config "$WORK/pok.conf" --pam-dir "$GOOD_PAM"
 expect no-autostart install.autostart warn
 exit_is no-autostart 5
-note "8. an unknown key, a ca_file of mode 0600, a config readable by others, a redirect to example.org, the autostart entry hidden (pass) and missing (warn, exit 5)"
+mkfifo -m 600 "$WORK/fifo.conf"
+run_check fifo --config "$WORK/fifo.conf" --pam-dir "$GOOD_PAM"
+expect fifo config.file fail
+[ "$(cat "$WORK/fifo.seconds")" -le 5 ] || fail "a FIFO as the configuration held the check $(cat "$WORK/fifo.seconds") s"
+note "8. an unknown key, a ca_file of mode 0600, a config readable by others, a redirect to example.org, the autostart entry hidden (pass) and missing (warn, exit 5); a FIFO as the configuration (fail, at once)"
 
 # --- 9. no output of any run holds the client secret -----------------------------------------
 for output in "$WORK"/*.json "$WORK"/*.err "$WORK/user.out"; do
