@@ -10,6 +10,8 @@
 # (black hole: within the timeout) or refuses the connection.
 set -u
 . "${top_srcdir:-.}/tests/lib.sh"
+# A free redirect port: oauth-keyring login's listener binds it (step 3b).
+REDIRECT_URI="http://127.0.0.1:$(free_port)/callback"
 prepare_refresh_test 120
 ISSUER="$IDP_URL/realms/test"
 
@@ -114,6 +116,26 @@ cli_token cli --min-valid 10
 [ "$(discoveries)" = $((base + 2)) ] || fail "the refresher fetched the metadata again for a refresh"
 "$CLI" logout --service "$SERVICE" >"$WORK/out/logout.out" 2>&1 || fail "logout: $(cat "$WORK/out/logout.out")"
 grep -q "POST /realms/test/revoke 200" "$WORK/idp.log" || fail "logout did not revoke at the discovered endpoint"
+
+# 3b. oauth-keyring login inside the session: the refresher's sign-in uses the authorization
+# endpoint it discovered at its start (no further metadata request); the pasted redirect is
+# exchanged by its child at the discovered token endpoint.
+mkfifo "$WORK/out/paste"
+exec 7<>"$WORK/out/paste" # held open, as a terminal would be
+"$CLI" login --no-browser --service "$SERVICE" <"$WORK/out/paste" >"$WORK/out/signin.out" 2>"$WORK/out/signin.err" &
+cli=$!
+wait_until 10 grep -q "^https://" "$WORK/out/signin.out" ||
+    fail "oauth-keyring login printed no URL: $(cat "$WORK/out/signin.out" "$WORK/out/signin.err")"
+grep -q "^$ISSUER/authorize?" "$WORK/out/signin.out" ||
+    fail "the sign-in's URL is not the discovered endpoint's: $(grep '^https://' "$WORK/out/signin.out")"
+grep '^https://' "$WORK/out/signin.out" | "$PYTHON" "$WORK/bin/browser.py" --ca "$CA_FILE" --mode url \
+    >"$WORK/out/signin.redirect" || fail "the browser stand-in failed"
+cat "$WORK/out/signin.redirect" >&7
+wait "$cli" || fail "oauth-keyring login failed: $(cat "$WORK/out/signin.out" "$WORK/out/signin.err")"
+exec 7>&-
+works_at_idp "$(keyring_token)" || fail "no working token after oauth-keyring login"
+[ "$(discoveries)" = $((base + 2)) ] || fail "the refresher's sign-in fetched the metadata again"
+note "oauth-keyring login: signed in with the endpoints the refresher discovered at its start"
 
 # 4. RFC 8414 only (OpenID Connect's address answers 404): a new sign-in works.
 idp_control '{"discovery": "oauth_only"}'
