@@ -141,8 +141,17 @@ static void read_stack(struct service_stack *stack, const char *file, int only_p
         return;
     }
     lines = g_strsplit(contents, "\n", -1);
-    for (unsigned i = 0; lines[i] != NULL; i++)
-        read_line(stack, file, i + 1, lines[i], only_phase, depth);
+    for (unsigned i = 0; lines[i] != NULL; i++) {
+        /* libpam joins a line ending in a backslash with the next one. */
+        unsigned first = i;
+        GString *joined = g_string_new(lines[i]);
+        while (joined->len > 0 && joined->str[joined->len - 1] == '\\' && lines[i + 1] != NULL) {
+            g_string_truncate(joined, joined->len - 1);
+            g_string_append_printf(joined, " %s", lines[++i]);
+        }
+        read_line(stack, file, first + 1, joined->str, only_phase, depth);
+        g_string_free(joined, TRUE);
+    }
     g_strfreev(lines);
     g_free(contents);
     g_free(path);

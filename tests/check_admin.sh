@@ -45,6 +45,12 @@ PAM
 cat >"$GOOD_PAM/sudo" <<'PAM'
 @include common-auth
 PAM
+# A line continued with a backslash, as libpam reads it: in the stack, not a warning's subject.
+cat >"$GOOD_PAM/gdm-password" <<'PAM'
+auth substack login
+session include \
+    login
+PAM
 
 # run_check NAME [options]: --json into $WORK/NAME.json, the exit status in $WORK/NAME.rc,
 # the seconds taken in $WORK/NAME.seconds; fails unless the output parses as JSON.
@@ -91,6 +97,8 @@ for check in config.file config.parse config.urls config.redirect_uri config.ca_
 done
 exit_is good 0
 messages good provider.token | grep -q invalid_grant || fail "right secret: no invalid_grant named"
+messages good pam.service | grep -qx "gdm-password: auth 5/5 (login:3), session 3/3 (login:6) " ||
+    fail "substack, include and a continued line not followed: $(messages good pam.service)"
 note "1. a right configuration: every check passes, exit 0; the token endpoint said invalid_grant"
 
 # --- 2. a wrong client secret: invalid_client, exit 1 ------------------------------------------

@@ -2,7 +2,8 @@
 # Each program takes only the requests the protocol's table sends it (common/protocol_table.h,
 # issue 12): the login helper, the program the module runs, refuses the refresher's requests
 # (refresher, refresh, logout) before any work - nothing sent to the provider, no refresher
-# started - and the refresher program refuses the module's (session, authorize). Each time:
+# started - and the refresher program refuses the module's (session, authorize) and
+# oauth-keyring check's (probe). Each time:
 # an "error" reply with reason bad-request that names the request and the program, exit 1.
 # The controls: the helper still answers the module's authorize, and the refresher program a
 # refresh of its own (keyring-failed here: no keyring, and so nothing sent either).
@@ -67,9 +68,14 @@ refused refresher-session session pam_oauth_keyring_refresher
 ask "$REFRESHER_TEST" refresher-authorize authorize authorize_url="$IDP_URL/authorize" \
     client_id="$CLIENT_ID" redirect_uri="$REDIRECT_URI"
 refused refresher-authorize authorize pam_oauth_keyring_refresher
+# oauth-keyring check's probe (issue 22) is the login helper's alone.
+ask "$REFRESHER_TEST" refresher-probe probe authorize_url="$IDP_URL/authorize" \
+    token_url="$IDP_URL/token" client_id="$CLIENT_ID" client_secret="$CLIENT_SECRET" \
+    redirect_uri="$REDIRECT_URI" ca_file="$CA_FILE"
+refused refresher-probe probe pam_oauth_keyring_refresher
 
 # Nothing was spent or started: no request reached the provider, no refresher runs.
-for kind in token_refresh_token revoke; do
+for kind in token_refresh_token token_authorization_code revoke authorize; do
     [ "$(idp_stat "s['requests'].get('$kind', 0)")" = 0 ] || fail "the provider saw a $kind request"
 done
 ! pgrep -f "pam_oauth_keyring_refresher pok-protocol-$$" >/dev/null || fail "a refresher was started"
