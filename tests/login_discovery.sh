@@ -46,6 +46,26 @@ sed "s|config=$WORK/pam.conf|config=$WORK/pam-explicit.conf|; s|refresher=yes|re
 sed "s|refresher=yes|refresher=no|" "$WORK/pam.d/pok-always" >"$WORK/pam.d/pok-discovered"
 chmod a+r "$WORK/pam.d/pok-explicit" "$WORK/pam.d/pok-discovered"
 
+# The helper under valgrind (step 7), as login_cycles.sh runs it: a readable copy of the test
+# helper told that its dumpable start is on purpose, the test module told to accept it, and a
+# configuration with room for valgrind's slowness (timeout 30).
+install -m 0755 "$WORK/bin/pam_oauth_keyring_helper_test" "$WORK/bin/readable-helper"
+cp "$top_srcdir/tests/valgrind.supp" "$WORK/bin/" && chmod 644 "$WORK/bin/valgrind.supp"
+cat >"$WORK/bin/helper-under-valgrind" <<VG
+#!/bin/sh
+POK_TEST_DUMPABLE_START=1 exec valgrind -q --error-exitcode=99 --leak-check=full \\
+    --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \\
+    --suppressions="$WORK/bin/valgrind.supp" --log-file="$WORK/out/helper-valgrind.%p.log" \\
+    "$WORK/bin/readable-helper"
+VG
+chmod 755 "$WORK/bin/helper-under-valgrind"
+{ cat "$WORK/pam.conf" && echo "timeout = 30"; } >"$WORK/pam-valgrind.conf"
+chown --reference="$WORK/pam.conf" "$WORK/pam-valgrind.conf"
+chmod 600 "$WORK/pam-valgrind.conf"
+sed "s|config=$WORK/pam.conf|config=$WORK/pam-valgrind.conf|" "$WORK/pam.d/pok-discovered" \
+    >"$WORK/pam.d/pok-valgrind"
+chmod a+r "$WORK/pam.d/pok-valgrind"
+
 cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u
 ISSUER="$IDP_URL/realms/test"
@@ -167,6 +187,26 @@ refused_login blackhole pok-always "openid-configuration"
 refused_login refused pok-refused "cannot reach the metadata endpoint"
 [ "$(cat "$WORK/out/refused.ms")" -lt 3000 ] || fail "a refused connection held the login $(cat "$WORK/out/refused.ms") ms"
 idp_control '{"discovery": "good"}'
+
+# 7. The helper under valgrind memcheck: a sign-in with discovery (authorize, answer,
+# exchange), and a document of another issuer refused: no invalid access, nothing lost.
+valgrind_login() { # valgrind_login NAME
+    driver_login "$1" --service pok-valgrind --helper "$WORK/bin/helper-under-valgrind" \
+        --stand-in --timeout 120 --session "$XDG_RUNTIME_DIR" "$DBUS_SESSION_BUS_ADDRESS"
+}
+valgrind_login valgrind-good
+grep -q "is now in your keyring" "$WORK/out/valgrind-good.out" ||
+    fail "the sign-in with the helper under valgrind failed: $(cat "$WORK/out/valgrind-good.log")"
+idp_control '{"discovery": "other_issuer"}'
+valgrind_login valgrind-refused
+idp_control '{"discovery": "good"}'
+grep -qF "names the issuer $ISSUER/someone-else" "$WORK/out/valgrind-refused.log" ||
+    fail "under valgrind, the other issuer was not refused: $(cat "$WORK/out/valgrind-refused.log")"
+runs=$(ls "$WORK"/out/helper-valgrind.*.log | wc -l)
+[ "$runs" -ge 4 ] || fail "the helper ran $runs times under valgrind, want at least 4"
+! grep -l . "$WORK"/out/helper-valgrind.*.log ||
+    fail "valgrind: $(cat "$WORK"/out/helper-valgrind.*.log | head -40)"
+note "the helper under valgrind ($runs runs: discovery at the prompt and the exchange, a refused document): no error, nothing lost"
 SCENARIO
 run_refresh_test "$WORK/scenario.sh" 150
 pass "the issuer alone signs in, stores, refreshes and logs out; bad metadata and a provider down are refused and the session opens"
