@@ -15,6 +15,7 @@ cppcheck --enable=warning,performance,portability --inline-suppr --error-exitcod
     --suppress=missingIncludeSystem -I . \
     --suppress=preprocessorErrorDirective:common/protocol_table.h \
     -DPOK_HELPER_PATH='"/helper"' -DPOK_DEFAULT_CONFIG='"/config"' -DPOK_STATE_DIR='"/state"' \
+    -DPOK_MODULE_PATH='"/module.so"' -DPOK_AUTOSTART_PATH='"/autostart.desktop"' \
     common pam_module oauth store helper refresher cli tests/pam_driver.c || status=1
 
 echo "== scan-build"
