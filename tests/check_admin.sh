@@ -111,6 +111,18 @@ messages wrong-secret provider.token | grep -q invalid_client ||
 exit_is wrong-secret 1
 note "2. a wrong client secret: provider.token fails naming invalid_client, exit 1"
 
+# --- 2b. a redirect_uri the provider has not registered: the authorization request refused ---
+sed "s|^redirect_uri = .*|redirect_uri = http://127.0.0.1:$(free_port)/unregistered|" \
+    "$WORK/pok.conf" >"$WORK/unregistered.conf"
+chmod 600 "$WORK/unregistered.conf"
+run_check unregistered --config "$WORK/unregistered.conf" --pam-dir "$GOOD_PAM"
+expect unregistered provider.authorize warn
+messages unregistered provider.authorize | grep -q "HTTP 400.*redirect_uri is registered" ||
+    fail "unregistered redirect_uri: $(messages unregistered provider.authorize)"
+expect unregistered provider.token pass
+exit_is unregistered 5
+note "2b. an unregistered redirect_uri: the authorization endpoint's 400 warned about, exit 5"
+
 # --- 3. an unreachable token endpoint (a closed port): a failure within the bound -------------
 CLOSED_PORT=$(free_port)
 sed "s|^token_url = .*|token_url = https://127.0.0.1:$CLOSED_PORT/token|; s|^timeout = .*|timeout = 3|" \
