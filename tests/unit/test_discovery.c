@@ -168,6 +168,28 @@ static void test_optional_endpoints(void **state)
     provider_metadata_clear(&metadata);
 }
 
+/* What real documents carry beside the endpoints: nulls, booleans, nested objects, arrays,
+ * UTF-8 text, members we do not know (Entra ID's tenant_region_scope, Keycloak's
+ * mtls_endpoint_aliases, a service documentation page in another language). */
+static void test_real_world_members(void **state)
+{
+    struct provider_metadata metadata;
+
+    (void)state;
+    parse_ok(
+        "{\n  \"token_endpoint\": \"https://login.example/t/oauth2/v2.0/token\",\n"
+        "  \"issuer\": \"https://login.example/t/v2.0\",\n"
+        "  \"tenant_region_scope\": null,\n  \"http_logout_supported\": true,\n"
+        "  \"op_policy_uri\": \"https://login.example/r\u00e8gles\",\n"
+        "  \"service_documentation\": \"https://login.example/d\xc3\xa9marrer\",\n"
+        "  \"claims_supported\": [\"sub\", \"iss\"],\n"
+        "  \"mtls_endpoint_aliases\": {\"token_endpoint\": \"https://mtls.login.example/t\"}\n}\n",
+        "https://login.example/t/v2.0", &metadata);
+    assert_string_equal(metadata.token_endpoint, "https://login.example/t/oauth2/v2.0/token");
+    assert_null(metadata.authorization_endpoint);
+    provider_metadata_clear(&metadata);
+}
+
 /* OpenID Connect Discovery 4.3, RFC 8414 3.3: exactly the configured issuer, or nothing. */
 static void test_issuer_must_equal(void **state)
 {
@@ -184,6 +206,12 @@ static void test_issuer_must_equal(void **state)
     REFUSED("{\"issuer\":\"https://I.example\",\"token_endpoint\":\"https://i.example/t\"}",
             "https://i.example", "https://I.example");
     REFUSED(nul, "https://i.example", "names the issuer");
+    /* Entra ID's multi-tenant documents name a template, never the alias asked for. */
+    REFUSED("{\"issuer\":\"https://login.microsoftonline.com/{tenantid}/v2.0\","
+            "\"token_endpoint\":\"https://login.microsoftonline.com/common/oauth2/v2.0/token\"}",
+            "https://login.microsoftonline.com/common/v2.0",
+            "names the issuer https://login.microsoftonline.com/{tenantid}/v2.0, not the "
+            "configured https://login.microsoftonline.com/common/v2.0");
     REFUSED("{\"token_endpoint\":\"https://i.example/t\"}", "https://i.example", "no issuer");
     REFUSED("{\"issuer\":42,\"token_endpoint\":\"https://i.example/t\"}", "https://i.example",
             "no issuer");
@@ -243,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_refused_issuers),
         cmocka_unit_test(test_keeps_the_endpoints),
         cmocka_unit_test(test_optional_endpoints),
+        cmocka_unit_test(test_real_world_members),
         cmocka_unit_test(test_issuer_must_equal),
         cmocka_unit_test(test_endpoints_must_be_https),
         cmocka_unit_test(test_not_a_document),
