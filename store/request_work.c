@@ -118,7 +118,12 @@ int work_discover_endpoints(struct request_work *work, long budget_ms, char *why
          add_missing(work, FIELD_TOKEN_URL, metadata.token_endpoint) |
          add_missing(work, FIELD_REVOKE_URL, metadata.revocation_endpoint);
     provider_metadata_clear(&metadata);
-    return rv == 0 ? 0 : text_set_why(why, why_size, "the discovered endpoints do not fit");
+    if (rv != 0)
+        return text_set_why(why, why_size, "the discovered endpoints do not fit");
+    /* Resolved: what the request hands on (a refresher started after this exchange) carries
+     * the endpoints, and an endpoint still missing is one the issuer does not have. */
+    protocol_message_remove(&work->request, protocol_field_name(FIELD_DISCOVER));
+    return 0;
 }
 
 /* The refresh settings the module sent (the same for "session" and "refresher"). */

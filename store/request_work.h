@@ -40,10 +40,11 @@ long work_time_budget_ms(const struct request_work *work);
 
 /* With discover=1 (a configuration that names only the issuer; without it, nothing is done),
  * the endpoints the request lacks - authorize_url, token_url, revoke_url - from the issuer's
- * metadata
- * (oauth/discovery.h), fetched now within budget_ms, added to the request as if the module had
- * sent them: explicit ones stand. 0 (also when there is nothing to discover), or -1 with why
- * (for the reply and the log: it names the issuer, and both issuers when they differ). */
+ * metadata (oauth/discovery.h), fetched now within budget_ms, added to the request as if the
+ * module had sent them: explicit ones stand. discover=1 then leaves the request, so that what
+ * it hands on (a refresher's start) needs no second fetch. 0 (also when there is nothing to
+ * discover), or -1 with why (for the reply and the log: it names the issuer, and both issuers
+ * when they differ). */
 int work_discover_endpoints(struct request_work *work, long budget_ms, char *why, size_t why_size);
 
 /* With holds_refresh_token, refresh_expires_at (Unix seconds, 0: the provider gave none) in

@@ -188,6 +188,19 @@ refused_login refused pok-refused "cannot reach the metadata endpoint"
 [ "$(cat "$WORK/out/refused.ms")" -lt 3000 ] || fail "a refused connection held the login $(cat "$WORK/out/refused.ms") ms"
 idp_control '{"discovery": "good"}'
 
+# 8. A login that signs in and starts a new refresher: the helper's exchange resolved the
+# endpoints, and the refresher it starts gets them - no fetch of its own.
+for pid in $(refresher_pids); do kill "$pid"; done
+wait_until 10 refresher_count_is 0 || fail "the refresher did not end"
+before=$(discoveries)
+login handoff pok-always
+grep -q "is now in your keyring" "$WORK/out/handoff.out" || fail "handoff: not stored: $(cat "$WORK/out/handoff.out")"
+wait_until 10 refresher_count_is 1 || fail "handoff: no refresher started"
+sleep 1
+[ "$(($(discoveries) - before))" = 2 ] ||
+    fail "handoff: $(($(discoveries) - before)) metadata requests for a sign-in that starts a refresher (2: prompt, exchange)"
+note "a sign-in that starts a refresher: 2 metadata requests (prompt, exchange); the refresher got the endpoints"
+
 # 7. The helper under valgrind memcheck: a sign-in with discovery (authorize, answer,
 # exchange), and a document of another issuer refused: no invalid access, nothing lost.
 valgrind_login() { # valgrind_login NAME
