@@ -17,6 +17,13 @@ stage_artifacts
 start_idp "client-secret-$RANDOM$RANDOM"
 SERVICE=pok-deferred-test-$$ # unique: runs of other trees may share this machine and user
 prepare_private_user refresher=yes </dev/null
+# DEFERRED_DISCOVERY=1 (tests/deferred_keyring_discovery.sh): the issuer alone, the endpoints
+# from its metadata; the deferred exchange comes before the helper fetched any, so the
+# refresher discovers them itself.
+if [ "${DEFERRED_DISCOVERY:-0}" = 1 ]; then
+    sed -i '/^\(authorize_url\|token_url\|revoke_url\) = /d' "$WORK/pam.conf"
+    grep -q '^token_url' "$WORK/pam.conf" && fail "the endpoints are still configured"
+fi
 sed 's/refresher=yes/refresher=yes prompt=always/' "$WORK/pam.d/pok-private" >"$WORK/pam.d/pok-always"
 chmod a+r "$WORK/pam.d/pok-always"
 
@@ -73,6 +80,13 @@ refresher_count_is 1 || fail "the refresher did not stay after the exchange"
 late_login late-again "$WORK/runtime/late" "$LATE_BUS"
 grep -q '^\[prompt\]' "$WORK/out/late-again.out" && fail "the next login asked again"
 echo "--- 1. keyring up 1 s after the session: session ${session_ms} ms, the refresher exchanged and stored, the next login asked nothing"
+if [ "${DEFERRED_DISCOVERY:-0}" = 1 ]; then
+    discoveries=$(idp_stat 's["requests"]["discovery"]')
+    [ "$discoveries" = 2 ] || fail "$discoveries metadata requests (2: the prompt's, the refresher's)"
+    echo "--- the issuer alone: the refresher discovered the token endpoint itself ($discoveries metadata requests)"
+    echo done >"$WORK/out/scenario.done"
+    exit 0
+fi
 
 # --- 2. the keyring never comes: the refresher gives up after 30 s, nothing spent ----------
 new_bus never
@@ -88,7 +102,10 @@ DBUS_SESSION_BUS_ADDRESS="unix:path=$WORK/runtime/never/bus" dbus-send --print-r
 echo "--- 2. keyring never up: the refresher gave up, nothing spent, no Secret Service started"
 echo done >"$WORK/out/scenario.done"
 SCENARIO
+sed -i "1i DEFERRED_DISCOVERY=${DEFERRED_DISCOVERY:-0}" "$WORK/scenario.sh"
 run_private_session "$WORK/scenario.sh" 120
 [ -f "$WORK/out/scenario.done" ] || fail "the scenario did not finish"
 assert_no_secret_in "$WORK"/out/*.log "$WORK"/out/*.out
+[ "${DEFERRED_DISCOVERY:-0}" = 1 ] &&
+    pass "keyring not up at the session, the issuer alone: the refresher discovered, exchanged and stored once the keyring was up"
 pass "keyring not up at the session: deferred to the refresher, stored once it was, never started one"
