@@ -85,7 +85,9 @@ enum protocol_kind {
     X(AUTHORIZE_MESSAGE,     "authorize_message",     SHOWN,  TEXT)                   \
     X(GRANT_RESULT,          "grant_result",          SHOWN,  TEXT)                   \
     X(GRANT_MESSAGE,         "grant_message",         SHOWN,  TEXT)                   \
-    X(DISCOVER,              "discover",              PUBLIC, FLAG)
+    X(DISCOVER,              "discover",              PUBLIC, FLAG)                   \
+    X(ACCESS_TOKEN,          "access_token",          SECRET, TEXT)                   \
+    X(SOLE_SERVICE,          "sole_service",          PUBLIC, FLAG)
 
 /* What the helper needs to store, refresh and revoke for one provider and user (the module's
  * provider_config and the user's name). */
@@ -156,6 +158,14 @@ enum protocol_kind {
     R(SOCKET_REFRESH, SOCKET, "refresh", OK_OR_ERROR,                                 \
       F(MIN_VALID, REQUIRED),                                                         \
       F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED))                                      \
+    /* the token from the refresher's memory (refresher/token_cache.h), valid for       \
+     * min_valid seconds by the refresh rule; sole_service when it is the only service  \
+     * the keyring holds for the user. Refused (reason no-token) when it has none such:  \
+     * the caller then reads the keyring itself, as before */                           \
+    R(SOCKET_TOKEN, SOCKET, "token", OK_OR_ERROR,                                     \
+      F(MIN_VALID, REQUIRED),                                                         \
+      F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED) F(ACCESS_TOKEN, REQUIRED)             \
+      F(PRESET, OPTIONAL) F(SOLE_SERVICE, OPTIONAL))                                  \
     R(SOCKET_LOGOUT, SOCKET, "logout", OK_OR_ERROR,                                   \
       ,                                                                               \
       F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED))                                      \

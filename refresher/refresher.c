@@ -23,6 +23,7 @@
 #include "refresher/helper_child.h"
 #include "store/schedule.h"
 #include "refresher/sign_in.h"
+#include "refresher/token_cache.h"
 #include "common/secret_memory.h"
 #include "oauth/token_exchange.h"
 #include "store/logout.h"
@@ -53,6 +54,7 @@ struct refresher {
     bool waiting;                   /* nothing to refresh: waiting for a sign-in */
     long long waiting_obtained_at;  /* the pair there was when the wait began */
     struct sign_in *sign_in;        /* the latest `oauth-keyring login`, kept until the next */
+    struct token_cache *token;      /* the access token for "token" requests, from memory */
 };
 
 /* --- the refresh schedule (store/schedule.h decides; this only feeds it) -------------- */
@@ -226,6 +228,9 @@ static void run_in_child(struct refresher *refresher, enum protocol_request comm
 {
     struct protocol_message reply;
 
+    /* A refresh or logout is about to change the pair (or fail and leave it unusable): the
+     * copy in memory goes now, and is read again when next asked for. */
+    token_cache_drop(refresher->token);
     memset(&reply, 0, sizeof(reply));
     *outcome = NULL;
     if (call_child(refresher, command, min_valid, child_time_limit_ms(refresher), &reply) == 0 &&
@@ -363,6 +368,24 @@ static void answer_refresh(struct refresher *refresher, const char *min_valid,
     protocol_set(reply, FIELD_MESSAGE, report.message);
 }
 
+/* The token from memory (token_cache.h), valid for min_valid seconds; never a refresh here:
+ * a caller told "no-token" reads the keyring and asks for a refresh as it always did, so a
+ * provider that hangs holds it exactly as long as before, and no one else. */
+static void answer_token(struct refresher *refresher, const char *min_valid,
+                         struct protocol_message *reply)
+{
+    long seconds = strtol(min_valid, NULL, 10);
+
+    if (seconds > 86400) {
+        protocol_reply_init(reply, false);
+        protocol_set(reply, FIELD_REASON, "bad-request");
+        protocol_set(reply, FIELD_MESSAGE, "min_valid is more than a day");
+        return;
+    }
+    token_cache_answer(refresher->token, refresher->keyring, &refresher->request->names, seconds,
+                       reply);
+}
+
 /* A sign-in has ended: a stored pair is planned for at once. */
 static void on_sign_in_ended(void *data, bool stored)
 {
@@ -428,6 +451,8 @@ static bool answer_client(struct refresher *refresher, int client)
             answer_logout(refresher, &reply, &done);
         else if (spec->request == REQUEST_SOCKET_REFRESH)
             answer_refresh(refresher, protocol_get(&request, FIELD_MIN_VALID), &reply);
+        else if (spec->request == REQUEST_SOCKET_TOKEN)
+            answer_token(refresher, protocol_get(&request, FIELD_MIN_VALID), &reply);
         else if (spec->request == REQUEST_SOCKET_WAKE)
             done = protocol_reply_init(&reply, true) == 0 &&
                    protocol_set(&reply, FIELD_MESSAGE, "looking at the keyring again") == 0;
@@ -586,11 +611,13 @@ void refresher_run(struct protocol_message *settings, const struct refresh_reque
     refresher.loop = g_main_loop_new(NULL, FALSE);
     g_dbus_connection_set_exit_on_close(refresher.bus, FALSE);
     g_signal_connect(refresher.bus, "closed", G_CALLBACK(on_bus_closed), &refresher);
+    refresher.token = token_cache_new(refresher.bus);
     g_unix_fd_add(refresher.listen_fd, G_IO_IN, on_client, &refresher);
     plan_next(&refresher, SCHEDULE_NO_ATTEMPT, 0, (long long)time(NULL));
     schedule_tick(&refresher);
     g_main_loop_run(refresher.loop);
 out:
+    token_cache_free(refresher.token);
     sign_in_free(refresher.sign_in);
     if (refresher.listen_fd >= 0) {
         char path[STATE_PATH_MAX];
