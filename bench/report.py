@@ -61,6 +61,28 @@ if "cli_token" in R:
                  f"`secret-tool lookup`: {f(lk)}; Python `keyring.get_password`: {f(pk)}",
                  f"{ratio:.2f} x secret-tool; {cl['median'] / pk['median']:.2f} x Python keyring",
                  "<= 1.1 x secret-tool", verdict(ratio <= 1.1)))
+if "cli_token" in R and "oauth_keyring_full_token" in R["cli_token"]:
+    cl, today = st("cli_token", "oauth_keyring_token"), st("cli_token", "oauth_keyring_full_token")
+    ratio = cl["median"] / today["median"]
+    rows.append(("3a. `oauth-keyring token`, no refresher (front end, then the full CLI)", f(cl),
+                 f"today's CLI (`oauth-keyring-full`, run directly): {f(today)}",
+                 f"{ratio:.2f} x today", "no slower than today (<= 1.1 x)",
+                 verdict(ratio <= 1.1)))
+if "cli_token_refresher" in R:
+    fast = st("cli_token_refresher", "oauth_keyring_token_refresher")
+    lk = st("cli_token_refresher", "secret_tool_lookup")
+    ratio = fast["median"] / lk["median"]
+    base = f"`secret-tool lookup`: {f(lk)}"
+    ratios = f"{ratio:.2f} x secret-tool"
+    if "oidc_token" in R["cli_token_refresher"]:
+        oi = st("cli_token_refresher", "oidc_token")
+        base += f"; oidc-agent `oidc-token`: {f(oi)}"
+        ratios += f"; {oi['median'] / lk['median']:.2f} x for oidc-token; {fast['median'] / oi['median']:.2f} x oidc-token"
+    else:
+        base += "; oidc-token: not measured (no OIDC_BENCH_ACCOUNT)"
+    n = R["cli_token_refresher"]["oauth_keyring_token_refresher"]["stats"]["n"]
+    rows.append((f"3b. `oauth-keyring token` from the running refresher ({n} alternating rounds)",
+                 f(fast), base, ratios, "<= 0.5 x secret-tool", verdict(ratio <= 0.5)))
 if "blackhole" in R:
     bh = R["blackhole"]
     worst = max(b["open_session"] for b in bh["runs"])

@@ -7,7 +7,8 @@
 # The login-cycles row runs --cycle-runs (default 3) separate 1000-login processes.
 # The refresher-idle row runs in its own private session in parallel with the others
 # (--idle-seconds, default 600; 0 skips it; --idle-json reuses a refresher_idle.sh result).
-# --only ROWS (comma-separated: full_login,session_valid,cli_token,blackhole,cycles) runs just
+# --only ROWS (comma-separated: full_login,session_valid,cli_token,cli_token_refresher,blackhole,
+# cycles) runs just
 # those rows (add --idle-seconds 0 to skip the idle row). --update-doc also replaces the table
 # in docs/PERFORMANCE.md.
 set -u
@@ -21,7 +22,7 @@ while [ $# -gt 0 ]; do
     --cycle-runs) CYCLE_RUNS=$2; shift ;;
     --idle-seconds) IDLE_SECONDS=$2; shift ;;
     --idle-json) IDLE_JSON=$2; shift ;;
-    --only) ONLY=$2; shift ;; # comma-separated: full_login,session_valid,cli_token,blackhole,cycles
+    --only) ONLY=$2; shift ;; # comma-separated: full_login,session_valid,cli_token,cli_token_refresher,blackhole,cycles
     --update-doc) UPDATE_DOC=yes ;;
     *) echo "usage: $0 [--runs N] [--cycles N] [--cycle-runs N] [--only ROWS] [--idle-seconds S] [--idle-json FILE] [--update-doc]" >&2; exit 2 ;;
     esac
@@ -51,7 +52,14 @@ keyring_service = pok-bench-blackhole
 CONF
 sed "s|config=$WORK/pam.conf|config=$WORK/pam-blackhole.conf|" "$WORK/pam.d/pok-always" \
     >"$WORK/pam.d/pok-blackhole"
-chown nobody "$WORK/pam-blackhole.conf"
+# The token from the refresher's memory (issue 23): a service of its own whose login starts
+# the refresher.
+write_config "$WORK/pam-fast.conf" <<'CONF'
+keyring_service = pok-bench-fast
+CONF
+sed "s|config=$WORK/pam.conf|config=$WORK/pam-fast.conf|; s/refresher=no/refresher=yes/" \
+    "$WORK/pam.d/pok-private" >"$WORK/pam.d/pok-fast"
+chown nobody "$WORK/pam-blackhole.conf" "$WORK/pam-fast.conf"
 chmod -R a+rX "$WORK/pam.d"
 cp "$top_srcdir/bench/scenario.py" "$WORK/bin/" && chmod a+r "$WORK/bin/scenario.py"
 only_json=$(printf '%s' "$ONLY" | "$PYTHON" -c 'import json,sys; print(json.dumps([x for x in sys.stdin.read().split(",") if x]))')

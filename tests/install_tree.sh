@@ -17,6 +17,18 @@ refresher=$(find "$WORK/root" -name pam_oauth_keyring_refresher)
 [ -n "$module" ] && [ -n "$helper" ] || fail "make install installed no module or no helper"
 [ "$(dirname "$refresher")" = "$(dirname "$helper")" ] ||
     fail "the refresher is not installed beside the helper: ${refresher:-none}"
+# oauth-keyring is the libc-only front end (issue 23); the full CLI it runs lies beside the
+# helper, at the path the front end has compiled in.
+cli=$(find "$WORK/root" -name oauth-keyring -path '*/bin/*')
+full_cli=$(find "$WORK/root" -name oauth-keyring-full)
+[ -n "$cli" ] || fail "make install installed no oauth-keyring"
+[ "$(dirname "$full_cli")" = "$(dirname "$helper")" ] ||
+    fail "the full CLI is not installed beside the helper: ${full_cli:-none}"
+strings "$cli" | grep -qxF "${full_cli#"$WORK/root"}" ||
+    fail "the front end does not run the installed full CLI ${full_cli#"$WORK/root"}"
+if ldd "$cli" | grep -Eq 'libglib|libgio|libsecret|libcurl|libjson'; then
+    fail "the front end links more than libc: $(ldd "$cli" | tr '\n' ' ')"
+fi
 las=$(find "$WORK/root" -name '*.la')
 [ -z "$las" ] || fail "make install left libtool files: ${las//$WORK\/root/}"
 [ "$(stat -c %a "$helper")" = 711 ] || fail "the helper is installed $(stat -c %a "$helper"), not 711"
@@ -37,4 +49,4 @@ fi
 make -s -C "$top_builddir" uninstall DESTDIR="$WORK/root" >/dev/null 2>&1 || fail "make uninstall"
 left=$(find "$WORK/root" -type f)
 [ -z "$left" ] || fail "make uninstall left: ${left//$WORK\/root/}"
-pass "make install: no .la, helper and refresher 0711, default configuration $configfile, the autostart entry; uninstall removes all"
+pass "make install: no .la, helper and refresher 0711, the front end libc only and its full CLI beside the helper, default configuration $configfile, the autostart entry; uninstall removes all"

@@ -36,13 +36,18 @@ helper="$top_builddir/helper/pam_oauth_keyring_helper"
 # and that module exports only its two entry points.
 https_module="$top_builddir/oauth/.libs/pam_oauth_keyring_https.so"
 for program in "$helper" "$top_builddir/refresher/pam_oauth_keyring_refresher" \
-    "$top_builddir/cli/oauth-keyring"; do
+    "$top_builddir/cli/oauth-keyring-full"; do
     ldd "$program" | grep -q 'libsecret-1' || fail "ldd does not list libsecret for $program"
     ! ldd "$program" | grep -E 'libcurl|libssl|libgnutls|libkrb5' ||
         fail "$program loads the network libraries at start-up"
 done
+# oauth-keyring itself is the front end (issue 23): a token from the refresher costs a process
+# start and one socket round trip, so it loads libc and nothing else.
+front_libraries=$(ldd "$top_builddir/cli/oauth-keyring" | awk '$1 !~ /^(linux-vdso|\/lib64\/ld-linux)/ {print $1}' |
+    grep -v '^libc\.so' | tr '\n' ' ')
+[ -z "$front_libraries" ] || fail "the front end oauth-keyring links more than libc: $front_libraries"
 ldd "$https_module" | grep -q libcurl || fail "the https module does not link libcurl"
 https_exports=$(nm -D --defined-only "$https_module" | awk '{print $3}' | sort | tr '\n' ' ')
 [ "$https_exports" = "pok_https_post_form pok_https_transport_abi " ] ||
     fail "the https module exports: $https_exports"
-pass "module exports only pam_sm_* and needs only: $needed; helper and CLI start without libcurl"
+pass "module exports only pam_sm_* and needs only: $needed; helper and CLI start without libcurl; the front end is libc only"
