@@ -312,21 +312,38 @@ static void refeed_credential_request(const struct front *front)
         close(fds[0]);
 }
 
-/* The full CLI, beside this program (a build or test tree) or where it is installed. */
+/* Runs path if it is there; returns when it is not (or cannot be run). */
+static void try_full_cli(const char *path, char **argv)
+{
+    if (access(path, X_OK) == 0)
+        execv(path, argv);
+}
+
+/* The full CLI: beside this program (a build or test tree); under the same DESTDIR when this
+ * program runs from a staged `make install DESTDIR=DIR` (its directory ends in the bindir
+ * compiled in: `oauth-keyring check --destdir` is run from such a tree); else where it is
+ * installed. */
 static void run_full_cli(char **argv)
 {
-    char self[4096], path[4096 + sizeof(FULL_CLI_NAME) + 1];
+    char self[4096], path[8192];
     ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
-    char *slash;
+    size_t bindir_length = strlen(POK_BINDIR);
+    char *slash = NULL;
 
     if (length > 0) {
         self[length] = '\0';
         slash = strrchr(self, '/');
-        if (slash != NULL) {
-            *slash = '\0';
-            snprintf(path, sizeof(path), "%s/%s", self, FULL_CLI_NAME);
-            if (access(path, X_OK) == 0)
-                execv(path, argv);
+    }
+    if (slash != NULL) {
+        *slash = '\0';
+        snprintf(path, sizeof(path), "%s/%s", self, FULL_CLI_NAME);
+        try_full_cli(path, argv);
+        length = (ssize_t)strlen(self);
+        if ((size_t)length > bindir_length &&
+            strcmp(self + length - bindir_length, POK_BINDIR) == 0) {
+            snprintf(path, sizeof(path), "%.*s%s", (int)(length - (ssize_t)bindir_length), self,
+                     POK_FULL_CLI_PATH);
+            try_full_cli(path, argv);
         }
     }
     execv(POK_FULL_CLI_PATH, argv);
