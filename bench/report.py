@@ -79,7 +79,7 @@ if "cli_token_refresher" in R:
         base += f"; oidc-agent `oidc-token`: {f(oi)}"
         ratios += f"; {oi['median'] / lk['median']:.2f} x for oidc-token; {fast['median'] / oi['median']:.2f} x oidc-token"
     else:
-        base += "; oidc-token: not measured (no OIDC_BENCH_ACCOUNT)"
+        base += "; oidc-token: not measured (oidc-agent not installed or not set up)"
     n = R["cli_token_refresher"]["oauth_keyring_token_refresher"]["stats"]["n"]
     rows.append((f"3b. `oauth-keyring token` from the running refresher ({n} alternating rounds)",
                  f(fast), base, ratios, "<= 0.5 x secret-tool", verdict(ratio <= 0.5)))

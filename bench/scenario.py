@@ -79,14 +79,15 @@ def curl_post(data):
             f"{IDP}/token"]
 
 
-def fresh_code():
+def fresh_code(scope=None):
     """GET /authorize with a PKCE S256 challenge (not timed); returns (code, verifier)."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(
         hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     q = urllib.parse.urlencode({"response_type": "code", "client_id": CLIENT_ID,
                                 "redirect_uri": REDIRECT, "code_challenge": challenge,
-                                "code_challenge_method": "S256", "state": "bench"})
+                                "code_challenge_method": "S256", "state": "bench",
+                                **({"scope": scope} if scope else {})})
     _, p = run(["curl", "-sS", "--cacert", CA, "--noproxy", "*", "-o", "/dev/null",
                 "-w", "%{redirect_url}", f"{IDP}/authorize?{q}"])
     code = urllib.parse.parse_qs(urllib.parse.urlsplit(p.stdout).query)["code"][0]
@@ -195,9 +196,39 @@ if "cli_token" in ONLY:
 
 # ---- 3b. oauth-keyring token from the refresher's memory (issue 23) -------------------------
 FAST = "pok-bench-fast"
-# oidc-agent's oidc-token, when it is installed and an account is loaded in a running agent:
-# OIDC_BENCH_ACCOUNT names it (the bench sets none up: see docs/PERFORMANCE.md).
-OIDC_ACCOUNT = W.get("OIDC_BENCH_ACCOUNT")
+OIDC_ACCOUNT = "pok-bench"
+OIDC_SCOPE = "openid offline_access"  # what oidc-gen asks for; the grant must cover it
+
+
+def start_oidc_agent():
+    """oidc-agent (Debian's oidc-agent-cli), when installed, with an account on the test IdP:
+    a grant of OIDC_SCOPE, handed to oidc-gen's refresh flow (--rt-env: the refresh token
+    stays off argv), nothing saved. The agent's pid, or None when there is no oidc-agent or
+    the set-up failed (said on stderr; the row then has two arms)."""
+    tools = ("oidc-agent", "oidc-gen", "oidc-token")
+    if any(subprocess.run(["sh", "-c", f"command -v {t}"], capture_output=True).returncode
+           for t in tools):
+        log("oidc-agent not installed (apt-get install oidc-agent-cli): no oidc-token arm")
+        return None
+    try:
+        code, verifier = fresh_code(OIDC_SCOPE)
+        _, p = run(curl_post(token_form(code, verifier)))
+        refresh = json.loads(p.stdout)["refresh_token"]
+        _, p = run(["oidc-agent"])
+        agent = dict(re.findall(r"(OIDC_SOCK|OIDCD_PID)=([^;]+);", p.stdout))
+        os.environ["OIDC_SOCK"] = agent["OIDC_SOCK"]
+        gen = subprocess.run(
+            ["oidc-gen", OIDC_ACCOUNT, f"--iss={IDP}", f"--client-id={CLIENT_ID}",
+             f"--client-secret={CLIENT_SECRET}", "--rt-env", f"--cp={CA}", "--manual",
+             "--no-save", "--confirm-yes", "--prompt=none", "--redirect-uri=http://localhost:8765",
+             f"--scope={OIDC_SCOPE}"], input="", capture_output=True, text=True, timeout=60,
+            env=dict(os.environ, OIDC_REFRESH_TOKEN=refresh))
+        if gen.returncode != 0 or "success" not in gen.stdout + gen.stderr:
+            raise RuntimeError((gen.stdout + gen.stderr).strip()[-300:])
+        return int(agent["OIDCD_PID"])
+    except Exception as e:  # the bench goes on without the arm
+        log(f"oidc-agent set-up failed: {e}")
+        return None
 
 
 def arm_cli_fast():
@@ -230,13 +261,17 @@ if "cli_token_refresher" in ONLY:
         time.sleep(0.05)
     arm_cli_fast(); lookup_fast()
     arms = {"cli": arm_cli_fast, "lookup": lookup_fast}
-    if OIDC_ACCOUNT and subprocess.run(["sh", "-c", "command -v oidc-token"],
-                                       capture_output=True).returncode == 0:
+    oidc_agent = start_oidc_agent()
+    if oidc_agent is not None:
         arm_oidc()
         arms["oidc"] = arm_oidc
     rounds = max(RUNS, 40)
     log(f"oauth-keyring token with the refresher x{rounds}")
-    OUT["cli_token_refresher"] = alternate(arms, rounds)
+    try:
+        OUT["cli_token_refresher"] = alternate(arms, rounds)
+    finally:
+        if oidc_agent is not None:
+            os.kill(oidc_agent, 15)
 
 # ---- 4. black-holed provider ---------------------------------------------------------------
 if "blackhole" in ONLY:

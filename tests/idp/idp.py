@@ -468,6 +468,8 @@ class Provider:
             "revocation_endpoint_auth_methods_supported": [
                 "client_secret_basic", "client_secret_post", "none"],
             "subject_types_supported": ["public"],
+            # oidc-agent's oidc-gen (bench/scenario.py's oidc-token arm) needs the list.
+            "scopes_supported": ["openid", "offline_access"],
             "id_token_signing_alg_values_supported": ["RS256"],
             "authorization_response_iss_parameter_supported": True,
             "mtls_endpoint_aliases": {"token_endpoint": base + "/mtls/token"},
