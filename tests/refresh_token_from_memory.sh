@@ -5,7 +5,8 @@
 # a token the keyring no longer holds: after `secret-tool clear` of both items (a logout by
 # another path)
 # the next token is not the old one (exit 2, as without a refresher), and after a sign-in by a
-# login's helper it is the new one. env, exec and git-credential take the same path. With the
+# login's helper it is the new one. env, exec and git-credential take the same path. A
+# refresher that does not answer (stopped) costs 1 s, then the keyring answers. With the
 # provider black-holed and the token due, token exits 4 after the configured timeout (5 s)
 # and not much more, while status keeps answering at once.
 set -u
@@ -15,19 +16,22 @@ prepare_refresh_test 600
 
 cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u
-# Runs oauth-keyring NAME ARG... under strace: its programs in NAME.execs, output in NAME.token.
+# Runs oauth-keyring NAME ARG... under strace: the execve calls of its process (not of exec's
+# COMMAND, a child) counted in NAME.execs - 1 for the front end alone, 2 when it ran the full
+# CLI (the path itself is unreadable: the front end makes itself non-dumpable) - its output
+# in NAME.token.
 traced() {
     local name=$1
     shift
     strace -f -qq -e trace=execve -o "$WORK/out/$name.strace" "$CLI" "$@" \
         >"$WORK/out/$name.token" 2>"$WORK/out/$name.err"
     echo $? >"$WORK/out/$name.status"
-    grep -o 'execve("[^"]*"' "$WORK/out/$name.strace" | sed 's/^execve("//; s/"$//' \
-        >"$WORK/out/$name.execs"
+    awk 'NR == 1 { pid = $1 } $1 == pid && $2 ~ /^execve\(/ && / = 0$/ { n++ } END { print n + 0 }' \
+        "$WORK/out/$name.strace" >"$WORK/out/$name.execs"
 }
 from_memory() { # from_memory NAME: it ran no full CLI
-    ! grep -q oauth-keyring-full "$WORK/out/$1.execs" ||
-        fail "$1: the full CLI ran: $(cat "$WORK/out/$1.execs"; cat "$WORK/out/$1.err")"
+    [ "$(cat "$WORK/out/$1.execs")" = 1 ] ||
+        fail "$1: the full CLI ran: $(cat "$WORK/out/$1.strace" "$WORK/out/$1.err")"
 }
 exits() {
     [ "$(cat "$WORK/out/$1.status")" = "$2" ] ||
@@ -75,6 +79,7 @@ secret-tool clear service "$SERVICE/refresh" username "$RUN_AS"
 secret-tool clear service "$SERVICE" username "$RUN_AS"
 [ -z "$(keyring_token)" ] || fail "secret-tool clear left the access item"
 traced cleared token --service "$SERVICE"
+[ "$(cat "$WORK/out/cleared.execs")" = 2 ] || fail "cleared: the full CLI did not answer"
 grep -qF "$old" "$WORK/out/cleared.token" && fail "after secret-tool clear the refresher handed out the old token"
 exits cleared 2
 
@@ -87,6 +92,22 @@ exits signed-in 0
 [ "$(cat "$WORK/out/signed-in.token")" = "$new" ] || fail "after a new sign-in: printed another token than the keyring's"
 traced signed-in-again token --service "$SERVICE"
 from_memory signed-in-again
+
+# A refresher that takes the connection and never answers (stopped): the keyring, after the
+# front end's 1 s.
+refresher=$(refresher_pids "$(id -u)" | head -1)
+ps -o pid,stat,args -u "$(id -u)" | grep "$SERVICE" >"$WORK/out/stopped.ps"
+[ -n "$refresher" ] || fail "no refresher pid"
+kill -STOP "$refresher"
+start=$(date +%s%N)
+traced stopped token --service "$SERVICE"
+took_ms=$((($(date +%s%N) - start) / 1000000))
+kill -CONT "$refresher"
+exits stopped 0
+[ "$(cat "$WORK/out/stopped.token")" = "$new" ] || fail "stopped refresher: printed another token"
+[ "$(cat "$WORK/out/stopped.execs")" = 2 ] ||
+    fail "stopped refresher: the full CLI did not run (stopped $refresher; $(cat "$WORK/out/stopped.ps"))"
+[ "$took_ms" -le 4000 ] || fail "stopped refresher: token took $took_ms ms (bound 1 s + the keyring read)"
 
 # The provider black-holed and the token due for min_valid 60: exit 4 after the configured
 # timeout (5 s) and no more than 3 s after it; status answers meanwhile.
@@ -112,4 +133,4 @@ echo "blackhole: token exit 4 after $took_ms ms; status in $status_ms ms" >"$WOR
 idp_control '{"fault": null}'
 SCENARIO
 run_refresh_test "$WORK/scenario.sh" 120
-pass "token from the refresher's memory (no full CLI) for token, env, exec, git-credential; none after secret-tool clear; the new one after a sign-in; black-holed: exit 4 $(grep -o 'after [0-9]* ms' "$WORK/out/blackhole.times")"
+pass "token from the refresher's memory (no full CLI) for token, env, exec, git-credential; none after secret-tool clear; the new one after a sign-in; a stopped refresher: the keyring after 1 s; black-holed: exit 4 $(grep -o 'after [0-9]* ms' "$WORK/out/blackhole.times")"
