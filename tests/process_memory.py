@@ -17,13 +17,21 @@ import sys
 CHUNK = 1 << 20
 
 
+# A mapping larger than this is passed over: only an ASan build has them (its shadow memory and
+# allocator space, terabytes reserved and almost all unbacked), and reading them would take
+# hours. A plain build's heap, stack and environment are far below it.
+REGION_MAX = 1 << 30
+
+
 def readable_regions(pid):
-    """(start, end) of every readable mapping but the kernel's own pages."""
+    """(start, end) of every readable mapping but the kernel's own pages and ASan's reserves."""
     with open(f"/proc/{pid}/maps") as maps:
         for line in maps:
             fields = line.split()
             start, end = (int(x, 16) for x in fields[0].split("-"))
             name = fields[5] if len(fields) > 5 else ""
+            if end - start > REGION_MAX:
+                continue
             if fields[1][0] == "r" and name not in ("[vvar]", "[vsyscall]", "[vvar_vclock]"):
                 yield start, end
 
