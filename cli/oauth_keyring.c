@@ -735,7 +735,7 @@ int main(int argc, char **argv)
         return rv > 0 ? EXIT_OK : EXIT_USAGE;
     }
     /* The one command for root: it reads the root-only configuration. */
-    if (strcmp(cli.command, "check") == 0)
+    if (cli.command != NULL && strcmp(cli.command, "check") == 0)
         return check_run(&cli.check);
     account = getpwuid(getuid());
     if (account == NULL || getuid() == 0) {
