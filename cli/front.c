@@ -69,7 +69,7 @@ static const char *option_value(char **argv, int argc, int *index, const char *n
     size_t length = strlen(name);
     const char *argument = argv[*index];
 
-    if (strncmp(argument, name, length) != 0)
+    if (argument == NULL || strncmp(argument, name, length) != 0)
         return NULL;
     if (argument[length] == '=')
         return argument + length + 1;
@@ -110,7 +110,8 @@ static bool parse_simple(int argc, char **argv, struct front *front)
 
     front->min_valid = DEFAULT_MIN_VALID;
     front->git_username = "oauth2";
-    for (int i = 1; ok && i < argc; i++) {
+    /* argv[i] != NULL: argc says so already; scan-build cannot know it. */
+    for (int i = 1; ok && i < argc && argv[i] != NULL; i++) {
         if (strcmp(argv[i], "--") == 0) {
             front->exec_argv = &argv[i + 1];
             break;
