@@ -73,8 +73,8 @@ static const char *option_value(char **argv, int argc, int *index, const char *n
         return NULL;
     if (argument[length] == '=')
         return argument + length + 1;
-    if (argument[length] != '\0' || *index + 1 >= argc)
-        return NULL;
+    if (argument[length] != '\0' || *index + 1 >= argc || argv[*index + 1] == NULL)
+        return NULL; /* *index stays: nothing was taken */
     return argv[++*index];
 }
 
