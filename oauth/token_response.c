@@ -2,6 +2,7 @@
 
 #include "oauth/token_response.h"
 
+#include <glib.h>
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +13,9 @@
 #include "common/text_checks.h"
 
 #define JSON_MAX_DEPTH 8
+/* Above any body the https transport lets through (64 KiB), and escaped text (at most three
+ * times as long) still far below json-c's int lengths. */
+#define JSON_BODY_MAX (16u * 1024 * 1024)
 /* Ten years: longer lifetimes are nonsense and would overflow nothing but trust. */
 #define LIFETIME_MAX_SECONDS (10LL * 366 * 24 * 3600)
 
@@ -29,14 +33,102 @@ void json_wipe_and_put(struct json_object *root)
     json_object_put(root);
 }
 
+/* The bytes of one \uXXXX escape, or of a surrogate pair for a character above U+FFFF. */
+static size_t escaped_size(gunichar character)
+{
+    return character > 0xFFFF ? 12 : 6;
+}
+
+static char *write_escaped(char *out, gunichar character)
+{
+    if (character > 0xFFFF) {
+        character -= 0x10000;
+        out += sprintf(out, "\\u%04x", 0xD800 + (unsigned)(character >> 10));
+        return out + sprintf(out, "\\u%04x", 0xDC00 + (unsigned)(character & 0x3FF));
+    }
+    return out + sprintf(out, "\\u%04x", (unsigned)character);
+}
+
+/* Copies body, each non-ASCII character inside a string (a key or a value) as an escape;
+ * body is valid UTF-8 (checked first). Returns the bytes the escaped text takes, and writes
+ * it to out when out is not NULL. */
+static size_t escape_pass(const char *body, size_t length, char *out)
+{
+    size_t size = 0;
+    bool in_string = false;
+
+    for (size_t i = 0; i < length;) {
+        unsigned char byte = (unsigned char)body[i];
+        size_t take = 1;
+        if (in_string && byte >= 0x80) {
+            gunichar character = g_utf8_get_char(body + i);
+            take = (size_t)g_utf8_skip[byte];
+            size += escaped_size(character);
+            if (out != NULL)
+                out = write_escaped(out, character);
+            i += take;
+            continue;
+        }
+        if (in_string && byte == '\\' && i + 1 < length)
+            take = 2; /* an escape: its next byte is never the string's end */
+        else if (byte == '"')
+            in_string = !in_string;
+        size += take;
+        if (out != NULL) {
+            memcpy(out, body + i, take);
+            out += take;
+        }
+        i += take;
+    }
+    return size;
+}
+
+/* json-c 0.17 and later (Debian 13 has 0.18) refuse, in strict mode, any byte above 0x7f in a
+ * string value ("invalid string sequence"), though JSON is UTF-8 (RFC 8259, section 8.1) and
+ * a provider's error_description or its metadata may carry such text. So a body that holds
+ * non-ASCII text reaches the strict parser with each such character inside a string written
+ * as a \uXXXX escape, which every json-c reads the same. Invalid UTF-8 is refused (NULL with
+ * *invalid). NULL without *invalid: nothing to escape, parse body itself. The copy may hold a
+ * token: the caller wipes it (secret_free_sized). */
+static char *escape_non_ascii(const char *body, size_t length, size_t *escaped_length,
+                              bool *invalid)
+{
+    char *escaped;
+    bool ascii = true;
+
+    *invalid = false;
+    for (size_t i = 0; i < length && ascii; i++)
+        ascii = (unsigned char)body[i] < 0x80;
+    if (ascii)
+        return NULL;
+    if (!g_utf8_validate_len(body, length, NULL)) {
+        *invalid = true;
+        return NULL;
+    }
+    *escaped_length = escape_pass(body, length, NULL);
+    escaped = g_malloc(*escaped_length + 1);
+    escape_pass(body, length, escaped);
+    escaped[*escaped_length] = '\0';
+    return escaped;
+}
+
 struct json_object *json_parse_strict_object(const char *body, size_t length)
 {
     struct json_tokener *tokener = json_tokener_new_ex(JSON_MAX_DEPTH);
     struct json_object *root = NULL;
-    size_t end;
+    size_t escaped_length = 0, end;
+    bool invalid = false;
+    char *escaped = NULL;
 
-    if (tokener == NULL || length > (size_t)INT32_MAX)
+    if (tokener == NULL || length > JSON_BODY_MAX)
         goto out;
+    escaped = escape_non_ascii(body, length, &escaped_length, &invalid);
+    if (invalid)
+        goto out;
+    if (escaped != NULL) {
+        body = escaped;
+        length = escaped_length;
+    }
     json_tokener_set_flags(tokener, JSON_TOKENER_STRICT);
     root = json_tokener_parse_ex(tokener, body, (int)length);
     if (root == NULL || json_tokener_get_error(tokener) != json_tokener_success ||
@@ -53,6 +145,10 @@ struct json_object *json_parse_strict_object(const char *body, size_t length)
         }
     }
 out:
+    if (escaped != NULL) {
+        secret_wipe(escaped, escaped_length);
+        g_free(escaped);
+    }
     if (tokener != NULL)
         json_tokener_free(tokener);
     return root;

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "oauth/token_response.h"
 
 static int parse(const char *body, struct token_set *tokens, char *why, size_t why_size)
@@ -337,6 +339,50 @@ static void test_why_is_bounded(void **state)
     assert_null(tokens.access_token);
 }
 
+/* UTF-8 text in strings, which json-c 0.17 and later refuse in strict mode unescaped (Debian
+ * 13): keys and values, two-, three- and four-byte characters, after an escaped quote. */
+static void test_utf8_text_parses(void **state)
+{
+    static const char body[] =
+        "{\"a\":\"r\xc3\xa8gles\",\"b\xc3\xa8\":\"\xe2\x82\xac \xf0\x9f\x98\x80\","
+        "\"c\":\"x\\\"\xc3\xa8\\\\\"}";
+    struct json_object *root = json_parse_strict_object(body, strlen(body));
+    struct json_object *value = NULL;
+
+    (void)state;
+    assert_non_null(root);
+    assert_true(json_object_object_get_ex(root, "a", &value));
+    assert_string_equal(json_object_get_string(value), "r\xc3\xa8gles");
+    assert_true(json_object_object_get_ex(root, "b\xc3\xa8", &value));
+    assert_string_equal(json_object_get_string(value), "\xe2\x82\xac \xf0\x9f\x98\x80");
+    assert_true(json_object_object_get_ex(root, "c", &value));
+    assert_string_equal(json_object_get_string(value), "x\"\xc3\xa8\\");
+    json_wipe_and_put(root);
+}
+
+static void test_invalid_utf8_refused(void **state)
+{
+    static const char *const bodies[] = {"{\"a\":\"\xc3\"}", "{\"a\":\"\xc3\x28\"}",
+                                         "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xff\"}"};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+        assert_null(json_parse_strict_object(bodies[i], strlen(bodies[i])));
+}
+
+static void test_error_description_in_french(void **state)
+{
+    static const char body[] = "{\"error\":\"access_denied\",\"error_description\":\"Acc\xc3\xa8s "
+                               "refus\xc3\xa9\"}";
+    char code[64] = "", message[256] = "";
+
+    (void)state;
+    assert_int_equal(
+        token_error_parse(body, strlen(body), code, sizeof(code), message, sizeof(message)), 0);
+    assert_string_equal(code, "access_denied");
+    assert_non_null(strstr(message, "access_denied: Acc"));
+}
+
 static void test_error_with_description(void **state)
 {
     static const char body[] = "{\"error\":\"invalid_grant\",\"error_description\":\"Refresh token "
@@ -421,6 +467,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_snyk_response),
+        cmocka_unit_test(test_utf8_text_parses),
+        cmocka_unit_test(test_invalid_utf8_refused),
+        cmocka_unit_test(test_error_description_in_french),
         cmocka_unit_test(test_token_type_case),
         cmocka_unit_test(test_minimal_response),
         cmocka_unit_test(test_whitespace_around_object),
