@@ -162,7 +162,9 @@ static int attack_getfd(pid_t refresher, const char *socket_path, const char *se
 {
     int raced = 0, read_secret = 0;
 
-    for (int i = 0; i < tries; i++) {
+    /* A child that starts and ends while this process waits for a CPU (a loaded machine) is a
+     * try missed, not a defence: ask again, up to twice as many times. */
+    for (int i = 0; raced < tries && i < 2 * tries; i++) {
         int result = race_one_refresh(refresher, socket_path, secret);
         raced += result >= 0;
         read_secret += result == 1;

@@ -51,16 +51,20 @@ static int listen_loopback(int family, struct sockaddr_storage *address, socklen
 static socklen_t mapped_address(const struct sockaddr_storage *v4_address,
                                 struct sockaddr_storage *mapped)
 {
-    const struct sockaddr_in *v4 = (const struct sockaddr_in *)v4_address;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)mapped;
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
 
+    /* Copied out and back rather than cast: scan-build follows the bytes then. */
+    memcpy(&v4, v4_address, sizeof(v4));
+    memset(&v6, 0, sizeof(v6));
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = v4.sin_port;
+    v6.sin6_addr.s6_addr[10] = 0xff;
+    v6.sin6_addr.s6_addr[11] = 0xff;
+    memcpy(&v6.sin6_addr.s6_addr[12], &v4.sin_addr, 4);
     memset(mapped, 0, sizeof(*mapped));
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = v4->sin_port;
-    v6->sin6_addr.s6_addr[10] = 0xff;
-    v6->sin6_addr.s6_addr[11] = 0xff;
-    memcpy(&v6->sin6_addr.s6_addr[12], &v4->sin_addr, 4);
-    return sizeof(*v6);
+    memcpy(mapped, &v6, sizeof(v6));
+    return sizeof(v6);
 }
 
 static int connect_to(const struct sockaddr_storage *address, socklen_t size)
