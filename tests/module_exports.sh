@@ -43,8 +43,10 @@ for program in "$helper" "$top_builddir/refresher/pam_oauth_keyring_refresher" \
 done
 # oauth-keyring itself is the front end (issue 23): a token from the refresher costs a process
 # start and one socket round trip, so it loads libc and nothing else.
-front_libraries=$(ldd "$top_builddir/cli/oauth-keyring" | awk '$1 !~ /^(linux-vdso|\/lib64\/ld-linux)/ {print $1}' |
-    grep -v '^libc\.so' | tr '\n' ' ')
+# What it names itself (NEEDED), the sanitizer runtimes aside in an --enable-sanitizers build
+# (ldd would list theirs too: libm, libgcc_s, libstdc++).
+front_libraries=$(readelf -d "$top_builddir/cli/oauth-keyring" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' |
+    grep -Ev '^lib(c|asan|ubsan)\.so' | tr '\n' ' ')
 [ -z "$front_libraries" ] || fail "the front end oauth-keyring links more than libc: $front_libraries"
 ldd "$https_module" | grep -q libcurl || fail "the https module does not link libcurl"
 https_exports=$(nm -D --defined-only "$https_module" | awk '{print $3}' | sort | tr '\n' ' ')
