@@ -60,8 +60,12 @@ static size_t escape_pass(const char *body, size_t length, char *out)
     for (size_t i = 0; i < length;) {
         unsigned char byte = (unsigned char)body[i];
         size_t take = 1;
-        if (in_string && byte >= 0x80) {
-            gunichar character = g_utf8_get_char(body + i);
+        gunichar character = in_string && byte >= 0x80
+                                 ? g_utf8_get_char_validated(body + i, (gssize)(length - i))
+                                 : (gunichar)-1;
+        /* Only a whole, valid character is escaped; any other byte is copied as it is, for the
+         * parser to refuse. */
+        if (character <= 0x10FFFF) {
             take = (size_t)g_utf8_skip[byte];
             size += escaped_size(character);
             if (out != NULL)
@@ -70,9 +74,13 @@ static size_t escape_pass(const char *body, size_t length, char *out)
             continue;
         }
         if (in_string && byte == '\\' && i + 1 < length)
-            take = 2; /* an escape: its next byte is never the string's end */
+            /* An escape: the backslash and the whole character after it (never the string's
+             * end; one not ASCII makes the text invalid JSON, which the parser refuses). */
+            take = 1 + (size_t)g_utf8_skip[(unsigned char)body[i + 1]];
         else if (byte == '"')
             in_string = !in_string;
+        if (take > length - i)
+            take = length - i; /* cannot happen in valid UTF-8; bounds the copy all the same */
         size += take;
         if (out != NULL) {
             memcpy(out, body + i, take);

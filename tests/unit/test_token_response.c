@@ -363,7 +363,10 @@ static void test_utf8_text_parses(void **state)
 static void test_invalid_utf8_refused(void **state)
 {
     static const char *const bodies[] = {"{\"a\":\"\xc3\"}", "{\"a\":\"\xc3\x28\"}",
-                                         "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xff\"}"};
+                                         "{\"a\":\"\xed\xa0\x80\"}", "{\"a\":\"\xff\"}",
+                                         /* valid UTF-8 escaped by a backslash: invalid JSON
+                                          * (fuzz_token_response's first finding) */
+                                         "[{\"1_u`\\\xca\x81", "{\"a\":\"\\\xca\x81\"}"};
 
     (void)state;
     for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
