@@ -68,8 +68,15 @@ static void check_loaded(const struct provider_config *config, const char *provi
 #undef CHECK_STRING
     CHECK(config->name != NULL);
     CHECK(provider == NULL || strcmp(config->name, provider) == 0);
-    CHECK(config->authorize_url != NULL && provider_url_is_https(config->authorize_url));
-    CHECK(config->token_url != NULL && provider_url_is_https(config->token_url));
+    /* With discovery (an issuer and a missing endpoint) the endpoints may come from the
+     * issuer's metadata later; the issuer must then be able to name that metadata. */
+    CHECK(config->discover == (config->issuer != NULL &&
+                               (config->authorize_url == NULL || config->token_url == NULL)));
+    CHECK(!config->discover || (provider_url_is_https(config->issuer) &&
+                                strpbrk(config->issuer, "?#") == NULL));
+    CHECK(config->authorize_url == NULL || provider_url_is_https(config->authorize_url));
+    CHECK(config->token_url == NULL || provider_url_is_https(config->token_url));
+    CHECK(config->discover || (config->authorize_url != NULL && config->token_url != NULL));
     CHECK(config->revoke_url == NULL || provider_url_is_https(config->revoke_url));
     CHECK(config->client_id != NULL && config->redirect_uri != NULL);
     CHECK(config->keyring_service != NULL && config->display_name != NULL);
