@@ -86,6 +86,11 @@ static const char *const outcome_names[] = {
     "timed-out",
     "superseded",
     "unavailable",
+    /* a device sign-in (RFC 8628, oauth/device_grant.h): waiting, and how a poll ended */
+    "device-pending",
+    "authorization-pending",
+    "slow-down",
+    "expired",
 };
 
 /* Decimal digits that fit a long long (strtoll takes them whole). */

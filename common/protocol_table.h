@@ -87,7 +87,15 @@ enum protocol_kind {
     X(GRANT_MESSAGE,         "grant_message",         SHOWN,  TEXT)                   \
     X(DISCOVER,              "discover",              PUBLIC, FLAG)                   \
     X(ACCESS_TOKEN,          "access_token",          SECRET, TEXT)                   \
-    X(SOLE_SERVICE,          "sole_service",          PUBLIC, FLAG)
+    X(SOLE_SERVICE,          "sole_service",          PUBLIC, FLAG)                   \
+    X(DEVICE_AUTHORIZATION_URL, "device_authorization_url", PUBLIC, TEXT)             \
+    X(GRANT,                 "grant",                 PUBLIC, TEXT)                   \
+    X(DEVICE_CODE,           "device_code",           SECRET, TEXT)                   \
+    X(USER_CODE,             "user_code",             SHOWN,  TEXT)                   \
+    X(VERIFICATION_URI,      "verification_uri",      SHOWN,  TEXT)                   \
+    X(VERIFICATION_URI_COMPLETE, "verification_uri_complete", SHOWN, TEXT)            \
+    X(INTERVAL,              "interval",              PUBLIC, COUNT)                  \
+    X(EXPIRES_AT,            "expires_at",            PUBLIC, UNIX_TIME)
 
 /* What the helper needs to store, refresh and revoke for one provider and user (the module's
  * provider_config and the user's name). */
@@ -101,7 +109,21 @@ enum protocol_kind {
 /* What the refresher needs to run a sign-in for `oauth-keyring login` (refresher/sign_in.h):
  * the module sends it with every exchange and session, the helper hands it on. */
 #define PROTOCOL_SIGN_IN_FIELDS                                                       \
-    F(AUTHORIZE_URL, OPTIONAL) F(SCOPE, OPTIONAL)
+    F(AUTHORIZE_URL, OPTIONAL) F(SCOPE, OPTIONAL) F(DEVICE_AUTHORIZATION_URL, OPTIONAL)  \
+    F(GRANT, OPTIONAL)
+
+/* A device sign-in waiting for the user's approval (oauth/device_grant.h): the device code
+ * (secret), the interval to poll at, when the code expires; what the user was shown. */
+#define PROTOCOL_DEVICE_FIELDS(presence)                                              \
+    F(DEVICE_CODE, presence) F(INTERVAL, presence) F(EXPIRES_AT, presence)            \
+    F(USER_CODE, OPTIONAL) F(VERIFICATION_URI, OPTIONAL)                              \
+    F(VERIFICATION_URI_COMPLETE, OPTIONAL)
+
+/* A device authorization's answer, for who shows it: the user code, where to enter it, the
+ * device code to poll with, the interval, when it expires. */
+#define PROTOCOL_DEVICE_REPLY_FIELDS                                                  \
+    F(DEVICE_CODE, REQUIRED) F(USER_CODE, REQUIRED) F(VERIFICATION_URI, REQUIRED)     \
+    F(VERIFICATION_URI_COMPLETE, OPTIONAL) F(INTERVAL, REQUIRED) F(EXPIRES_AT, REQUIRED)
 
 /* Every request: R(ID, CHANNEL, "command", replies, request fields, "ok" reply fields).
  * replies: OK_OR_ERROR, or ERROR_ONLY for a request that is answered only when refused.
@@ -119,12 +141,30 @@ enum protocol_kind {
       F(DEADLINE, OPTIONAL),                                                          \
       F(URL, REQUIRED) F(VERIFIER, REQUIRED) F(STATE, REQUIRED) F(QR, OPTIONAL)       \
       F(SIGNED_IN, OPTIONAL))                                                         \
+    /* module -> login helper, for sign_in = device or both: the device authorization   \
+     * request (RFC 8628 3.1) as the user; the module shows user code and address and    \
+     * keeps the device code for the session. signed_in as for authorize */             \
+    R(DEVICE_AUTHORIZE, LOGIN, "device-authorize", OK_OR_ERROR,                       \
+      F(DEVICE_AUTHORIZATION_URL, OPTIONAL) F(CLIENT_ID, REQUIRED)                    \
+      F(CLIENT_SECRET, OPTIONAL) F(SCOPE, OPTIONAL) F(CA_FILE, OPTIONAL)              \
+      F(QR, OPTIONAL) F(KEYRING_SERVICE, OPTIONAL) F(SIGNED_IN_SINCE, OPTIONAL)       \
+      F(ISSUER, OPTIONAL) F(DISCOVER, OPTIONAL) F(TIMEOUT, OPTIONAL)                  \
+      F(DEADLINE, OPTIONAL),                                                          \
+      PROTOCOL_DEVICE_REPLY_FIELDS F(QR, OPTIONAL) F(SIGNED_IN, OPTIONAL))            \
     R(ANSWER, LOGIN, "answer", OK_OR_ERROR,                                           \
       F(ANSWER, REQUIRED) F(STATE, REQUIRED) F(ISSUER, OPTIONAL) F(PRESET, OPTIONAL), \
       F(CODE, REQUIRED) F(INSTANCE, OPTIONAL))                                        \
     R(EXCHANGE, LOGIN, "exchange", OK_OR_ERROR,                                       \
       F(CODE, REQUIRED) F(VERIFIER, REQUIRED) F(REDIRECT_URI, REQUIRED)               \
       PROTOCOL_PROVIDER_FIELDS F(START_REFRESHER, OPTIONAL) F(DEADLINE, OPTIONAL)     \
+      PROTOCOL_SIGN_IN_FIELDS,                                                        \
+      F(MESSAGE, REQUIRED) F(OUTCOME, OPTIONAL) F(REFRESH_EXPIRES_AT, OPTIONAL))      \
+    /* module -> login helper at session open after a device sign-in's prompt: one poll  \
+     * (approved already: stored as after an exchange); still pending, the refresher      \
+     * polls on (outcome device-pending) */                                               \
+    R(DEVICE_SESSION, LOGIN, "device-session", OK_OR_ERROR,                           \
+      PROTOCOL_DEVICE_FIELDS(REQUIRED) PROTOCOL_PROVIDER_FIELDS                       \
+      F(START_REFRESHER, OPTIONAL) F(DEADLINE, OPTIONAL) F(REDIRECT_URI, OPTIONAL)    \
       PROTOCOL_SIGN_IN_FIELDS,                                                        \
       F(MESSAGE, REQUIRED) F(OUTCOME, OPTIONAL) F(REFRESH_EXPIRES_AT, OPTIONAL))      \
     R(SESSION, LOGIN, "session", OK_OR_ERROR,                                         \
@@ -135,7 +175,8 @@ enum protocol_kind {
      * login's exchange (the keyring was not up yet) */                               \
     R(START_REFRESHER, START, "refresher", ERROR_ONLY,                                \
       PROTOCOL_PROVIDER_FIELDS F(CODE, OPTIONAL) F(VERIFIER, OPTIONAL)                \
-      F(REDIRECT_URI, OPTIONAL) PROTOCOL_SIGN_IN_FIELDS,                              \
+      F(REDIRECT_URI, OPTIONAL) PROTOCOL_SIGN_IN_FIELDS                               \
+      PROTOCOL_DEVICE_FIELDS(OPTIONAL),                                               \
       )                                                                               \
     /* refresher -> its short-lived child */                                          \
     /* retry_after: a 429/503 said to wait this long (store/schedule.h) */        \
@@ -149,7 +190,17 @@ enum protocol_kind {
      * (discover=1): the document's endpoints, which it keeps where it has none */       \
     R(CHILD_DISCOVER, CHILD, "discover", OK_OR_ERROR,                                 \
       PROTOCOL_PROVIDER_FIELDS,                                                       \
-      F(AUTHORIZE_URL, OPTIONAL) F(TOKEN_URL, REQUIRED) F(REVOKE_URL, OPTIONAL))      \
+      F(AUTHORIZE_URL, OPTIONAL) F(TOKEN_URL, REQUIRED) F(REVOKE_URL, OPTIONAL)       \
+      F(DEVICE_AUTHORIZATION_URL, OPTIONAL))                                          \
+    /* a device sign-in's start for oauth-keyring login --device (RFC 8628 3.1) */     \
+    R(CHILD_DEVICE_AUTHORIZE, CHILD, "device-authorize", OK_OR_ERROR,                 \
+      PROTOCOL_PROVIDER_FIELDS F(SCOPE, OPTIONAL) F(DEVICE_AUTHORIZATION_URL, OPTIONAL), \
+      PROTOCOL_DEVICE_REPLY_FIELDS)                                                   \
+    /* one poll of a device sign-in (RFC 8628 3.4); approved: the pair stored. Every    \
+     * verdict is an "ok" naming it (oauth/device_grant.h), with a 429's retry_after */  \
+    R(CHILD_DEVICE_POLL, CHILD, "device-poll", OK_OR_ERROR,                           \
+      F(DEVICE_CODE, REQUIRED) PROTOCOL_PROVIDER_FIELDS,                              \
+      F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED) F(RETRY_AFTER, OPTIONAL))             \
     R(CHILD_EXCHANGE, CHILD, "exchange", OK_OR_ERROR,                                 \
       F(CODE, REQUIRED) F(VERIFIER, REQUIRED) F(REDIRECT_URI, REQUIRED)               \
       PROTOCOL_PROVIDER_FIELDS,                                                       \
@@ -175,9 +226,23 @@ enum protocol_kind {
      * url is the authorize URL (state, challenge: shown only on request, never argv);  \
      * start_url, with listening, the listener's one-use start address for the browser. */ \
     R(SOCKET_SIGN_IN, SOCKET, "sign-in", OK_OR_ERROR,                                 \
-      ,                                                                               \
+      F(GRANT, OPTIONAL),                                                             \
       F(URL, REQUIRED) F(SIGN_IN, REQUIRED) F(LISTENING, OPTIONAL)                    \
-      F(START_URL, OPTIONAL) F(MESSAGE, OPTIONAL))                                    \
+      F(START_URL, OPTIONAL) F(MESSAGE, OPTIONAL) F(USER_CODE, OPTIONAL)              \
+      F(VERIFICATION_URI, OPTIONAL) F(VERIFICATION_URI_COMPLETE, OPTIONAL)            \
+      F(EXPIRES_AT, OPTIONAL))                                                        \
+    /* a login's device sign-in still waiting, handed to the refresher that runs by the  \
+     * one a newer login started (which then exits): it polls on */                      \
+    R(SOCKET_DEVICE_WAIT, SOCKET, "device-wait", OK_OR_ERROR,                         \
+      PROTOCOL_DEVICE_FIELDS(REQUIRED),                                               \
+      F(MESSAGE, REQUIRED))                                                           \
+    /* the device sign-in waiting now, if any, for oauth-keyring status and login       \
+     * --desktop's notification: its code and address and until when */                  \
+    R(SOCKET_DEVICE_STATUS, SOCKET, "device-status", OK_OR_ERROR,                     \
+      ,                                                                               \
+      F(MESSAGE, REQUIRED) F(USER_CODE, OPTIONAL) F(VERIFICATION_URI, OPTIONAL)       \
+      F(VERIFICATION_URI_COMPLETE, OPTIONAL) F(EXPIRES_AT, OPTIONAL)                  \
+      F(SIGN_IN, OPTIONAL))                                                           \
     R(SOCKET_SIGN_IN_WAIT, SOCKET, "sign-in-wait", OK_OR_ERROR,                       \
       F(SIGN_IN, REQUIRED),                                                           \
       F(OUTCOME, REQUIRED) F(MESSAGE, REQUIRED))                                      \

@@ -48,7 +48,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
     X(scope)                                                                                       \
     X(issuer)                                                                                      \
     X(ca_file)                                                                                     \
-    X(keyring_service)
+    X(keyring_service)                                                                             \
+    X(device_authorization_url)                                                                    \
+    X(sign_in_text)
 
 static void check_string(const char *value)
 {
@@ -68,17 +70,23 @@ static void check_loaded(const struct provider_config *config, const char *provi
 #undef CHECK_STRING
     CHECK(config->name != NULL);
     CHECK(provider == NULL || strcmp(config->name, provider) == 0);
-    /* With discovery (an issuer and a missing endpoint) the endpoints may come from the
-     * issuer's metadata later; the issuer must then be able to name that metadata. */
-    CHECK(config->discover == (config->issuer != NULL &&
-                               (config->authorize_url == NULL || config->token_url == NULL)));
-    CHECK(!config->discover || (provider_url_is_https(config->issuer) &&
-                                strpbrk(config->issuer, "?#") == NULL));
+    /* With discovery (an issuer, and an endpoint the sign-in needs missing) the endpoints
+     * may come from the issuer's metadata later; the issuer must then name that metadata. */
+    bool browser = provider_uses_browser(config), device = provider_uses_device(config);
+    bool missing = (browser && config->authorize_url == NULL) || config->token_url == NULL ||
+                   (device && config->device_authorization_url == NULL);
+    CHECK(browser || device);
+    CHECK(config->discover == (config->issuer != NULL && missing));
+    CHECK(!config->discover ||
+          (provider_url_is_https(config->issuer) && strpbrk(config->issuer, "?#") == NULL));
     CHECK(config->authorize_url == NULL || provider_url_is_https(config->authorize_url));
     CHECK(config->token_url == NULL || provider_url_is_https(config->token_url));
-    CHECK(config->discover || (config->authorize_url != NULL && config->token_url != NULL));
+    CHECK(config->device_authorization_url == NULL ||
+          provider_url_is_https(config->device_authorization_url));
+    CHECK(config->discover || !missing);
+    CHECK(config->redirect_uri != NULL || !browser);
     CHECK(config->revoke_url == NULL || provider_url_is_https(config->revoke_url));
-    CHECK(config->client_id != NULL && config->redirect_uri != NULL);
+    CHECK(config->client_id != NULL);
     CHECK(config->keyring_service != NULL && config->display_name != NULL);
     CHECK(config->preset == NULL || strcmp(config->preset, "snyk") == 0);
     CHECK(config->region == NULL || config->preset != NULL);
@@ -108,6 +116,7 @@ static void check_same(const struct provider_config *a, const struct provider_co
     STRING_FIELDS(CHECK_SAME)
 #undef CHECK_SAME
     CHECK(a->timeout == b->timeout && a->refresh_margin == b->refresh_margin);
+    CHECK(a->sign_in == b->sign_in && a->discover == b->discover);
 }
 
 static int parse(const uint8_t *data, size_t size, const char *provider,

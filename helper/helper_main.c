@@ -81,15 +81,18 @@ static bool ca_file_readable(struct request_work *context)
  * needed, written at signed_in_since) and the user's status file records a sign-in since,
  * made inside a session (`oauth-keyring login`): the module then does not ask. This process,
  * not the module, touches the user's runtime directory, under the module's deadline. */
-static int add_signed_in(struct request_work *context)
+static bool signed_in_since_asked(const struct request_work *context)
 {
     const char *since = field(context, FIELD_SIGNED_IN_SINCE);
     const char *service = field(context, FIELD_KEYRING_SERVICE);
 
-    if (since == NULL || service == NULL ||
-        !refresh_status_signed_in_since(service, strtoll(since, NULL, 10)))
-        return 0;
-    return protocol_set(&context->reply, FIELD_SIGNED_IN, "1");
+    return since != NULL && service != NULL &&
+           refresh_status_signed_in_since(service, strtoll(since, NULL, 10));
+}
+
+static int add_signed_in(struct request_work *context)
+{
+    return signed_in_since_asked(context) ? protocol_set(&context->reply, FIELD_SIGNED_IN, "1") : 0;
 }
 
 /* "authorize": a fresh PKCE verifier and state, and the URL the user opens. */
@@ -141,12 +144,19 @@ static int check_answer(struct request_work *context)
     return status;
 }
 
+/* What a started refresher is handed beyond its settings. */
+enum handoff { HANDOFF_NOTHING, HANDOFF_CODE, HANDOFF_DEVICE };
+
 /* The request to start a refresher: what the table lists for it, taken from this request.
  * Not this login's deadline (nobody waits for the refresher); the code and verifier only when
  * the refresher is to finish the exchange itself (a keyring not started yet, see
- * defer_to_refresher). */
-static void start_refresher(const struct request_work *context, bool with_code)
+ * defer_to_refresher), the device code only when it is to poll on for the user's approval. */
+static void start_refresher(const struct request_work *context, enum handoff handoff)
 {
+    static const enum protocol_field_id code_fields[] = {FIELD_CODE, FIELD_VERIFIER};
+    static const enum protocol_field_id device_fields[] = {
+        FIELD_DEVICE_CODE, FIELD_INTERVAL,         FIELD_EXPIRES_AT,
+        FIELD_USER_CODE,   FIELD_VERIFICATION_URI, FIELD_VERIFICATION_URI_COMPLETE};
     struct protocol_message request;
     int rv;
 
@@ -156,10 +166,10 @@ static void start_refresher(const struct request_work *context, bool with_code)
     if (rv == 0)
         rv = protocol_copy_fields(&request, protocol_request_spec(REQUEST_START_REFRESHER),
                                   &context->request, PROTOCOL_FIELD_COUNT);
-    if (rv == 0 && !with_code)
-        protocol_message_remove(&request, protocol_field_name(FIELD_CODE));
-    if (rv == 0 && !with_code)
-        protocol_message_remove(&request, protocol_field_name(FIELD_VERIFIER));
+    for (size_t i = 0; rv == 0 && handoff != HANDOFF_CODE && i < 2; i++)
+        protocol_message_remove(&request, protocol_field_name(code_fields[i]));
+    for (size_t i = 0; rv == 0 && handoff != HANDOFF_DEVICE && i < 6; i++)
+        protocol_message_remove(&request, protocol_field_name(device_fields[i]));
     if (rv == 0)
         refresher_spawn(&request);
     protocol_message_clear(&request);
@@ -168,11 +178,11 @@ static void start_refresher(const struct request_work *context, bool with_code)
 /* The keyring is not up yet: in a display manager's stack whose pam_gnome_keyring session
  * line comes after ours (Debian's gdm-password and lightdm, with the pam-auth-update
  * profile), the daemon starts moments after this returns. The refresher, detached, waits for
- * it (bounded, refresher.h) and then does what this run could not: the exchange (with_code)
- * or the session's refresh. The login goes on at once. */
-static int defer_to_refresher(struct request_work *context, bool with_code)
+ * it (bounded, refresher.h) and then does what this run could not: the exchange (a code),
+ * the polls of a device sign-in, or the session's refresh. The login goes on at once. */
+static int defer_to_refresher(struct request_work *context, enum handoff handoff)
 {
-    start_refresher(context, with_code);
+    start_refresher(context, handoff);
     protocol_reply_init(&context->reply, true);
     return protocol_set(&context->reply, FIELD_OUTCOME, "deferred") |
                    protocol_set(&context->reply, FIELD_MESSAGE,
@@ -191,12 +201,89 @@ static int exchange_for_login(struct request_work *context)
         work_exchange_code(context, field(context, FIELD_START_REFRESHER) != NULL, &result);
 
     if (result == WORK_EXCHANGE_DEFERRED)
-        return defer_to_refresher(context, true);
+        return defer_to_refresher(context, HANDOFF_CODE);
     /* Stored, or refused by the provider: the session still gets its refresher, which can run
      * the sign-in again. */
     if (result == WORK_EXCHANGE_STORED || result == WORK_EXCHANGE_PROVIDER_FAILED)
-        start_refresher(context, false);
+        start_refresher(context, HANDOFF_NOTHING);
     return status;
+}
+
+/* The device sign-in still waits for the user (pending, slow_down, or no answer now), its
+ * code not expired, and a refresher to hand it to: the refresher polls on at the interval
+ * this poll leaves (slow_down: 5 s more), and the login is told so. */
+static int hand_device_to_refresher(struct request_work *context,
+                                    const struct work_device_poll *poll)
+{
+    long interval = strtol(field(context, FIELD_INTERVAL), NULL, 10);
+    char text[24], message[400];
+
+    device_poll_next_wait(&interval, poll->verdict, 0);
+    snprintf(text, sizeof(text), "%ld", interval);
+    protocol_message_remove(&context->request, protocol_field_name(FIELD_INTERVAL));
+    if (protocol_set(&context->request, FIELD_INTERVAL, text) != 0)
+        return work_reply_error(context, "internal", "the request does not fit");
+    start_refresher(context, HANDOFF_DEVICE);
+    snprintf(message, sizeof(message),
+             "waiting for your approval; the tokens are stored as soon as you approve (%s)",
+             poll->message);
+    return work_reply_outcome(context, "device-pending", message);
+}
+
+static bool device_code_expired(const struct request_work *context)
+{
+    return strtoll(field(context, FIELD_EXPIRES_AT), NULL, 10) <= (long long)time(NULL);
+}
+
+/* "device-session": one poll at session open (the user may have approved at the prompt
+ * already); still waiting, the refresher polls on; the keyring not started, the refresher
+ * does it all. */
+static int device_session(struct request_work *context)
+{
+    bool may_hand_on = field(context, FIELD_START_REFRESHER) != NULL;
+    enum work_exchange_result result = WORK_EXCHANGE_NOT_SENT;
+    struct work_device_poll poll;
+    int status;
+
+    if (device_code_expired(context)) {
+        start_refresher(context, HANDOFF_NOTHING);
+        return work_reply_error(context, "expired_token",
+                                "the device sign-in expired before it was approved");
+    }
+    status = work_poll_device(context, may_hand_on, &result, &poll);
+    if (result == WORK_EXCHANGE_DEFERRED)
+        return defer_to_refresher(context, HANDOFF_DEVICE);
+    if (result == WORK_EXCHANGE_PROVIDER_FAILED && may_hand_on &&
+        device_poll_continues(poll.verdict))
+        return hand_device_to_refresher(context, &poll);
+    if (result == WORK_EXCHANGE_STORED || result == WORK_EXCHANGE_PROVIDER_FAILED)
+        start_refresher(context, HANDOFF_NOTHING);
+    return status;
+}
+
+/* "device-authorize": the device authorization request, as the user, under the module's
+ * deadline; the reply carries what the prompt shows and, with qr=1, a drawing of the address
+ * to open (the complete one, code included, when the provider has it). */
+static int device_authorize(struct request_work *context)
+{
+    const char *qr_url;
+    int status;
+
+    if (!ca_file_readable(context))
+        return HELPER_EXIT_FAILED;
+    /* prompt=missing and a sign-in inside a session since: no device code is asked for. */
+    if (signed_in_since_asked(context))
+        return work_reply_error(context, "signed-in",
+                                "signed in inside a session since the login state was written");
+    status = work_device_authorize(context);
+    if (status != HELPER_EXIT_OK)
+        return status;
+    qr_url = protocol_get(&context->reply, FIELD_VERIFICATION_URI_COMPLETE);
+    if (qr_url == NULL)
+        qr_url = protocol_get(&context->reply, FIELD_VERIFICATION_URI);
+    return add_qr_drawing(context, qr_url) != 0
+               ? work_reply_error(context, "internal", "the reply does not fit")
+               : HELPER_EXIT_OK;
 }
 
 /* "session": with tokens already in the keyring, refresh once if due; then the refresher. */
@@ -211,7 +298,7 @@ static int refresh_for_session(struct request_work *context)
 
     keyring_status = keyring_open(&keyring, KEYRING_FOR_LOGIN, why, sizeof(why));
     if (keyring_status == KEYRING_NOT_STARTED && field(context, FIELD_START_REFRESHER) != NULL)
-        return defer_to_refresher(context, false);
+        return defer_to_refresher(context, HANDOFF_NOTHING);
     if (keyring_status != KEYRING_READY)
         return work_reply_error(context, work_keyring_reason(keyring_status), why);
     work_refresh_settings(context, &request);
@@ -220,7 +307,7 @@ static int refresh_for_session(struct request_work *context)
     refresh_if_due(keyring, &request, &report);
     keyring_close(keyring);
     /* Also when authorization is needed: the refresher then waits for a sign-in (issue 13). */
-    start_refresher(context, false);
+    start_refresher(context, HANDOFF_NOTHING);
     if (report.outcome != REFRESH_NOT_DUE && report.outcome != REFRESH_DONE)
         return work_reply_error(context, refresh_outcome_name(report.outcome), report.message);
     protocol_reply_init(&context->reply, true);
@@ -310,6 +397,8 @@ static work_handler *const handlers[PROTOCOL_REQUEST_COUNT] = {
     [REQUEST_EXCHANGE] = exchange_for_login,
     [REQUEST_SESSION] = refresh_for_session,
     [REQUEST_PROBE] = probe_provider,
+    [REQUEST_DEVICE_AUTHORIZE] = device_authorize,
+    [REQUEST_DEVICE_SESSION] = device_session,
 };
 
 int main(void)

@@ -25,7 +25,7 @@
 /* An https URL with a host and no userinfo, fragment, space or control byte; with query false,
  * no query either (an issuer: RFC 8414 section 2). An endpoint may carry a query (RFC 6749
  * section 3.1). */
-static bool is_https_url(const char *url, size_t length, bool query)
+bool discovery_url_is_https(const char *url, size_t length, bool query)
 {
     size_t authority;
 
@@ -46,7 +46,7 @@ int discovery_well_known_urls(const char *issuer, char *openid, size_t openid_si
     size_t authority_end;
     int written_openid, written_oauth;
 
-    if (!is_https_url(issuer, length, false))
+    if (!discovery_url_is_https(issuer, length, false))
         return -1;
     /* Both documents: "any terminating '/' MUST be removed" first. */
     while (length > 8 && issuer[length - 1] == '/')
@@ -79,8 +79,8 @@ static int take_endpoint(struct json_object *root, const char *name, char **targ
         return 0;
     if (!json_object_is_type(value, json_type_string))
         return text_set_why(why, why_size, "its %s is not a string", name);
-    if (!is_https_url(json_object_get_string(value), (size_t)json_object_get_string_len(value),
-                      true)) {
+    if (!discovery_url_is_https(json_object_get_string(value),
+                                (size_t)json_object_get_string_len(value), true)) {
         text_copy_printable(shown, sizeof(shown), json_object_get_string(value));
         return text_set_why(why, why_size, "its %s is not an https URL (%s)", name, shown);
     }

@@ -12,6 +12,7 @@
 #ifndef POK_DISCOVERY_H
 #define POK_DISCOVERY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The longest issuer or endpoint taken; real ones are under 200 bytes. */
@@ -24,6 +25,11 @@ struct provider_metadata {
     char *revocation_endpoint;           /* RFC 7009; NULL when none */
     char *device_authorization_endpoint; /* RFC 8628; NULL when none (for the device grant) */
 };
+
+/* An https URL with a host and no userinfo, fragment, space or control byte, at most
+ * DISCOVERY_URL_MAX bytes; with query false, no query either (an issuer: RFC 8414 section 2).
+ * An endpoint may carry a query (RFC 6749 section 3.1). */
+bool discovery_url_is_https(const char *url, size_t length, bool query);
 
 /* Where issuer's metadata is, in the order tried: OpenID Connect's (the issuer, any
  * terminating '/' removed, then "/.well-known/openid-configuration") and RFC 8414's

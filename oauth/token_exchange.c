@@ -236,6 +236,24 @@ void https_get_document(const char *url, const char *ca_file, long timeout_ms, c
     snprintf(answer->failure_message, sizeof(answer->failure_message), "%s", why);
 }
 
+void https_post_document(const char *url, const char *ca_file, long timeout_ms,
+                         const struct capped_buffer *form, const char *endpoint,
+                         struct https_answer *answer)
+{
+    const struct https_request request = {url, ca_file, timeout_ms, form, endpoint};
+    char why[sizeof(answer->failure_message)] = "";
+    https_post_form_function *post = load_transport(why, sizeof(why));
+
+    memset(answer, 0, sizeof(*answer));
+    if (post != NULL) {
+        post(&request, answer);
+        return;
+    }
+    answer->failure = EXCHANGE_NOT_SENT;
+    snprintf(answer->failure_reason, sizeof(answer->failure_reason), "setup");
+    snprintf(answer->failure_message, sizeof(answer->failure_message), "%s", why);
+}
+
 void exchange_result_clear(struct exchange_result *result)
 {
     token_set_clear(&result->tokens);

@@ -57,6 +57,13 @@ void https_get_answer(const char *url, const char *ca_file, long timeout_ms, con
 void https_get_document(const char *url, const char *ca_file, long timeout_ms, const char *endpoint,
                         struct https_answer *answer);
 
+/* A POST of form to url whose answer the caller judges itself (the device authorization
+ * endpoint, oauth/device_grant.h), under the same rules as every request. The caller wipes
+ * answer->body whatever happened. */
+void https_post_document(const char *url, const char *ca_file, long timeout_ms,
+                         const struct capped_buffer *form, const char *endpoint,
+                         struct https_answer *answer);
+
 void exchange_result_clear(struct exchange_result *result);
 
 #endif

@@ -85,3 +85,29 @@ int token_form_revoke(struct capped_buffer *form, const struct oauth_client *cli
     rv |= append_client(form, client);
     return rv == 0 ? 0 : -1;
 }
+
+int token_form_device_authorization(struct capped_buffer *form, const struct oauth_client *client,
+                                    const char *scope)
+{
+    int rv = capped_buffer_init(form, FORM_MAX_BYTES);
+
+    if (rv != 0 || client->client_id == NULL)
+        return -1;
+    rv |= append_client(form, client);
+    if (scope != NULL)
+        rv |= form_append(form, "scope", scope);
+    return rv == 0 ? 0 : -1;
+}
+
+int token_form_device_code(struct capped_buffer *form, const struct oauth_client *client,
+                           const char *device_code)
+{
+    int rv = capped_buffer_init(form, FORM_MAX_BYTES);
+
+    if (rv != 0 || device_code == NULL || client->client_id == NULL)
+        return -1;
+    rv |= form_append(form, "grant_type", TOKEN_GRANT_DEVICE_CODE);
+    rv |= form_append(form, "device_code", device_code);
+    rv |= append_client(form, client);
+    return rv == 0 ? 0 : -1;
+}

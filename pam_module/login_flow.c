@@ -22,6 +22,7 @@
 #include "pam_module/user_account.h"
 
 #define PENDING_DATA_NAME "pam_oauth_keyring/pending-authorization"
+#define PENDING_DEVICE_DATA_NAME "pam_oauth_keyring/pending-device-sign-in"
 #define ANSWER_MAX_BYTES 4096
 /* The auth-phase helper calls do no network I/O: a few seconds is generous. */
 #define LOCAL_HELPER_TIMEOUT_MS 5000
@@ -36,6 +37,13 @@ struct pending_authorization {
     char *token_url;
 };
 
+/* A device sign-in shown at the prompt (RFC 8628), for open_session: the helper's reply to
+ * "device-authorize" (the device code is secret), kept with pam_set_data, wiped by its
+ * cleanup. */
+struct pending_device {
+    struct protocol_message offer;
+};
+
 /* Everything one phase of one login holds, released by login_context_cleanup. */
 struct login_context {
     pam_handle_t *pamh;
@@ -46,7 +54,8 @@ struct login_context {
     struct helper_environment environment;
     struct protocol_message request;
     struct protocol_message reply;
-    char login_state[512]; /* this user's login state file for this provider */
+    struct protocol_message device_offer; /* the helper's "device-authorize" reply, if any */
+    char login_state[512];                /* this user's login state file for this provider */
     /* prompt=missing, and that file says a sign-in is needed, written at this time: the
      * helper is asked whether the user has signed in since (inside a session). */
     bool ask_signed_in;
@@ -69,8 +78,21 @@ static void pending_authorization_free(pam_handle_t *pamh, void *data, int error
     free(pending);
 }
 
+static void pending_device_free(pam_handle_t *pamh, void *data, int error_status)
+{
+    struct pending_device *pending = data;
+
+    (void)pamh;
+    (void)error_status;
+    if (pending == NULL)
+        return;
+    protocol_message_clear(&pending->offer);
+    free(pending);
+}
+
 static void login_context_cleanup(struct login_context *context)
 {
+    protocol_message_clear(&context->device_offer);
     user_account_clear(&context->account);
     provider_config_clear(&context->config);
     helper_environment_clear(&context->environment);
@@ -138,7 +160,7 @@ static bool is_expected_state(const char *reason)
     return reason != NULL &&
            (strcmp(reason, "keyring-locked") == 0 || strcmp(reason, "keyring-unreachable") == 0 ||
             strcmp(reason, "keyring-not-started") == 0 ||
-            strcmp(reason, "authorization-needed") == 0);
+            strcmp(reason, "authorization-needed") == 0 || strcmp(reason, "signed-in") == 0);
 }
 
 /* The reply's words come from the provider or from the user's own session bus (any program
@@ -244,6 +266,58 @@ static bool request_authorize_url(struct login_context *context)
     return rv == 0 && ask_helper(context, timeout_ms);
 }
 
+/* The device authorization goes to the network (as the user, in the helper): the configured
+ * timeout bounds it, and a provider that is down costs the prompt at most that. */
+static int add_network_bound(struct login_context *context, int *timeout_ms)
+{
+    const struct provider_config *config = &context->config;
+    char timeout[16];
+    int rv = 0;
+
+    *timeout_ms = (int)config->timeout * 1000;
+    snprintf(timeout, sizeof(timeout), "%ld", config->timeout);
+    if (config->discover) {
+        rv |= protocol_set(&context->request, FIELD_DISCOVER, "1");
+        rv |= protocol_set(&context->request, FIELD_ISSUER, config->issuer);
+    }
+    rv |= protocol_set(&context->request, FIELD_TIMEOUT, timeout);
+    rv |= add_deadline(&context->request, *timeout_ms);
+    *timeout_ms += HELPER_GRACE_MS;
+    return rv;
+}
+
+/* "device-authorize": the user code and the address to enter it at, and the device code the
+ * session polls with, moved into device_offer. false when there is none (the provider down,
+ * or no device grant there: logged), or when the user signed in inside a session since. */
+static bool request_device_authorization(struct login_context *context)
+{
+    const struct provider_config *config = &context->config;
+    int rv = start_request(context, REQUEST_DEVICE_AUTHORIZE);
+    int timeout_ms = 0;
+    char since[24];
+
+    snprintf(since, sizeof(since), "%lld", context->login_state_written_at);
+    if (context->ask_signed_in) {
+        rv |= protocol_set(&context->request, FIELD_KEYRING_SERVICE, config->keyring_service);
+        rv |= protocol_set(&context->request, FIELD_SIGNED_IN_SINCE, since);
+    }
+    rv |= protocol_set(&context->request, FIELD_DEVICE_AUTHORIZATION_URL,
+                       config->device_authorization_url);
+    rv |= protocol_set(&context->request, FIELD_CLIENT_ID, config->client_id);
+    rv |= protocol_set(&context->request, FIELD_CLIENT_SECRET, config->client_secret);
+    rv |= protocol_set(&context->request, FIELD_SCOPE, config->scope);
+    rv |= protocol_set(&context->request, FIELD_CA_FILE, config->ca_file);
+    if (context->options.show_qr)
+        rv |= protocol_set(&context->request, FIELD_QR, "1");
+    rv |= add_network_bound(context, &timeout_ms);
+    if (rv != 0 || !ask_helper(context, timeout_ms))
+        return false;
+    protocol_message_clear(&context->device_offer);
+    context->device_offer = context->reply;
+    memset(&context->reply, 0, sizeof(context->reply));
+    return true;
+}
+
 /* The helper's drawing of the URL, when qr asked for one (an empty field was refused). */
 static void show_qr_code(struct login_context *context)
 {
@@ -257,26 +331,99 @@ static void show_qr_code(struct login_context *context)
         debug_log(context, "no usable QR code in the helper's reply, showing the URL only");
 }
 
-/* Shows the URL and takes the user's answer; NULL when the conversation failed. */
+/* The host of an https address the helper checked ("https://HOST[:PORT]/..."), into host:
+ * RFC 8628 5.4 asks that the user see where the code is to be entered. */
+static void address_host(const char *address, char *host, size_t host_size)
+{
+    const char *start = strncmp(address, "https://", 8) == 0 ? address + 8 : address;
+    size_t length = strcspn(start, "/?#");
+
+    snprintf(host, host_size, "%.*s", (int)(length < host_size ? length : host_size - 1), start);
+}
+
+/* The device sign-in's lines: where, the code, the host to check, the QR code of the complete
+ * address, and that Enter goes on at once (the session's hook and the refresher wait for the
+ * approval, never this prompt). */
+static void show_device_offer(struct login_context *context, bool also_browser)
+{
+    const struct protocol_message *offer = &context->device_offer;
+    const char *address = protocol_get(offer, FIELD_VERIFICATION_URI);
+    const char *drawing = protocol_get(offer, FIELD_QR);
+    time_t expires_at = (time_t)strtoll(protocol_get(offer, FIELD_EXPIRES_AT), NULL, 10);
+    char host[256], until[16] = "";
+    struct tm local;
+
+    address_host(address, host, sizeof(host));
+    if (localtime_r(&expires_at, &local) != NULL)
+        strftime(until, sizeof(until), "%H:%M", &local);
+    pam_prompt(context->pamh, PAM_TEXT_INFO, NULL,
+               also_browser ? "Or, on your phone or another computer, open %s"
+                            : "To keep your %s token in your keyring, approve this sign-in on "
+                              "your phone or another computer:",
+               also_browser ? address : context->config.display_name);
+    if (!also_browser)
+        pam_prompt(context->pamh, PAM_TEXT_INFO, NULL, "  open   %s", address);
+    pam_prompt(context->pamh, PAM_TEXT_INFO, NULL, "  code   %s   (only on a page of %s)",
+               protocol_get(offer, FIELD_USER_CODE), host);
+    if (context->options.show_qr && drawing != NULL && drawing[0] != '\0')
+        pam_prompt(context->pamh, PAM_TEXT_INFO, NULL, "%s", drawing);
+    pam_prompt(context->pamh, PAM_TEXT_INFO, NULL,
+               "Approve now or after you log in (until %s): your token is stored when you do.",
+               until);
+}
+
+/* Shows the browser's URL and, with the device grant, its code; takes the user's answer
+ * (NULL when the conversation failed). url is NULL for the device grant alone. */
 static char *converse_for_answer(struct login_context *context, const char *url)
 {
+    bool device = context->device_offer.command[0] != '\0';
     char *answer = NULL;
 
-    pam_prompt(context->pamh, PAM_TEXT_INFO, NULL,
-               "To keep your %s token in your keyring, open this address in a browser and "
-               "sign in:",
-               context->config.display_name);
-    pam_prompt(context->pamh, PAM_TEXT_INFO, NULL, "%s", url);
-    show_qr_code(context);
+    if (url != NULL) {
+        pam_prompt(context->pamh, PAM_TEXT_INFO, NULL,
+                   "To keep your %s token in your keyring, open this address in a browser and "
+                   "sign in:",
+                   context->config.display_name);
+        pam_prompt(context->pamh, PAM_TEXT_INFO, NULL, "%s", url);
+        show_qr_code(context);
+    }
+    if (device)
+        show_device_offer(context, url != NULL);
     /* At a greeter the address can rarely be used: say what Enter leads to. */
-    if (desktop_signin_offered(context->pamh, &context->options))
+    if (url != NULL && !device && desktop_signin_offered(context->pamh, &context->options))
         pam_prompt(context->pamh, PAM_TEXT_INFO, NULL,
                    "Or press Enter to skip: after you log in, the sign-in opens in your "
                    "browser.");
-    if (pam_prompt(context->pamh, PAM_PROMPT_ECHO_ON, &answer,
-                   "Paste the code or the address you were sent to (Enter skips): ") != PAM_SUCCESS)
+    if (pam_prompt(context->pamh, PAM_PROMPT_ECHO_ON, &answer, "%s",
+                   url == NULL ? "Press Enter to continue: "
+                   : device    ? "Paste the code or the address you were sent to, or press "
+                                 "Enter to continue: "
+                               : "Paste the code or the address you were sent to (Enter "
+                                 "skips): ") != PAM_SUCCESS)
         secret_free_string(&answer);
     return answer;
+}
+
+/* Keeps the device sign-in for open_session (the offer taken over); wiped by the handle. */
+static void keep_device_for_session(struct login_context *context)
+{
+    struct pending_device *pending = calloc(1, sizeof(*pending));
+
+    if (pending == NULL) {
+        pam_syslog(context->pamh, LOG_ERR, "user %s: cannot keep the device sign-in",
+                   context->user_name);
+        return;
+    }
+    pending->offer = context->device_offer;
+    memset(&context->device_offer, 0, sizeof(context->device_offer));
+    if (pam_set_data(context->pamh, PENDING_DEVICE_DATA_NAME, pending, pending_device_free) !=
+        PAM_SUCCESS) {
+        pending_device_free(context->pamh, pending, 0);
+        pam_syslog(context->pamh, LOG_ERR, "user %s: cannot keep the device sign-in",
+                   context->user_name);
+        return;
+    }
+    debug_log(context, "device sign-in kept for the session phase");
 }
 
 static bool answer_is_acceptable(const char *answer)
@@ -348,45 +495,47 @@ static void take_reply_field(struct login_context *context, enum protocol_field_
     *target = value != NULL ? strdup(value) : NULL;
 }
 
-static void collect_authorization(struct login_context *context)
+/* The browser's sign-in: the URL with a fresh verifier and state (verifier and state moved
+ * into *verifier and *state). false when there is none, or the user signed in since. */
+static bool offer_browser(struct login_context *context, char **verifier, char **state)
 {
-    char *verifier = NULL, *state = NULL, *answer = NULL, *token_url = NULL;
-    const char *url;
-
     if (!request_authorize_url(context))
-        goto out;
+        return false;
     /* Only the user's own helper read the user's status file (this process never touches a
      * path the user owns): a forged "signed in" skips only this user's prompt, and the
      * session hook then records what the keyring really holds. */
     if (protocol_get(&context->reply, FIELD_SIGNED_IN) != NULL) {
         debug_log(context, "signed in inside a session since the login state was written, "
                            "not asking (prompt=missing)");
-        goto out;
+        return false;
     }
-    url = protocol_get(&context->reply, FIELD_URL);
-    take_reply_field(context, FIELD_VERIFIER, &verifier);
-    take_reply_field(context, FIELD_STATE, &state);
-    if (url == NULL || verifier == NULL || state == NULL) {
+    take_reply_field(context, FIELD_VERIFIER, verifier);
+    take_reply_field(context, FIELD_STATE, state);
+    if (protocol_get(&context->reply, FIELD_URL) == NULL || *verifier == NULL || *state == NULL) {
         pam_syslog(context->pamh, LOG_ERR, "user %s: out of memory", context->user_name);
-        goto out;
+        return false;
     }
-    answer = converse_for_answer(context, url);
-    if (answer == NULL || answer[0] == '\0') {
-        debug_log(context, "no answer given, skipping");
-        goto out;
-    }
+    return true;
+}
+
+/* A pasted answer: checked by the helper, its code kept for the session. */
+static void take_pasted_answer(struct login_context *context, const char *answer,
+                               const char *verifier, const char *state)
+{
+    char *token_url = NULL;
+
     if (!answer_is_acceptable(answer)) {
         pam_error(context->pamh, "That answer is too long or holds control characters.");
         pam_syslog(context->pamh, LOG_NOTICE,
                    "user %s: answer refused (too long or control "
                    "characters)",
                    context->user_name);
-        goto out;
+        return;
     }
     if (!request_answer_check(context, answer, state)) {
         const char *message = protocol_get(&context->reply, FIELD_MESSAGE);
         pam_error(context->pamh, "%s", message != NULL ? message : "The answer was not accepted.");
-        goto out;
+        return;
     }
     if (provider_token_url_for_login(&context->config,
                                      protocol_get(&context->reply, FIELD_INSTANCE), &token_url,
@@ -394,10 +543,38 @@ static void collect_authorization(struct login_context *context)
         keep_for_session(context, verifier, state, token_url);
     else
         refuse_instance(context);
+}
+
+/* What the prompt offers (the browser's URL, the device grant's code, or both), then what the
+ * user did: a pasted answer is the browser's; Enter keeps a device sign-in for the session. */
+static void collect_authorization(struct login_context *context)
+{
+    char *verifier = NULL, *state = NULL, *answer = NULL, *url = NULL;
+    bool browser = false, device = false;
+
+    if (provider_uses_browser(&context->config)) {
+        browser = offer_browser(context, &verifier, &state);
+        if (browser)
+            take_reply_field(context, FIELD_URL, &url);
+        else if (protocol_get(&context->reply, FIELD_SIGNED_IN) != NULL)
+            goto out;
+    }
+    if (provider_uses_device(&context->config))
+        device = request_device_authorization(context);
+    if (!browser && !device)
+        goto out;
+    answer = converse_for_answer(context, browser ? url : NULL);
+    if (browser && answer != NULL && answer[0] != '\0')
+        take_pasted_answer(context, answer, verifier, state);
+    else if (device && answer != NULL)
+        keep_device_for_session(context);
+    else
+        debug_log(context, "no answer given, skipping");
 out:
     secret_free_string(&verifier);
     secret_free_string(&state);
     secret_free_string(&answer);
+    secret_free_string(&url);
 }
 
 /* prompt=missing asks only when the user's login state file (root's) shows no usable refresh
@@ -459,6 +636,8 @@ static int add_provider_fields(struct login_context *context)
     rv |= protocol_set(request, FIELD_REDIRECT_URI, config->redirect_uri);
     rv |= protocol_set(request, FIELD_SCOPE, config->scope);
     rv |= protocol_set(request, FIELD_ISSUER, config->issuer);
+    rv |= protocol_set(request, FIELD_DEVICE_AUTHORIZATION_URL, config->device_authorization_url);
+    rv |= protocol_set(request, FIELD_GRANT, config->sign_in_text);
     if (context->options.start_refresher)
         rv |= protocol_set(request, FIELD_START_REFRESHER, "1");
     if (config->token_url_from_preset)
@@ -616,12 +795,72 @@ static void refresh_existing(struct login_context *context)
                   protocol_get(&context->reply, FIELD_MESSAGE));
 }
 
+/* "device-session": the device code and what was shown, the provider's settings; the token
+ * URL as for a session (with discovery, the helper finds it). */
+static bool request_device_session(struct login_context *context,
+                                   const struct pending_device *pending)
+{
+    static const enum protocol_field_id offered[] = {
+        FIELD_DEVICE_CODE, FIELD_INTERVAL,         FIELD_EXPIRES_AT,
+        FIELD_USER_CODE,   FIELD_VERIFICATION_URI, FIELD_VERIFICATION_URI_COMPLETE};
+    int budget_ms = (int)context->config.timeout * 1000;
+    int rv = start_request(context, REQUEST_DEVICE_SESSION);
+
+    for (size_t i = 0; i < sizeof(offered) / sizeof(offered[0]); i++)
+        rv |=
+            protocol_set(&context->request, offered[i], protocol_get(&pending->offer, offered[i]));
+    rv |= protocol_set(&context->request, FIELD_TOKEN_URL, context->config.token_url);
+    rv |= add_provider_fields(context);
+    rv |= add_deadline(&context->request, budget_ms);
+    return rv == 0 && ask_helper(context, budget_ms + HELPER_GRACE_MS);
+}
+
+/* The session after a device sign-in's prompt: approved already, the pair is stored now;
+ * still waiting, the refresher stores it when the user approves (the login goes on). */
+static void poll_device(struct login_context *context, const struct pending_device *pending)
+{
+    const struct provider_config *config = &context->config;
+    bool answered = request_device_session(context, pending);
+    const char *outcome = protocol_get(&context->reply, FIELD_OUTCOME);
+
+    if (answered && outcome != NULL && strcmp(outcome, "device-pending") == 0) {
+        pam_info(context->pamh,
+                 "Your %s sign-in waits for your approval at %s (code %s); your token is "
+                 "stored as soon as you approve.",
+                 config->display_name, protocol_get(&pending->offer, FIELD_VERIFICATION_URI),
+                 protocol_get(&pending->offer, FIELD_USER_CODE));
+        /* Not stored yet: the next login asks the helper whether a sign-in happened since. */
+        record_login_state(context, 0, true);
+    } else if (answered && is_deferred(&context->reply)) {
+        pam_info(context->pamh,
+                 "Your %s token will be in your keyring once you approve and it "
+                 "is unlocked.",
+                 config->display_name);
+        record_login_state(context, 0, true);
+    } else if (answered) {
+        pam_syslog(context->pamh, LOG_INFO, "user %s: tokens stored in the keyring (service %s)",
+                   context->user_name, config->keyring_service);
+        pam_info(context->pamh, "Your %s token is now in your keyring.", config->display_name);
+        record_refresh_token(context);
+    } else {
+        pam_error(context->pamh, "Your %s sign-in did not complete: %s", config->display_name,
+                  protocol_get(&context->reply, FIELD_MESSAGE) != NULL
+                      ? protocol_get(&context->reply, FIELD_MESSAGE)
+                      : "the helper failed (see the system log)");
+    }
+    /* The refresher has the device code now, if anyone: this copy goes (the cleanup wipes). */
+    pam_set_data(context->pamh, PENDING_DEVICE_DATA_NAME, NULL, NULL);
+}
+
 static void store_tokens(struct login_context *context)
 {
     const void *data = NULL;
 
     if (pam_get_data(context->pamh, PENDING_DATA_NAME, &data) == PAM_SUCCESS && data != NULL)
         exchange_code(context, data);
+    else if (pam_get_data(context->pamh, PENDING_DEVICE_DATA_NAME, &data) == PAM_SUCCESS &&
+             data != NULL)
+        poll_device(context, data);
     else
         refresh_existing(context);
 }
@@ -646,7 +885,9 @@ int login_exchange_at_unlock(pam_handle_t *pamh, int flags, int argc, const char
     const void *data = NULL;
     bool unlocking = (flags & (PAM_REINITIALIZE_CRED | PAM_REFRESH_CRED)) != 0;
 
-    if (unlocking && pam_get_data(pamh, PENDING_DATA_NAME, &data) == PAM_SUCCESS && data != NULL) {
+    if (unlocking &&
+        ((pam_get_data(pamh, PENDING_DATA_NAME, &data) == PAM_SUCCESS && data != NULL) ||
+         (pam_get_data(pamh, PENDING_DEVICE_DATA_NAME, &data) == PAM_SUCCESS && data != NULL))) {
         if (login_context_prepare(&context, pamh, argc, argv))
             store_tokens(&context);
         login_context_cleanup(&context);

@@ -82,6 +82,8 @@ static const struct key_spec key_specs[] = {
     {"keyring_service", FIELD(keyring_service), VALUE_TEXT},
     {"timeout", FIELD(timeout), VALUE_SECONDS},
     {"refresh_margin", FIELD(refresh_margin), VALUE_SECONDS},
+    {"device_authorization_url", FIELD(device_authorization_url), VALUE_HTTPS_URL},
+    {"sign_in", FIELD(sign_in_text), VALUE_TEXT},
 };
 #define KEY_SPEC_COUNT (sizeof(key_specs) / sizeof(key_specs[0]))
 
@@ -500,6 +502,53 @@ static int apply_preset(const struct provider_build *build, struct provider_conf
     return 0;
 }
 
+/* sign_in = browser | device | both; the browser when not set (what every release before
+ * the device grant did). */
+static int check_sign_in(const struct provider_build *build, struct provider_config *config,
+                         struct config_error *error)
+{
+    static const struct {
+        const char *word;
+        enum provider_sign_in sign_in;
+    } words[] = {{"browser", SIGN_IN_BROWSER}, {"device", SIGN_IN_DEVICE}, {"both", SIGN_IN_BOTH}};
+
+    config->sign_in = SIGN_IN_BROWSER;
+    if (config->sign_in_text == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strcmp(config->sign_in_text, words[i].word) == 0) {
+            config->sign_in = words[i].sign_in;
+            return 0;
+        }
+    }
+    return fail(error, "%s:%u: key 'sign_in': must be browser, device or both", build->path,
+                key_line(build, "sign_in"));
+}
+
+bool provider_uses_browser(const struct provider_config *config)
+{
+    return config->sign_in != SIGN_IN_DEVICE;
+}
+
+bool provider_uses_device(const struct provider_config *config)
+{
+    return config->sign_in != SIGN_IN_BROWSER;
+}
+
+/* The first endpoint the chosen sign-in needs that the configuration does not name, or NULL:
+ * the token endpoint always, the authorization endpoint for the browser, the device
+ * authorization endpoint for the device grant. */
+static const char *missing_endpoint(const struct provider_config *config)
+{
+    if (provider_uses_browser(config) && config->authorize_url == NULL)
+        return "authorize_url";
+    if (config->token_url == NULL)
+        return "token_url";
+    if (provider_uses_device(config) && config->device_authorization_url == NULL)
+        return "device_authorization_url";
+    return NULL;
+}
+
 /* An issuer without the endpoints: they come from its metadata (OpenID Connect Discovery
  * 1.0, RFC 8414), which the user's own helper and refresher fetch (oauth/discovery.h); this
  * module (root) only checks that the issuer can name a metadata address: an https URL with a
@@ -508,8 +557,7 @@ static int apply_preset(const struct provider_build *build, struct provider_conf
 static int check_discovery(const struct provider_build *build, struct provider_config *config,
                            struct config_error *error)
 {
-    config->discover =
-        config->issuer != NULL && (config->authorize_url == NULL || config->token_url == NULL);
+    config->discover = config->issuer != NULL && missing_endpoint(config) != NULL;
     if (config->discover &&
         (!provider_url_is_https(config->issuer) || strpbrk(config->issuer, "?#") != NULL))
         return fail(error,
@@ -524,13 +572,12 @@ static int check_required(const struct provider_build *build, struct provider_co
 {
     const char *path = build->path, *group = build->group->name;
     unsigned line = build->group->line;
-    const char *endpoint = config->discover                ? NULL
-                           : config->authorize_url == NULL ? "authorize_url"
-                           : config->token_url == NULL     ? "token_url"
-                                                           : NULL;
-    const char *missing = config->client_id == NULL      ? "client_id"
-                          : config->redirect_uri == NULL ? "redirect_uri"
-                                                         : NULL;
+    const char *endpoint = config->discover ? NULL : missing_endpoint(config);
+    /* The device grant alone has no redirect. */
+    const char *missing = config->client_id == NULL ? "client_id"
+                          : config->redirect_uri == NULL && provider_uses_browser(config)
+                              ? "redirect_uri"
+                              : NULL;
 
     if (endpoint != NULL)
         return fail(error,
@@ -625,6 +672,8 @@ static int build_provider(const struct parsed_file *file, struct provider_build 
     }
     if (rv == 0)
         rv = apply_preset(build, config, error);
+    if (rv == 0)
+        rv = check_sign_in(build, config, error);
     if (rv == 0)
         rv = check_discovery(build, config, error);
     if (rv == 0)
@@ -771,11 +820,13 @@ out:
 
 void provider_config_clear(struct provider_config *config)
 {
-    char **strings[] = {&config->name,         &config->preset,         &config->region,
-                        &config->display_name, &config->authorize_url,  &config->token_url,
-                        &config->revoke_url,   &config->client_id,      &config->client_secret,
-                        &config->redirect_uri, &config->scope,          &config->issuer,
-                        &config->ca_file,      &config->keyring_service};
+    char **strings[] = {
+        &config->name,         &config->preset,          &config->region,
+        &config->display_name, &config->authorize_url,   &config->token_url,
+        &config->revoke_url,   &config->client_id,       &config->client_secret,
+        &config->redirect_uri, &config->scope,           &config->issuer,
+        &config->ca_file,      &config->keyring_service, &config->device_authorization_url,
+        &config->sign_in_text};
 
     for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++)
         secret_free_string(strings[i]);
@@ -783,6 +834,7 @@ void provider_config_clear(struct provider_config *config)
     config->refresh_margin = 0;
     config->token_url_from_preset = false;
     config->discover = false;
+    config->sign_in = SIGN_IN_BROWSER;
 }
 
 int provider_token_url_for_login(const struct provider_config *config, const char *instance,

@@ -15,6 +15,11 @@
 #define CONFIG_DEFAULT_REFRESH_MARGIN 300
 #define CONFIG_MAX_REFRESH_MARGIN 86400
 
+/* How users sign in (key sign_in): the browser's authorization code (RFC 6749 4.1, the
+ * default), the device grant (RFC 8628: a code approved on another device), or both offered
+ * at the prompt. */
+enum provider_sign_in { SIGN_IN_BROWSER, SIGN_IN_DEVICE, SIGN_IN_BOTH };
+
 struct provider_config {
     char *name;         /* the group's name */
     char *preset;       /* "snyk" or NULL */
@@ -29,7 +34,10 @@ struct provider_config {
     char *scope;
     char *issuer;
     char *ca_file;
-    char *keyring_service;      /* default: the group's name */
+    char *keyring_service;          /* default: the group's name */
+    char *device_authorization_url; /* RFC 8628 3.1; NULL: none, or from discovery */
+    char *sign_in_text;             /* the sign_in key as written; NULL: not set */
+    enum provider_sign_in sign_in;
     long timeout;               /* seconds for one exchange */
     long refresh_margin;        /* refresh when less than this many seconds are left */
     bool token_url_from_preset; /* the Snyk preset chose token_url: instance= may move it */
@@ -63,6 +71,10 @@ int provider_config_group_names(const char *path, const char *text, size_t lengt
 
 /* Frees every string; the client secret is wiped first. Safe on a zeroed or cleared struct. */
 void provider_config_clear(struct provider_config *config);
+
+/* Whether the provider's sign-in uses the browser, and the device grant. */
+bool provider_uses_browser(const struct provider_config *config);
+bool provider_uses_device(const struct provider_config *config);
 
 /* Whether a URL is acceptable for an endpoint: https, a host, no space or control byte. */
 bool provider_url_is_https(const char *url);

@@ -20,6 +20,7 @@
 #include "common/deadline.h"
 #include "common/protocol_table.h"
 #include "common/message_socket.h"
+#include "refresher/device_sign_in.h"
 #include "refresher/helper_child.h"
 #include "store/schedule.h"
 #include "refresher/sign_in.h"
@@ -37,6 +38,9 @@
 /* The most a sign-in's start waits for the issuer's metadata: oauth-keyring waits 5 s for
  * the answer (cli/login.c START_WAIT_MS). */
 #define SIGN_IN_DISCOVERY_MS 4000
+/* The most a device sign-in's start (its device authorization request) may take:
+ * oauth-keyring login --device waits 15 s for the answer (cli/login.c). */
+#define DEVICE_START_MS 12000
 /* How long a client has to send its request, and to take the answer. */
 #define CLIENT_WAIT_MS 2000
 
@@ -55,6 +59,7 @@ struct refresher {
     long long waiting_obtained_at;  /* the pair there was when the wait began */
     struct sign_in *sign_in;        /* the latest `oauth-keyring login`, kept until the next */
     struct token_cache *token;      /* the access token for "token" requests, from memory */
+    struct device_sign_in *device;  /* the device sign-in polled for, if any */
 };
 
 /* --- the refresh schedule (store/schedule.h decides; this only feeds it) -------------- */
@@ -392,9 +397,104 @@ static void on_sign_in_ended(void *data, bool stored)
     struct refresher *refresher = data;
 
     if (stored) {
+        /* A device sign-in still polling would store over this pair when approved. */
+        device_sign_in_free(refresher->device, "superseded", "a browser sign-in was stored");
+        refresher->device = NULL;
         take_new_pair(refresher);
         schedule_tick(refresher);
     }
+}
+
+/* A device sign-in has ended: a stored pair is planned for at once, and a browser sign-in
+ * still open is over. */
+static void on_device_ended(void *data, bool stored)
+{
+    struct refresher *refresher = data;
+
+    if (stored) {
+        sign_in_end_now(refresher->sign_in, "superseded", "a device sign-in was stored");
+        take_new_pair(refresher);
+        schedule_tick(refresher);
+    }
+}
+
+/* Polls for offer's device sign-in (a login's, or one just started), replacing any earlier
+ * one: the newer code is the one the user was shown last. false when offer is unusable. */
+static bool start_device(struct refresher *refresher, const struct protocol_message *offer)
+{
+    device_sign_in_free(refresher->device, "superseded", "a newer device sign-in started");
+    refresher->device = device_sign_in_start(refresher->settings, refresher->request, offer,
+                                             on_device_ended, refresher);
+    return refresher->device != NULL;
+}
+
+/* "device-wait": a newer login's device sign-in, handed on by the refresher it started. */
+static void answer_device_wait(struct refresher *refresher, const struct protocol_message *request,
+                               struct protocol_message *reply)
+{
+    bool started = start_device(refresher, request);
+
+    protocol_reply_init(reply, started);
+    if (!started)
+        protocol_set(reply, FIELD_REASON, "expired");
+    protocol_set(reply, FIELD_MESSAGE,
+                 started ? "polling for the device sign-in" : "the device sign-in has expired");
+}
+
+/* "device-status": the device sign-in that waits, if any. */
+static void answer_device_status(struct refresher *refresher, struct protocol_message *reply)
+{
+    bool waiting = device_sign_in_running(refresher->device);
+
+    protocol_reply_init(reply, true);
+    protocol_set(reply, FIELD_MESSAGE,
+                 waiting ? "a device sign-in waits for approval" : "no device sign-in waits");
+    if (waiting)
+        device_sign_in_describe(refresher->device, reply);
+}
+
+/* "sign-in" with grant=device (oauth-keyring login --device): the device authorization in a
+ * child, then polls as for a login's; the reply says where to approve and with which code. */
+static void start_device_sign_in(struct refresher *refresher, struct protocol_message *reply)
+{
+    struct protocol_message offer;
+    const char *message, *shown;
+
+    memset(&offer, 0, sizeof(offer));
+    if (call_child(refresher, REQUEST_CHILD_DEVICE_AUTHORIZE, 0, DEVICE_START_MS, &offer) != 0 ||
+        strcmp(offer.command, "ok") != 0 || !start_device(refresher, &offer)) {
+        message = protocol_get(&offer, FIELD_MESSAGE);
+        protocol_reply_init(reply, false);
+        protocol_set(reply, FIELD_REASON, "unavailable");
+        protocol_set(reply, FIELD_MESSAGE,
+                     message != NULL ? message : "the device authorization gave no answer");
+    } else {
+        shown = protocol_get(&offer, FIELD_VERIFICATION_URI_COMPLETE);
+        protocol_reply_init(reply, true);
+        protocol_set(reply, FIELD_URL,
+                     shown != NULL ? shown : protocol_get(&offer, FIELD_VERIFICATION_URI));
+        device_sign_in_describe(refresher->device, reply);
+    }
+    protocol_message_clear(&offer);
+}
+
+/* "sign-in-wait", "sign-in-answer", "sign-in-cancel" naming the device sign-in; false when
+ * client was handed to it (a waiter). */
+static bool answer_device_request(struct refresher *refresher,
+                                  const struct protocol_request_spec *spec, int client,
+                                  struct protocol_message *reply)
+{
+    if (spec->request == REQUEST_SOCKET_SIGN_IN_WAIT)
+        return !device_sign_in_wait(refresher->device, client, reply);
+    if (spec->request == REQUEST_SOCKET_SIGN_IN_CANCEL) {
+        device_sign_in_cancel(refresher->device, reply);
+        return true;
+    }
+    protocol_reply_init(reply, false);
+    protocol_set(reply, FIELD_REASON, "bad-answer");
+    protocol_set(reply, FIELD_MESSAGE,
+                 "a device sign-in takes no pasted answer: approve it at the address shown");
+    return true;
 }
 
 /* The sign-in requests (refresher/sign_in.h): "sign-in" supersedes a running one; the others
@@ -403,6 +503,16 @@ static bool answer_sign_in(struct refresher *refresher, const struct protocol_re
                            const struct protocol_message *request, int client,
                            struct protocol_message *reply)
 {
+    const char *grant = protocol_get(request, FIELD_GRANT);
+    const char *name = protocol_get(request, FIELD_SIGN_IN);
+
+    if (spec->request == REQUEST_SOCKET_SIGN_IN && grant != NULL && strcmp(grant, "device") == 0) {
+        discover_endpoints(refresher, SIGN_IN_DISCOVERY_MS);
+        start_device_sign_in(refresher, reply);
+        return true;
+    }
+    if (spec->request != REQUEST_SOCKET_SIGN_IN && device_sign_in_is(refresher->device, name))
+        return answer_device_request(refresher, spec, client, reply);
     if (spec->request == REQUEST_SOCKET_SIGN_IN) {
         /* Discovery failed at the start (the provider was down): once more, within what
          * oauth-keyring waits for this answer. */
@@ -413,7 +523,7 @@ static bool answer_sign_in(struct refresher *refresher, const struct protocol_re
                                            on_sign_in_ended, refresher, reply);
         return true;
     }
-    if (!sign_in_is(refresher->sign_in, protocol_get(request, FIELD_SIGN_IN))) {
+    if (!sign_in_is(refresher->sign_in, name)) {
         protocol_reply_init(reply, false);
         protocol_set(reply, FIELD_REASON, "no-sign-in");
         protocol_set(reply, FIELD_MESSAGE, "no such sign-in: another one replaced it");
@@ -453,6 +563,10 @@ static bool answer_client(struct refresher *refresher, int client)
             answer_refresh(refresher, protocol_get(&request, FIELD_MIN_VALID), &reply);
         else if (spec->request == REQUEST_SOCKET_TOKEN)
             answer_token(refresher, protocol_get(&request, FIELD_MIN_VALID), &reply);
+        else if (spec->request == REQUEST_SOCKET_DEVICE_WAIT)
+            answer_device_wait(refresher, &request, &reply);
+        else if (spec->request == REQUEST_SOCKET_DEVICE_STATUS)
+            answer_device_status(refresher, &reply);
         else if (spec->request == REQUEST_SOCKET_WAKE)
             done = protocol_reply_init(&reply, true) == 0 &&
                    protocol_set(&reply, FIELD_MESSAGE, "looking at the keyring again") == 0;
@@ -561,22 +675,53 @@ static void finish_deferred_exchange(struct refresher *refresher)
     protocol_message_clear(&reply);
 }
 
+/* What a device sign-in carries (protocol_table.h PROTOCOL_DEVICE_FIELDS). */
+static const enum protocol_field_id device_fields[] = {
+    FIELD_DEVICE_CODE, FIELD_INTERVAL,         FIELD_EXPIRES_AT,
+    FIELD_USER_CODE,   FIELD_VERIFICATION_URI, FIELD_VERIFICATION_URI_COMPLETE};
+
+/* A login's device sign-in that was not approved when its session opened: polled for from
+ * now on; the device code leaves the settings (no child but a poll gets it). */
+static void take_login_device_sign_in(struct refresher *refresher)
+{
+    struct protocol_message offer;
+
+    if (protocol_get(refresher->settings, FIELD_DEVICE_CODE) == NULL)
+        return;
+    memset(&offer, 0, sizeof(offer));
+    for (size_t i = 0; i < sizeof(device_fields) / sizeof(device_fields[0]); i++) {
+        protocol_message_add(&offer, protocol_field_name(device_fields[i]),
+                             protocol_get(refresher->settings, device_fields[i]));
+        protocol_message_remove(refresher->settings, protocol_field_name(device_fields[i]));
+    }
+    if (!start_device(refresher, &offer))
+        refresh_status_record_event(refresher->request->names.service, "sign-in-expired",
+                                    "the device sign-in expired before anyone approved it");
+    protocol_message_clear(&offer);
+}
+
 /* A refresher started while another one runs (a new login's): the running one may be
  * waiting for a sign-in that this login's exchange has just done; it looks again at once
- * instead of within a minute. */
-static void wake_running_refresher(const char *service)
+ * instead of within a minute. A login's device sign-in still waiting is handed to it
+ * ("device-wait", over the user's own socket): it polls on. */
+static void wake_running_refresher(const struct protocol_message *settings, const char *service)
 {
     struct sockaddr_un address = {.sun_family = AF_UNIX};
     struct protocol_message request, reply;
     long long deadline_ms = monotonic_now_ms() + CLIENT_WAIT_MS;
-    int fd = -1;
+    bool device = protocol_get(settings, FIELD_DEVICE_CODE) != NULL;
+    int fd = -1, rv;
 
     memset(&request, 0, sizeof(request));
     memset(&reply, 0, sizeof(reply));
-    if (user_state_existing_path(service, ".sock", address.sun_path, sizeof(address.sun_path)) == 0)
+    rv = protocol_request_init(&request, device ? REQUEST_SOCKET_DEVICE_WAIT : REQUEST_SOCKET_WAKE);
+    if (rv == 0 && device)
+        rv = protocol_copy_fields(&request, protocol_request_spec(REQUEST_SOCKET_DEVICE_WAIT),
+                                  settings, PROTOCOL_FIELD_COUNT);
+    if (rv == 0 &&
+        user_state_existing_path(service, ".sock", address.sun_path, sizeof(address.sun_path)) == 0)
         fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd >= 0 && connect(fd, (struct sockaddr *)&address, sizeof(address)) == 0 &&
-        protocol_request_init(&request, REQUEST_SOCKET_WAKE) == 0 &&
         message_socket_send(fd, &request, deadline_ms) == 0)
         message_socket_receive(fd, deadline_ms, &reply);
     if (fd >= 0)
@@ -590,7 +735,7 @@ void refresher_run(struct protocol_message *settings, const struct refresh_reque
     struct refresher refresher = {.settings = settings, .request = request, .listen_fd = -1};
 
     if (!refresher_lock_take(request->names.service)) {
-        wake_running_refresher(request->names.service);
+        wake_running_refresher(settings, request->names.service);
         return;
     }
     if (open_keyring_waiting(&refresher.keyring) != KEYRING_READY) {
@@ -614,10 +759,12 @@ void refresher_run(struct protocol_message *settings, const struct refresh_reque
     refresher.token = token_cache_new(refresher.bus);
     g_unix_fd_add(refresher.listen_fd, G_IO_IN, on_client, &refresher);
     plan_next(&refresher, SCHEDULE_NO_ATTEMPT, 0, (long long)time(NULL));
+    take_login_device_sign_in(&refresher);
     schedule_tick(&refresher);
     g_main_loop_run(refresher.loop);
 out:
     token_cache_free(refresher.token);
+    device_sign_in_free(refresher.device, "cancelled", "the refresher is ending");
     sign_in_free(refresher.sign_in);
     if (refresher.listen_fd >= 0) {
         char path[STATE_PATH_MAX];

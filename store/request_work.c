@@ -14,6 +14,7 @@
 #include "common/process_guard.h"
 #include "common/secret_memory.h"
 #include "common/text_checks.h"
+#include "oauth/device_grant.h"
 #include "oauth/discovery.h"
 #include "oauth/token_exchange.h"
 #include "oauth/token_forms.h"
@@ -37,6 +38,8 @@ const char *work_field(const struct request_work *work, enum protocol_field_id f
 
 int work_reply_outcome(struct request_work *work, const char *outcome, const char *message)
 {
+    /* Whatever reply was there (an exchange's error, say) is wiped first. */
+    protocol_message_clear(&work->reply);
     protocol_reply_init(&work->reply, true);
     return protocol_set(&work->reply, FIELD_OUTCOME, outcome) |
                    protocol_set(&work->reply, FIELD_MESSAGE, message)
@@ -116,7 +119,8 @@ int work_discover_endpoints(struct request_work *work, long budget_ms, char *why
         return -1;
     rv = add_missing(work, FIELD_AUTHORIZE_URL, metadata.authorization_endpoint) |
          add_missing(work, FIELD_TOKEN_URL, metadata.token_endpoint) |
-         add_missing(work, FIELD_REVOKE_URL, metadata.revocation_endpoint);
+         add_missing(work, FIELD_REVOKE_URL, metadata.revocation_endpoint) |
+         add_missing(work, FIELD_DEVICE_AUTHORIZATION_URL, metadata.device_authorization_endpoint);
     provider_metadata_clear(&metadata);
     if (rv != 0)
         return text_set_why(why, why_size, "the discovered endpoints do not fit");
@@ -233,11 +237,14 @@ static const char *exchange_token_url(struct request_work *work, long *budget_ms
     return work_field(work, FIELD_TOKEN_URL);
 }
 
-int work_exchange_code(struct request_work *work, bool may_defer,
-                       enum work_exchange_result *result_kind)
+/* A grant's form (the code's, a device code's) spent at the token endpoint once the keyring
+ * proved usable, and the pair stored: work_exchange_code and work_poll_device. result holds
+ * the provider's answer (the caller clears it). */
+static int exchange_form(struct request_work *work, const struct capped_buffer *form,
+                         bool may_defer, enum work_exchange_result *result_kind,
+                         struct exchange_result *answer)
 {
     const char *token_url = NULL;
-    struct capped_buffer form = {0};
     struct exchange_result result;
     struct keyring *keyring = NULL;
     enum keyring_status keyring_status;
@@ -246,10 +253,6 @@ int work_exchange_code(struct request_work *work, bool may_defer,
     int lock = -1, status;
 
     memset(&result, 0, sizeof(result));
-    if (build_code_form(work, &form) != 0) {
-        status = work_reply_error(work, "internal", "the token request does not fit");
-        goto out;
-    }
     keyring_status = keyring_open(&keyring, KEYRING_FOR_LOGIN, why, sizeof(why));
     /* Not started yet (a display manager's stack, see the helper's defer_to_refresher): a
      * login leaves the exchange to its refresher; nothing is spent here. */
@@ -276,7 +279,7 @@ int work_exchange_code(struct request_work *work, bool may_defer,
     /* The code is sent without the lock: it spends nothing a refresh holds, and a refresh
      * of the previous grant that is running now goes on meanwhile. */
     test_pause_point("exchange-before-request");
-    token_exchange(token_url, work_field(work, FIELD_CA_FILE), budget_ms, &form, &result);
+    token_exchange(token_url, work_field(work, FIELD_CA_FILE), budget_ms, form, &result);
     if (result.outcome != EXCHANGE_OK) {
         *result_kind = WORK_EXCHANGE_PROVIDER_FAILED;
         status = work_reply_error(work, result.reason, result.message);
@@ -290,9 +293,125 @@ int work_exchange_code(struct request_work *work, bool may_defer,
     *result_kind = status == HELPER_EXIT_OK ? WORK_EXCHANGE_STORED : WORK_EXCHANGE_NOT_STORED;
 out:
     refresh_lock_release(lock);
+    keyring_close(keyring);
+    *answer = result; /* the caller clears it */
+    return status;
+}
+
+int work_exchange_code(struct request_work *work, bool may_defer,
+                       enum work_exchange_result *result_kind)
+{
+    struct capped_buffer form = {0};
+    struct exchange_result result;
+    int status;
+
+    memset(&result, 0, sizeof(result));
+    *result_kind = WORK_EXCHANGE_NOT_SENT;
+    if (build_code_form(work, &form) != 0)
+        status = work_reply_error(work, "internal", "the token request does not fit");
+    else
+        status = exchange_form(work, &form, may_defer, result_kind, &result);
     exchange_result_clear(&result);
     capped_buffer_wipe(&form);
-    keyring_close(keyring);
+    return status;
+}
+
+int work_poll_device(struct request_work *work, bool may_defer,
+                     enum work_exchange_result *result_kind, struct work_device_poll *poll)
+{
+    const struct oauth_client client = {work_field(work, FIELD_CLIENT_ID),
+                                        work_field(work, FIELD_CLIENT_SECRET)};
+    struct capped_buffer form = {0};
+    struct exchange_result result;
+    int status;
+
+    memset(&result, 0, sizeof(result));
+    memset(poll, 0, sizeof(*poll));
+    *result_kind = WORK_EXCHANGE_NOT_SENT;
+    poll->verdict = DEVICE_POLL_UNREACHABLE;
+    if (token_form_device_code(&form, &client, work_field(work, FIELD_DEVICE_CODE)) != 0)
+        status = work_reply_error(work, "internal", "the token request does not fit");
+    else
+        status = exchange_form(work, &form, may_defer, result_kind, &result);
+    if (*result_kind == WORK_EXCHANGE_STORED)
+        poll->verdict = DEVICE_POLL_TOKENS;
+    else if (*result_kind == WORK_EXCHANGE_PROVIDER_FAILED)
+        poll->verdict = device_poll_judge(&result);
+    poll->retry_after_seconds = result.retry_after_seconds;
+    snprintf(poll->message, sizeof(poll->message), "%s", result.message);
+    exchange_result_clear(&result);
+    capped_buffer_wipe(&form);
+    return status;
+}
+
+/* The request's device authorization endpoint, or the issuer's metadata's. */
+static const char *device_authorization_url(struct request_work *work, long *budget_ms, char *why,
+                                            size_t why_size)
+{
+    long long started_ms = monotonic_now_ms();
+
+    if (work_field(work, FIELD_DEVICE_AUTHORIZATION_URL) == NULL &&
+        work_discover_endpoints(work, *budget_ms, why, why_size) != 0)
+        return NULL;
+    *budget_ms -= (long)(monotonic_now_ms() - started_ms);
+    if (work_field(work, FIELD_DEVICE_AUTHORIZATION_URL) == NULL)
+        text_set_why(why, why_size,
+                     "no device authorization endpoint: neither configured nor in the issuer's "
+                     "metadata (the provider may not offer the device grant)");
+    return work_field(work, FIELD_DEVICE_AUTHORIZATION_URL);
+}
+
+/* The "ok" reply with what the user is shown and what polls need; expires_at from now. */
+static int device_authorization_reply(struct request_work *work,
+                                      const struct device_authorization *authorization)
+{
+    char interval[24], expires_at[24];
+
+    snprintf(interval, sizeof(interval), "%ld", authorization->interval);
+    snprintf(expires_at, sizeof(expires_at), "%lld",
+             (long long)time(NULL) + authorization->expires_in);
+    protocol_reply_init(&work->reply, true);
+    return protocol_set(&work->reply, FIELD_DEVICE_CODE, authorization->device_code) |
+                   protocol_set(&work->reply, FIELD_USER_CODE, authorization->user_code) |
+                   protocol_set(&work->reply, FIELD_VERIFICATION_URI,
+                                authorization->verification_uri) |
+                   protocol_set(&work->reply, FIELD_VERIFICATION_URI_COMPLETE,
+                                authorization->verification_uri_complete) |
+                   protocol_set(&work->reply, FIELD_INTERVAL, interval) |
+                   protocol_set(&work->reply, FIELD_EXPIRES_AT, expires_at)
+               ? work_reply_error(work, "internal", "the reply does not fit")
+               : HELPER_EXIT_OK;
+}
+
+int work_device_authorize(struct request_work *work)
+{
+    const struct oauth_client client = {work_field(work, FIELD_CLIENT_ID),
+                                        work_field(work, FIELD_CLIENT_SECRET)};
+    struct device_authorization authorization;
+    struct exchange_result result;
+    struct capped_buffer form = {0};
+    long budget_ms = exchange_budget_ms(work);
+    const char *url;
+    char why[512];
+    int status;
+
+    memset(&authorization, 0, sizeof(authorization));
+    memset(&result, 0, sizeof(result));
+    url = budget_ms >= 500 ? device_authorization_url(work, &budget_ms, why, sizeof(why)) : NULL;
+    if (budget_ms < 500)
+        status = work_reply_error(work, "timeout", "no time left for the device authorization");
+    else if (url == NULL)
+        status = work_reply_error(work, "discovery", why);
+    else if (token_form_device_authorization(&form, &client, work_field(work, FIELD_SCOPE)) != 0)
+        status = work_reply_error(work, "internal", "the device authorization does not fit");
+    else if (device_authorization_request(url, work_field(work, FIELD_CA_FILE), budget_ms, &form,
+                                          &authorization, &result) != 0)
+        status = work_reply_error(work, result.reason, result.message);
+    else
+        status = device_authorization_reply(work, &authorization);
+    device_authorization_clear(&authorization);
+    exchange_result_clear(&result);
+    capped_buffer_wipe(&form);
     return status;
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/protocol.h"
 #include "common/protocol_table.h"
+#include "oauth/device_grant.h"
 #include "store/keyring.h"
 #include "store/refresh.h"
 
@@ -68,6 +69,26 @@ enum work_exchange_result {
  * that goes with the reply; *result says how it ended. */
 int work_exchange_code(struct request_work *work, bool may_defer,
                        enum work_exchange_result *result);
+
+/* What one poll of a device sign-in came to (oauth/device_grant.h). */
+struct work_device_poll {
+    enum device_poll_verdict verdict;
+    long retry_after_seconds; /* a 429/503's Retry-After; 0: none */
+    char message[320];        /* the provider's or the transport's words; never a secret */
+};
+
+/* One poll with the request's device_code (RFC 8628 3.4), like an exchange: only with a usable
+ * keyring is it sent; approved, the pair is stored and the sign-in recorded (the reply "ok");
+ * otherwise the reply is an error whose reason is the provider's (authorization_pending,
+ * slow_down, access_denied, expired_token, ...) and poll says what it means. */
+int work_poll_device(struct request_work *work, bool may_defer,
+                     enum work_exchange_result *result_kind, struct work_device_poll *poll);
+
+/* The device authorization request (RFC 8628 3.1) to the request's device_authorization_url
+ * or, with discover=1, the issuer's metadata's, within the request's time budget; the reply
+ * "ok" carries device_code, user_code, verification_uri[_complete], interval and expires_at
+ * (Unix seconds), or is an error naming why. Returns the exit status. */
+int work_device_authorize(struct request_work *work);
 
 /* A "refresh" on the refresher's behalf: every outcome, failures included, is an "ok" reply
  * that names it (with retry_after when the provider asked to wait). */
