@@ -2,10 +2,27 @@
 """Test OAuth 2.0 identity provider for the pam_oauth_keyring test suite.
 
 Serves HTTPS on a loopback address and implements just enough of an
-authorization server for the PAM module's authorization-code + PKCE flow:
+authorization server for the PAM module's authorization-code + PKCE flow and
+the device authorization grant (RFC 8628):
 
     GET  /authorize   auto-approving authorization endpoint (S256 PKCE only)
-    POST /token       authorization_code and refresh_token grants
+    POST /token       authorization_code and refresh_token grants, and
+                      urn:ietf:params:oauth:grant-type:device_code (RFC 8628 3.4/3.5):
+                      authorization_pending, slow_down, access_denied, expired_token, or
+                      invalid_grant for an unknown or used device code; once approved, the
+                      authorization_code grant's answer (single use: the code is then used)
+    POST /device      device authorization endpoint (RFC 8628 3.1/3.2): client_id, scope,
+                      client authentication as at /token; device_code, user_code
+                      (XXXX-XXXX), verification_uri (ISSUER/device/verify),
+                      verification_uri_complete, expires_in, interval (absent when the
+                      device_interval knob is null: the client must then use 5 s)
+    GET  /device/verify[?user_code=...]
+                      the page a user opens on a phone: a form with the code and
+                      Approve/Deny buttons
+    POST /device/verify
+                      the user's decision: form user_code (case and dash do not matter) and
+                      decision=approve|deny, as the signed-in account (below); 200 page, or
+                      400 for a code that is unknown, expired or already decided
     POST /revoke      token revocation (RFC 7009)
     GET  /userinfo    bearer-token check ({"sub": the account that signed in})
     GET  /.well-known/openid-configuration, /.well-known/oauth-authorization-server
@@ -20,13 +37,27 @@ authorization server for the PAM module's authorization-code + PKCE flow:
     POST /control     test knobs: injected faults, TTLs, authorize errors, held refreshes
     GET  /control     the current knobs
 
+The device grant's knobs: device_ttl (expires_in, default 600; null = default),
+device_interval (interval, default 5; null = left out of the answer), device_slow_down_polls
+(default 0: slow_down answers the first N polls of each device code, whatever their timing),
+device_fault and device_fault_count (the /device endpoint's faults, as fault and fault_count
+are /token's; the token-only no_access_token and token_type_mac excepted).
+A poll sooner than its device code's interval after that code's previous poll is answered
+slow_down; a slow_down grows that code's interval by 5 s for good (RFC 8628 3.5). slow_down
+stands in for authorization_pending or the tokens only, never for access_denied,
+expired_token or invalid_grant. /stats counts /device requests (requests.device_authorization)
+and /token requests with the device grant type (requests.device_poll, faulted ones too), and
+lists the polls that reached the grant (device_polls: user_code, t = time.monotonic(), answer
+= the error or "tokens"), the early ones among them (device_early_polls: a client must keep
+it 0), and the codes issued (issued.device_codes, issued.user_codes).
+
 Token responses use Snyk's field names (refresh_expires_in, bot_id).
 
 Accounts: the browser's session at the provider is the cookie test_idp_account=NAME
-(browser.py --account NAME); without it the user is "test-user". Each code, and every token
-descended from it, belongs to the account that approved it: /userinfo says whose a token is,
-and /stats counts the codes issued and exchanged per account (the login-CSRF test plays a
-second user signed in to their own account).
+(browser.py --account NAME); without it the user is "test-user". Each code (a device code
+too), and every token descended from it, belongs to the account that approved it: /userinfo
+says whose a token is, and /stats counts the authorization codes issued and exchanged per
+account (the login-CSRF test plays a second user signed in to their own account).
 
 /stats deliberately returns every code, token and verifier the server has
 handed out or seen, plus the client secret: the tests search logs for them
@@ -43,6 +74,7 @@ import collections
 import dataclasses
 import hashlib
 import hmac
+import html
 import http
 import http.server
 import json
@@ -88,6 +120,19 @@ FAULTS_AFTER = frozenset({
     "wrong_content_type", "slow_drip",
 })
 FAULTS = FAULTS_BEFORE | FAULTS_AFTER
+# The faults the device authorization endpoint can play (device_fault): all of /token's but
+# the two that damage fields only a token answer has.
+DEVICE_FAULTS = FAULTS - {"no_access_token", "token_type_mac"}
+
+# RFC 8628: the grant type a device polls /token with, and what /device hands out.
+DEVICE_GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
+DEVICE_TTL = 600  # expires_in (knob device_ttl)
+DEVICE_INTERVAL = 5  # interval (knob device_interval); also the client's default (3.2)
+SLOW_DOWN_STEP = 5  # seconds slow_down adds to a device code's interval for good (3.5)
+# RFC 8628 6.1's example: 20 consonants, no vowels (no words), no look-alike characters;
+# 8 of them are about 34.5 bits, shown as XXXX-XXXX.
+USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
+USER_CODE_LENGTH = 8
 
 # What the well-known addresses serve (the "discovery" knob), for both issuers:
 #   good            the document at both addresses
@@ -164,6 +209,16 @@ def collect_params(pairs):
     return params, sorted(n for n, c in counts.items() if c > 1)
 
 
+def _user_code_key(user_code):
+    """A user code as typed, the way it is looked up: case and dashes do not matter (RFC 8628
+    6.1), nor spaces."""
+    return "".join(c for c in user_code.upper() if c not in "- ")
+
+
+def is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class OAuthError(Exception):
     """An OAuth error response: HTTP status, error code, description."""
 
@@ -218,6 +273,20 @@ class RefreshToken:
     state: str = "live"  # "live", "rotated" (used once) or "revoked"
 
 
+@dataclasses.dataclass(eq=False)
+class DeviceCode:
+    """One device authorization (RFC 8628): its two codes, the user's decision, the polls."""
+    client_id: str
+    scope: str
+    user_code: str  # as shown, XXXX-XXXX
+    expires: float
+    interval: int  # the least gap between polls now; slow_down grows it
+    state: str = "pending"  # "pending", "approved", "denied" or "used" (tokens issued)
+    account: str = DEFAULT_ACCOUNT  # who approved or denied it
+    polls: int = 0
+    last_poll: float = None  # monotonic time of the previous poll
+
+
 @dataclasses.dataclass
 class Config:
     client_id: str
@@ -239,7 +308,8 @@ class Provider:
     """
 
     REQUEST_KINDS = ("authorize", "token", "token_authorization_code",
-                     "token_refresh_token", "revoke", "userinfo", "discovery")
+                     "token_refresh_token", "revoke", "userinfo", "discovery",
+                     "device_authorization", "device_poll")
 
     def __init__(self, config):
         self.config = config
@@ -248,6 +318,8 @@ class Provider:
         self.codes = {}
         self.access_tokens = {}
         self.refresh_tokens = {}
+        self.device_codes = {}  # device_code: DeviceCode
+        self.user_codes = {}  # user code without its dash: DeviceCode
         # Set while refresh answers may go out (hold_refresh off); see wait_while_refresh_held.
         self.refresh_released = threading.Event()
         self._reset_knobs()
@@ -263,6 +335,11 @@ class Provider:
         self.hold_refresh = False
         self.discovery = "good"
         self.refresh_released.set()
+        self.device_ttl = DEVICE_TTL
+        self.device_interval = DEVICE_INTERVAL  # None: the answer leaves interval out
+        self.device_slow_down_polls = 0
+        self.device_fault = None
+        self.device_fault_count = None
 
     def _reset_records(self):
         self.requests = dict.fromkeys(self.REQUEST_KINDS, 0)
@@ -277,6 +354,10 @@ class Provider:
         self.token_request_times = []  # wall clock of each /token request, for waits
         self.codes_by_account = {}  # account: codes issued at /authorize
         self.exchanges_by_account = {}  # account: codes exchanged for a pair
+        self.issued_device_codes = []
+        self.issued_user_codes = []
+        self.device_polls = []  # {"user_code", "t" (monotonic), "answer"} per poll
+        self.device_early_polls = 0  # polls sooner than the code's interval after the last
 
     def _knobs(self):
         return {"authorize_error": self.authorize_error,
@@ -284,7 +365,12 @@ class Provider:
                 "fault": self.fault,
                 "fault_count": self.fault_count,
                 "hold_refresh": self.hold_refresh,
-                "discovery": self.discovery}
+                "discovery": self.discovery,
+                "device_ttl": self.device_ttl,
+                "device_interval": self.device_interval,
+                "device_slow_down_polls": self.device_slow_down_polls,
+                "device_fault": self.device_fault,
+                "device_fault_count": self.device_fault_count}
 
     def knobs(self):
         with self.lock:
@@ -300,14 +386,12 @@ class Provider:
         if not isinstance(settings, dict):
             raise OAuthError(400, "invalid_request", "body must be a JSON object")
         known = {"reset", "authorize_error", "access_ttl", "fault", "fault_count",
-                 "hold_refresh", "discovery"}
+                 "hold_refresh", "discovery", "device_ttl", "device_interval",
+                 "device_slow_down_polls", "device_fault", "device_fault_count"}
         unknown = sorted(set(settings) - known)
         if unknown:
             raise OAuthError(400, "invalid_request",
                              "unknown knob(s): " + ", ".join(unknown))
-
-        def is_int(value):
-            return isinstance(value, int) and not isinstance(value, bool)
 
         if "reset" in settings and not isinstance(settings["reset"], bool):
             raise OAuthError(400, "invalid_request", "reset must be a boolean")
@@ -338,6 +422,7 @@ class Provider:
         if "discovery" in settings and settings["discovery"] not in DISCOVERY_MODES:
             raise OAuthError(400, "invalid_request",
                              "discovery must be one of: " + ", ".join(sorted(DISCOVERY_MODES)))
+        self._check_device_knobs(settings)
 
         with self.lock:
             if settings.get("reset"):
@@ -364,7 +449,43 @@ class Provider:
                     self.refresh_released.set()
             if self.fault is None:
                 self.fault_count = None
+            self._set_device_knobs(settings)
             return self._knobs()
+
+    @staticmethod
+    def _check_device_knobs(settings):
+        """Raises unless the device grant's knobs in settings are valid."""
+        def check(name, valid, what):
+            if name in settings and not valid(settings[name]):
+                raise OAuthError(400, "invalid_request", f"{name} must be {what}")
+
+        check("device_ttl", lambda v: v is None or (is_int(v) and v > 0),
+              "a positive integer or null")
+        check("device_interval", lambda v: v is None or (is_int(v) and v > 0),
+              "a positive integer, or null to leave interval out of the answer")
+        check("device_slow_down_polls", lambda v: is_int(v) and v >= 0,
+              "a non-negative integer")
+        check("device_fault", lambda v: v is None or v in DEVICE_FAULTS,
+              "null or one of: " + ", ".join(sorted(DEVICE_FAULTS)))
+        check("device_fault_count", lambda v: v is None or (is_int(v) and v > 0),
+              "a positive integer or null")
+
+    def _set_device_knobs(self, settings):
+        """Applies the device grant's knobs as control() does the others. Lock held."""
+        if "device_ttl" in settings:
+            value = settings["device_ttl"]
+            self.device_ttl = DEVICE_TTL if value is None else value
+        if "device_interval" in settings:
+            self.device_interval = settings["device_interval"]
+        if "device_slow_down_polls" in settings:
+            self.device_slow_down_polls = settings["device_slow_down_polls"]
+        if "device_fault" in settings:
+            self.device_fault = settings["device_fault"]
+            self.device_fault_count = None  # permanent unless a count comes with it
+        if "device_fault_count" in settings:
+            self.device_fault_count = settings["device_fault_count"]
+        if self.device_fault is None:
+            self.device_fault_count = None
 
     def stats(self):
         with self.lock:
@@ -377,7 +498,9 @@ class Provider:
                 "last_token_client_auth": self.last_token_client_auth,
                 "issued": {"codes": list(self.issued_codes),
                            "access_tokens": list(self.issued_access),
-                           "refresh_tokens": list(self.issued_refresh)},
+                           "refresh_tokens": list(self.issued_refresh),
+                           "device_codes": list(self.issued_device_codes),
+                           "user_codes": list(self.issued_user_codes)},
                 "live_access_tokens": sum(
                     1 for t in self.access_tokens.values()
                     if t.live and t.expires > now),
@@ -389,6 +512,8 @@ class Provider:
                 "token_request_times": list(self.token_request_times),
                 "codes_by_account": dict(self.codes_by_account),
                 "exchanges_by_account": dict(self.exchanges_by_account),
+                "device_polls": [dict(poll) for poll in self.device_polls],
+                "device_early_polls": self.device_early_polls,
                 "knobs": self._knobs(),
             }
 
@@ -433,13 +558,27 @@ class Provider:
                         and value not in self.verifiers_seen):
                     self.verifiers_seen.append(value)
 
-            fault = self.fault if take_fault else None
-            if fault is not None and self.fault_count is not None:
-                self.fault_count -= 1
-                if self.fault_count <= 0:
-                    self.fault = None
-                    self.fault_count = None
-            return fault
+            if grant_type == DEVICE_GRANT_TYPE:
+                self.requests["device_poll"] += 1
+            return self._take_fault("fault") if take_fault else None
+
+    def note_device_request(self, take_fault=True):
+        """Counts a /device request and picks its fault (device_fault), as for /token."""
+        with self.lock:
+            self.requests["device_authorization"] += 1
+            return self._take_fault("device_fault") if take_fault else None
+
+    def _take_fault(self, knob):
+        """The fault knob ("fault" or "device_fault") names, one use of a counted one spent.
+        Lock must be held."""
+        fault, count = getattr(self, knob), getattr(self, knob + "_count")
+        if fault is not None and count is not None:
+            if count > 1:
+                setattr(self, knob + "_count", count - 1)
+            else:
+                setattr(self, knob, None)
+                setattr(self, knob + "_count", None)
+        return fault
 
     # -- /authorize ----------------------------------------------------------
 
@@ -461,7 +600,8 @@ class Provider:
             "userinfo_endpoint": base + "/userinfo",
             "jwks_uri": base + "/jwks",
             "response_types_supported": ["code"],
-            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "grant_types_supported": ["authorization_code", "refresh_token",
+                                      DEVICE_GRANT_TYPE],
             "code_challenge_methods_supported": ["S256"],
             "token_endpoint_auth_methods_supported": [
                 "client_secret_basic", "client_secret_post", "none"],
@@ -603,12 +743,15 @@ class Provider:
         grant_type = params.get("grant_type")
         if grant_type is None:
             raise OAuthError(400, "invalid_request", "grant_type is missing")
-        if grant_type not in ("authorization_code", "refresh_token"):
+        if grant_type not in ("authorization_code", "refresh_token", DEVICE_GRANT_TYPE):
             raise OAuthError(400, "unsupported_grant_type",
-                             "grant_type must be authorization_code or refresh_token")
+                             "grant_type must be authorization_code, refresh_token or "
+                             + DEVICE_GRANT_TYPE)
         client_id = self._authenticate(params, basic)
         if grant_type == "authorization_code":
             return self._code_grant(client_id, params)
+        if grant_type == DEVICE_GRANT_TYPE:
+            return self._device_grant(client_id, params)
         return self._refresh_grant(client_id, params)
 
     @staticmethod
@@ -717,6 +860,108 @@ class Provider:
             record = self.refresh_tokens[token]
             if record.state == "live":
                 record.state = "revoked"
+
+    # -- device authorization grant (RFC 8628) ---------------------------------
+
+    def device_authorization(self, params, basic, realm=""):
+        """RFC 8628 3.1/3.2: a new device code and user code for an authenticated client."""
+        client_id = self._authenticate(params, basic)
+        verification_uri = self.issuer + realm + "/device/verify"
+        with self.lock:
+            interval = self.device_interval
+            record = DeviceCode(
+                client_id=client_id, scope=params.get("scope", ""),
+                user_code=self._new_user_code(),
+                expires=time.monotonic() + self.device_ttl,
+                # 3.2: a client told no interval must use 5 s, so 5 s is what it is held to.
+                interval=DEVICE_INTERVAL if interval is None else interval)
+            device_code = random_token()
+            self.device_codes[device_code] = record
+            self.user_codes[_user_code_key(record.user_code)] = record
+            self.issued_device_codes.append(device_code)
+            self.issued_user_codes.append(record.user_code)
+            reply = {"device_code": device_code,
+                     "user_code": record.user_code,
+                     "verification_uri": verification_uri,
+                     "verification_uri_complete": (verification_uri + "?user_code="
+                                                   + record.user_code),
+                     "expires_in": self.device_ttl}
+        if interval is not None:
+            reply["interval"] = interval
+        return reply
+
+    def _new_user_code(self):
+        """A fresh user code, XXXX-XXXX, unlike any issued before. Lock must be held."""
+        while True:
+            raw = "".join(secrets.choice(USER_CODE_ALPHABET)
+                          for _ in range(USER_CODE_LENGTH))
+            if raw not in self.user_codes:
+                half = USER_CODE_LENGTH // 2
+                return raw[:half] + "-" + raw[half:]
+
+    def _device_grant(self, client_id, params):
+        """One poll of the token endpoint naming a device code, recorded in device_polls."""
+        self._require(params, "device_code")
+        with self.lock:
+            now = time.monotonic()
+            record = self.device_codes.get(params["device_code"])
+            answer = "tokens"
+            try:
+                return self._device_answer(record, client_id, now)
+            except OAuthError as err:
+                answer = err.error
+                raise
+            finally:
+                self.device_polls.append({
+                    "user_code": record.user_code if record is not None else None,
+                    "t": now, "answer": answer})
+
+    def _device_answer(self, record, client_id, now):
+        """RFC 8628 3.5: the answer to a poll at now, raised if an error. Lock must be held."""
+        if record is None or record.client_id != client_id:
+            raise OAuthError(400, "invalid_grant", "unknown device code")
+        # Early is judged between polls only: the first may come at any time after issue.
+        early = record.last_poll is not None and now - record.last_poll < record.interval
+        record.last_poll = now
+        record.polls += 1
+        if early:
+            self.device_early_polls += 1
+        if record.state == "used":
+            raise OAuthError(400, "invalid_grant", "device code was already used")
+        if record.expires <= now:
+            raise OAuthError(400, "expired_token", "device code expired")
+        if record.state == "denied":
+            raise OAuthError(400, "access_denied", "the user denied the request")
+        # slow_down is "a variant of authorization_pending": it stands in for pending or
+        # tokens, never for a concluded session. The 5 s it adds are kept "for this and all
+        # subsequent requests".
+        if early or record.polls <= self.device_slow_down_polls:
+            record.interval += SLOW_DOWN_STEP
+            raise OAuthError(400, "slow_down", "polling too fast; wait "
+                             f"{record.interval} s between requests")
+        if record.state == "pending":
+            raise OAuthError(400, "authorization_pending", "the user has not decided yet")
+        record.state = "used"  # single use: the tokens go out once
+        return self._issue_pair(Grant(client_id=record.client_id, scope=record.scope,
+                                      account=record.account))
+
+    def device_decide(self, user_code, decision, account):
+        """The user's answer at the verification page: (HTTP status, text for the page)."""
+        if decision not in ("approve", "deny"):
+            return 400, "decision must be approve or deny"
+        with self.lock:
+            record = self.user_codes.get(_user_code_key(user_code or ""))
+            if record is None:
+                return 400, "unknown code"
+            if record.expires <= time.monotonic():
+                return 400, "this code has expired"
+            if record.state != "pending":
+                return 400, "this code was already decided"
+            record.state = "approved" if decision == "approve" else "denied"
+            record.account = account
+        if decision == "approve":
+            return 200, f"Approved for {account}: you may return to your device."
+        return 200, "Denied: the device will not be signed in."
 
     # -- /revoke and /userinfo -----------------------------------------------
 
@@ -975,6 +1220,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif path == "/userinfo":
             provider.count("userinfo")
             self._userinfo()
+        elif path == "/device/verify":
+            self._device_verify_page(parts.query, realm)
         elif parts.path == "/stats":
             self._send_json(200, provider.stats())
         elif parts.path == "/control":
@@ -983,10 +1230,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._not_found()
 
     def _post(self):
-        _, path = self._realm_of(urllib.parse.urlsplit(self.path).path)
+        realm, path = self._realm_of(urllib.parse.urlsplit(self.path).path)
         provider = self.server.provider
         if path == "/token":
             self._token()
+        elif path == "/device":
+            self._device(realm)
+        elif path == "/device/verify":
+            self._device_verify()
         elif path == "/revoke":
             provider.count("revoke")
             self._revoke()
@@ -1048,6 +1299,69 @@ class Handler(http.server.BaseHTTPRequestHandler):
             basic_used = basic is not None or "Authorization" in self.headers
             self._send_error(err, basic_used=basic_used)
 
+    def _device(self, realm):
+        """RFC 8628 3.1: the device authorization endpoint; its faults work as /token's."""
+        provider = self.server.provider
+        try:
+            body = self._read_body()
+        except OAuthError:
+            provider.note_device_request(take_fault=False)
+            raise
+        fault = provider.note_device_request()
+        if fault in FAULTS_BEFORE:
+            self._fault_before(fault, realm + "/device")
+            return
+        basic = None
+        try:
+            basic = self._basic_auth()
+            pairs, error = self._form(body)
+            if error is not None:
+                raise error
+            params, dups = collect_params(pairs)
+            if dups:
+                raise OAuthError(400, "invalid_request",
+                                 "duplicate parameter(s): " + ", ".join(dups))
+            reply = provider.device_authorization(params, basic, realm)
+            status, headers = 200, []
+        except OAuthError as err:
+            status, reply = err.status, err.body()
+            basic_used = basic is not None or "Authorization" in self.headers
+            headers = self._error_headers(err, basic_used)
+        if fault is None:
+            self._send_json(status, reply, headers)
+        else:
+            self._fault_after(fault, status, reply, headers)
+
+    def _device_verify_page(self, query, realm):
+        """The page a user opens on a phone: the user code (prefilled from the query, as
+        verification_uri_complete has it) and Approve/Deny."""
+        user_code = urllib.parse.parse_qs(query).get("user_code", [""])[0]
+        action = html.escape(realm + "/device/verify", quote=True)
+        value = html.escape(user_code, quote=True)
+        self._send_html(200, "<h1>Sign in a device</h1>\n"
+                        f'<form method="post" action="{action}">\n'
+                        f'<label>Code <input name="user_code" value="{value}"></label>\n'
+                        '<button name="decision" value="approve">Approve</button>\n'
+                        '<button name="decision" value="deny">Deny</button>\n'
+                        "</form>\n")
+
+    def _device_verify(self):
+        """The user's decision on the verification page, as the signed-in account."""
+        pairs, error = self._form(self._read_body())
+        if error is not None:
+            self._send_html(400, f"<p>{html.escape(error.description)}</p>\n")
+            return
+        params, _ = collect_params(pairs)
+        status, text = self.server.provider.device_decide(
+            params.get("user_code"), params.get("decision"), self._account())
+        self._send_html(status, f"<p>{html.escape(text)}</p>\n")
+
+    def _send_html(self, status, body):
+        """A small HTML page around body, which is markup already."""
+        page = ("<!DOCTYPE html>\n<html><head><title>Test IdP</title></head><body>\n"
+                + body + "</body></html>\n")
+        self._send(status, page.encode("utf-8"), "text/html; charset=utf-8")
+
     def _control(self):
         body = self._read_body()
         try:
@@ -1106,8 +1420,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # -- fault injection -------------------------------------------------------------
 
-    def _fault_before(self, fault):
-        """Answers a /token request with a fault, without processing it."""
+    def _fault_before(self, fault, path="/token"):
+        """Answers a /token (or /device) request with a fault, without processing it."""
         if fault == "http429":
             # A rate limiter's answer, as Okta words it: not an OAuth error body, and
             # Retry-After in seconds (RFC 9110 10.2.3). The grant is not looked at.
@@ -1133,7 +1447,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self._send(200, page, JSON_TYPE)
         elif fault == "redirect_http":
             self.send_response(302)
-            self.send_header("Location", "http://127.0.0.1:1/token")
+            self.send_header("Location", "http://127.0.0.1:1" + path)
             self.send_header("Content-Length", "0")
             self.send_header("Cache-Control", "no-store")
             self.end_headers()
@@ -1146,7 +1460,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise AssertionError("unhandled fault " + fault)
 
     def _fault_after(self, fault, status, reply, headers):
-        """Sends a processed /token reply damaged according to fault."""
+        """Sends a processed /token (or /device) reply damaged according to fault."""
         if fault == "slow_drip":
             self._slow_drip(status, json.dumps(reply).encode("utf-8"))
             return

@@ -68,6 +68,7 @@ print(urllib.parse.parse_qs(query).get(sys.argv[2], [""])[0])' "$1" "$2"
 
 # Expected /stats counters, kept up to date by the helpers below.
 n_authorize=0 n_token=0 n_token_ac=0 n_token_rt=0 n_revoke=0 n_userinfo=0
+n_device=0 n_device_poll=0
 
 # http OUT PATH [CURL ARGS...]: request to the IdP; the body goes to
 # $tmp/OUT, the headers to $tmp/OUT.hdr and the HTTP status to $status.
@@ -76,6 +77,7 @@ http() {
     shift 2
     case $path in
     /token) n_token=$((n_token + 1)) ;;
+    /device | /realms/test/device) n_device=$((n_device + 1)) ;;
     /revoke) n_revoke=$((n_revoke + 1)) ;;
     /userinfo) n_userinfo=$((n_userinfo + 1)) ;;
     esac
@@ -142,6 +144,78 @@ refresh() {
     http "$1" /token --data-urlencode grant_type=refresh_token \
         --data-urlencode "refresh_token=$2" --data-urlencode "client_id=$client_id" \
         --data-urlencode "client_secret=$secret"
+}
+
+# control OUT JSON: sets IdP knobs.
+control() {
+    http "$1" /control -H 'Content-Type: application/json' -d "$2"
+    expect "control $2" 200 "$status"
+}
+
+# device_start OUT [CURL ARGS...]: a device authorization request (RFC 8628 3.1) as the
+# client (client_secret_post); sets $device_code and $user_code from a 200 answer.
+device_start() {
+    local out=$1
+    shift
+    http "$out" /device --data-urlencode "client_id=$client_id" \
+        --data-urlencode "client_secret=$secret" --data-urlencode "scope=$scope" "$@"
+    device_code="" user_code=""
+    if [ "$status" = 200 ]; then
+        device_code=$(jget "$tmp/$out" device_code)
+        user_code=$(jget "$tmp/$out" user_code)
+    fi
+}
+
+# device_poll OUT DEVICE_CODE [SECRET]: one poll of the token endpoint (RFC 8628 3.4).
+device_poll() {
+    n_device_poll=$((n_device_poll + 1))
+    http "$1" /token --data-urlencode grant_type=urn:ietf:params:oauth:grant-type:device_code \
+        --data-urlencode "device_code=$2" --data-urlencode "client_id=$client_id" \
+        --data-urlencode "client_secret=${3-$secret}"
+}
+
+# device_decide OUT USER_CODE DECISION [CURL ARGS...]: the user's answer on the verification
+# page, as the default account unless a cookie says otherwise.
+device_decide() {
+    local out=$1 code=$2 decision=$3
+    shift 3
+    http "$out" /device/verify --data-urlencode "user_code=$code" \
+        --data-urlencode "decision=$decision" "$@"
+}
+
+# device_answers USER_CODE: the IdP's answers to that code's polls, in order, from the last
+# $tmp/stats.
+device_answers() {
+    "$py" - "$tmp/stats" "$1" <<'EOF'
+import json, sys
+polls = json.load(open(sys.argv[1]))["device_polls"]
+print(" ".join(p["answer"] for p in polls if p["user_code"] == sys.argv[2]))
+EOF
+}
+
+# device_last_gap USER_CODE: seconds between that code's last two polls, from $tmp/stats.
+device_last_gap() {
+    "$py" - "$tmp/stats" "$1" <<'EOF'
+import json, sys
+polls = json.load(open(sys.argv[1]))["device_polls"]
+times = [p["t"] for p in polls if p["user_code"] == sys.argv[2]]
+print(f"{times[-1] - times[-2]:.3f}")
+EOF
+}
+
+# at_least A B: A >= B, for decimal numbers.
+at_least() { "$py" -c 'import sys; sys.exit(float(sys.argv[1]) < float(sys.argv[2]))' "$1" "$2"; }
+
+# has_key FILE KEY: the JSON object in FILE has KEY.
+has_key() {
+    "$py" -c 'import json, sys; sys.exit(sys.argv[2] not in json.load(open(sys.argv[1])))' "$1" "$2"
+}
+
+# now_ns: the wall clock in nanoseconds; sleep_until NS: sleeps until the wall clock is NS.
+now_ns() { date +%s%N; }
+sleep_until() {
+    local left=$(($1 - $(now_ns)))
+    [ "$left" -le 0 ] || sleep "$((left / 1000000000)).$(printf %09d $((left % 1000000000)))"
 }
 
 # userinfo OUT TOKEN [SCHEME]
@@ -389,6 +463,214 @@ refresh f2 "bogus-refresh-token"
 expect_error f2 400 invalid_grant
 
 # ---------------------------------------------------------------------------
+# Device authorization grant (RFC 8628): the answer's shape, at both issuers
+
+code_re='^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$'
+n_early=0 # polls sooner than their code's interval after its previous one
+
+device_start dev1
+expect "device authorization status" 200 "$status"
+grep -qi '^content-type: application/json; charset=utf-8' "$tmp/dev1.hdr" ||
+    fail "device authorization answer has the wrong Content-Type"
+grep -qi '^cache-control: no-store' "$tmp/dev1.hdr" || fail "device answer lacks no-store"
+[[ $device_code =~ ^[A-Za-z0-9_-]{43}$ ]] || fail "device_code is not 32 bytes of base64url"
+[[ $user_code =~ $code_re ]] || fail "user_code '$user_code' is not XXXX-XXXX of the alphabet"
+expect "verification_uri" "$base/device/verify" "$(jget "$tmp/dev1" verification_uri)"
+expect "verification_uri_complete" "$base/device/verify?user_code=$user_code" \
+    "$(jget "$tmp/dev1" verification_uri_complete)"
+expect "expires_in" 600 "$(jget "$tmp/dev1" expires_in)"
+expect "interval" 5 "$(jget "$tmp/dev1" interval)"
+fields='["device_code", "expires_in", "interval", "user_code", "verification_uri",'
+fields+=' "verification_uri_complete"]'
+expect "device answer fields" "$fields" \
+    "$("$py" -c 'import json, sys; print(json.dumps(sorted(json.load(open(sys.argv[1])))))' \
+        "$tmp/dev1")"
+http stats /stats
+expect "issued device code" "$device_code" "$(jget "$tmp/stats" issued.device_codes.0)"
+expect "issued user code" "$user_code" "$(jget "$tmp/stats" issued.user_codes.0)"
+http md /.well-known/openid-configuration
+grep -q '"urn:ietf:params:oauth:grant-type:device_code"' "$tmp/md" ||
+    fail "metadata does not list the device grant type"
+
+http devr /realms/test/device --data-urlencode "client_id=$client_id" \
+    --data-urlencode "client_secret=$secret"
+expect "device authorization at the realm" 200 "$status"
+expect "verification_uri at the realm" "$base/realms/test/device/verify" \
+    "$(jget "$tmp/devr" verification_uri)"
+
+# Without interval in the answer the client must wait 5 s (3.2), and is held to that.
+control ctl3 '{"device_interval": null}'
+device_start dev2
+expect "device authorization without interval" 200 "$status"
+has_key "$tmp/dev2" interval && fail "interval is in the answer although the knob is null"
+device_poll p2a "$device_code"
+expect_error p2a 400 authorization_pending
+device_poll p2b "$device_code"
+n_early=$((n_early + 1))
+expect_error p2b 400 slow_down
+
+# The page a user opens, prefilled from verification_uri_complete.
+http page "/device/verify?user_code=$user_code"
+expect "verification page status" 200 "$status"
+grep -qi '^content-type: text/html' "$tmp/page.hdr" || fail "verification page is not HTML"
+grep -q "value=\"$user_code\"" "$tmp/page" || fail "verification page lacks the user code"
+grep -q 'value="approve"' "$tmp/page" || fail "verification page lacks Approve"
+grep -q 'value="deny"' "$tmp/page" || fail "verification page lacks Deny"
+
+# ---------------------------------------------------------------------------
+# Device grant: pending, approved (as another account, the code typed loosely), tokens once
+
+control ctl4 '{"device_interval": 1}'
+device_start dev3
+expect "interval from the knob" 1 "$(jget "$tmp/dev3" interval)"
+device_poll p3a "$device_code"
+expect_error p3a 400 authorization_pending
+typed=$(echo "${user_code//-/}" | tr '[:upper:]' '[:lower:]')
+device_decide dec3 "$typed" approve -b test_idp_account=device-user
+expect "approve with the code in lower case, no dash" 200 "$status"
+sleep 1 # the code's interval
+device_poll p3b "$device_code"
+expect "tokens once approved" 200 "$status"
+# Used up: no second pair, even for a poll too early (slow_down never hides a used code).
+device_poll p3c "$device_code"
+n_early=$((n_early + 1))
+expect_error p3c 400 invalid_grant
+expect "device grant token_type" bearer "$(jget "$tmp/p3b" token_type)"
+expect "device grant expires_in" 3600 "$(jget "$tmp/p3b" expires_in)"
+expect "device grant scope" "$scope" "$(jget "$tmp/p3b" scope)"
+access_d=$(jget "$tmp/p3b" access_token)
+refresh_d=$(jget "$tmp/p3b" refresh_token)
+userinfo uid "$access_d"
+expect "device tokens belong to the approving account" device-user "$(jget "$tmp/uid" sub)"
+refresh tokd "$refresh_d"
+expect "refresh of a device grant's token" 200 "$status"
+refresh_d=$(jget "$tmp/tokd" refresh_token)
+device_decide dec3b "$user_code" deny
+expect "deciding a used code" 400 "$status"
+http stats /stats
+expect "answers for $user_code" "authorization_pending tokens invalid_grant" \
+    "$(device_answers "$user_code")"
+
+# ---------------------------------------------------------------------------
+# Device grant: denied, unknown codes, expiry
+
+device_start dev4
+device_decide dec4 "$user_code" deny
+expect "deny status" 200 "$status"
+device_poll p4 "$device_code"
+expect_error p4 400 access_denied
+device_decide dec4b "$user_code" approve
+expect "approving a denied code" 400 "$status"
+
+device_poll p5 "not-a-device-code"
+expect_error p5 400 invalid_grant
+device_decide dec5 "BBBB-BBBB" approve
+expect "deciding an unknown code" 400 "$status"
+device_decide dec5b "$user_code" maybe
+expect "an unknown decision" 400 "$status"
+
+control ctl5 '{"device_ttl": 1}'
+device_start dev6
+expect "expires_in from the knob" 1 "$(jget "$tmp/dev6" expires_in)"
+control ctl6 '{"device_ttl": null}'
+deadline=$(($(date +%s) + 10))
+while :; do
+    device_poll p6 "$device_code"
+    expect "poll status before and after expiry" 400 "$status"
+    [ "$(jget "$tmp/p6" error)" = expired_token ] && break
+    expect "answer before expiry" authorization_pending "$(jget "$tmp/p6" error)"
+    [ "$(date +%s)" -lt "$deadline" ] || fail "the device code did not expire within 10 s"
+    sleep 1 # the code's interval
+done
+device_decide dec6 "$user_code" approve
+expect "approving an expired code" 400 "$status"
+
+# ---------------------------------------------------------------------------
+# Device grant: slow_down for an early poll, and for good (+5 s each time)
+
+device_start dev7
+device_poll p7a "$device_code"
+expect_error p7a 400 authorization_pending
+device_poll p7b "$device_code"
+n_early=$((n_early + 1))
+expect_error p7b 400 slow_down
+sleep 1.2 # past the original interval, short of the grown one (6 s)
+device_poll p7c "$device_code"
+n_early=$((n_early + 1))
+expect_error p7c 400 slow_down
+http stats /stats
+expect "answers for $user_code" "authorization_pending slow_down slow_down" \
+    "$(device_answers "$user_code")"
+at_least "$(device_last_gap "$user_code")" 1 || fail "the last gap was under 1 s"
+
+# device_slow_down_polls: each code's first poll gets slow_down whatever its timing; the
+# next, once the grown interval (1 + 5 s) has passed, gets its true answer.
+control ctl7 '{"device_slow_down_polls": 1}'
+device_start dev8
+device8=$device_code user8=$user_code
+device_decide dec8 "$user8" approve
+device_poll p8a "$device8"
+polled=$(now_ns)
+expect_error p8a 400 slow_down
+device_start dev9
+device_poll p9 "$device_code"
+expect_error p9 400 slow_down
+sleep_until $((polled + 6000000000))
+device_poll p8b "$device8"
+expect "tokens after the knob's slow_down" 200 "$status"
+control ctl8 '{"device_slow_down_polls": 0}'
+http stats /stats
+expect "answers for $user8" "slow_down tokens" "$(device_answers "$user8")"
+at_least "$(device_last_gap "$user8")" 6 || fail "the last gap was under the grown interval"
+refresh_d8=$(jget "$tmp/p8b" refresh_token)
+
+# ---------------------------------------------------------------------------
+# Device grant: client authentication at both endpoints, and the device endpoint's faults
+
+http dev10 /device --data-urlencode "client_id=$client_id" \
+    --data-urlencode "client_secret=wrong-$secret"
+expect_error dev10 401 invalid_client
+http dev11 /device --data-urlencode "client_id=$client_id"
+expect_error dev11 401 invalid_client
+http dev12 /device --data-urlencode client_id=other-client --data-urlencode "client_secret=$secret"
+expect_error dev12 401 invalid_client
+http dev13 /device -u "$client_id:$secret" --data-urlencode "scope=$scope"
+expect "device authorization with HTTP Basic" 200 "$status"
+# Refused before the grant is looked at, so not among device_polls.
+device_poll p13 "$(jget "$tmp/dev13" device_code)" "wrong-$secret"
+expect_error p13 401 invalid_client
+
+control ctl9 '{"device_fault": "http429", "device_fault_count": 1}'
+device_start f3
+expect "device_fault http429" 429 "$status"
+grep -qi '^retry-after: 5' "$tmp/f3.hdr" || fail "device_fault http429 lacks Retry-After: 5"
+device_start f4
+expect "device authorization once the counted fault is spent" 200 "$status"
+control ctl10 '{"device_fault": "blackhole"}'
+n_device=$((n_device + 1))
+curl -sS --cacert "$pki/ca.pem" --max-time 2 -o /dev/null "$base/device" \
+    --data-urlencode "client_id=$client_id" --data-urlencode "client_secret=$secret" \
+    2>/dev/null && fail "the black-holed device endpoint answered"
+control ctl11 '{"device_fault": null}'
+http ctl12 /control -H 'Content-Type: application/json' -d '{"device_fault": "no_access_token"}'
+expect "a token-only fault for the device endpoint" 400 "$status"
+
+# The device grants' tokens die, as every other's here (live_* below).
+for token in "$refresh_d" "$refresh_d8"; do
+    http revd /revoke --data-urlencode "token=$token" \
+        --data-urlencode "client_id=$client_id" --data-urlencode "client_secret=$secret"
+    expect "revoke of a device grant's token" 200 "$status"
+done
+
+http stats /stats
+expect "stats device_authorization" "$n_device" "$(jget "$tmp/stats" requests.device_authorization)"
+expect "stats device_poll" "$n_device_poll" "$(jget "$tmp/stats" requests.device_poll)"
+expect "stats device_polls" $((n_device_poll - 1)) \
+    "$("$py" -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["device_polls"]))' \
+        "$tmp/stats")"
+expect "stats device_early_polls" "$n_early" "$(jget "$tmp/stats" device_early_polls)"
+
+# ---------------------------------------------------------------------------
 # Counters, then a search of the IdP log for leaked secrets
 
 http stats /stats
@@ -410,12 +692,13 @@ stats = json.load(open(sys.argv[1]))
 log = open(sys.argv[2]).read()
 issued = stats["issued"]
 secrets = (issued["codes"] + issued["access_tokens"] + issued["refresh_tokens"]
+           + issued["device_codes"] + issued["user_codes"]
            + stats["verifiers_seen"] + [stats["client_secret"]])
 sys.exit(1 if any(s in log for s in secrets) else 0)
 EOF
-# Nothing but one line per request (METHOD PATH STATUS), the start line and
-# the handshake failure caused by the other-ca.pem check above.
-log_re='^((GET|POST) /[a-z]* [0-9]{3}|idp: listening on https://127\.0\.0\.1:[0-9]+'
+# Nothing but one line per request (METHOD PATH STATUS, "-" for a black hole), the start
+# line and the handshake failure caused by the other-ca.pem check above.
+log_re='^((GET|POST) /[a-z/.-]* ([0-9]{3}|-)|idp: listening on https://127\.0\.0\.1:[0-9]+'
 log_re+='|TLS handshake failed: TLSV1_ALERT_UNKNOWN_CA)$'
 if grep -Eqv "$log_re" "$tmp/idp.log"; then
     grep -Ev "$log_re" "$tmp/idp.log" | head -n 5 >&2
@@ -425,6 +708,8 @@ fi
 http ctl2 /control -H 'Content-Type: application/json' -d '{"reset":true}'
 http stats /stats
 expect "requests after reset" 0 "$(jget "$tmp/stats" requests.token)"
+expect "device_interval after reset" 5 "$(jget "$tmp/stats" knobs.device_interval)"
+expect "device_early_polls after reset" 0 "$(jget "$tmp/stats" device_early_polls)"
 
 stop_idp
 expect "idp.py exit status after SIGTERM" 0 "$idp_status"
