@@ -131,7 +131,8 @@ stage_artifacts() {
     while read -r built; do
         cp "$top_builddir/$built" "$WORK/bin/" || fail "$built not built (make staged-world)"
     done <"$list"
-    cp "$top_srcdir/tests/browser.py" "$top_srcdir/tests/keyring_tool.py" "$WORK/bin/" ||
+    cp "$top_srcdir/tests/browser.py" "$top_srcdir/tests/keyring_tool.py" \
+        "$top_srcdir/tests/device_user.py" "$WORK/bin/" ||
         fail "test tools missing"
     chmod -R a+rX "$WORK/bin"
     protect_helper "$WORK/bin/pam_oauth_keyring_helper" "$WORK/bin/pam_oauth_keyring_helper_test" \
@@ -237,8 +238,8 @@ assert_no_secret_in() {
 import json, sys
 s = json.load(sys.stdin)
 values = [s["client_secret"]] + s["verifiers_seen"]
-for kind in ("codes", "access_tokens", "refresh_tokens"):
-    values += s["issued"][kind]
+for kind in ("codes", "access_tokens", "refresh_tokens", "device_codes"):
+    values += s["issued"].get(kind, [])
 print("\n".join(v for v in values if v))')
     [ -n "$secrets" ] || fail "the IdP reported no secrets to search for"
     if grep -F -f <(echo "$secrets") "$@"; then
@@ -658,4 +659,57 @@ run_autostart_entry() {
         BROWSER="$WORK/bin/desktop_browser.sh" timeout "$limit" "${argv[@]}" </dev/null \
         >"$WORK/out/$1.out" 2>"$WORK/out/$1.err"
     echo $? >"$WORK/out/$1.status"
+}
+
+# --- the device_*.sh tests: a device sign-in (RFC 8628) through the real libpam -------------
+# The refresh tests' set-up with the provider named by its issuer alone (a path, as Keycloak's
+# realms) and sign_in = $1 (device or both); each further argument a configuration line. The
+# test IdP's device knobs are set with idp_control.   prepare_device_test SIGN-IN [LINE]...
+prepare_device_test() {
+    local sign_in=$1 extra
+    shift
+    extra=$(printf '%s\n' "$@")
+    prepare_refresh_test 3600
+    ISSUER="$IDP_URL/realms/test"
+    # Over the file prepare_private_user made: its owner and mode stay.
+    cat >"$WORK/pam.conf" <<CONF
+[$SERVICE]
+issuer = $ISSUER
+client_id = $CLIENT_ID
+client_secret = $CLIENT_SECRET
+redirect_uri = $REDIRECT_URI
+ca_file = $CA_FILE
+sign_in = $sign_in
+refresh_margin = 8
+$extra
+CONF
+}
+# Inside a device test's session: one login through PAM-SERVICE (default pok-refresher) whose
+# user, at the prompt, does DECISION (approve, deny, none) on the phone, then presses Enter;
+# $WORK/out/NAME.code keeps "ADDRESS CODE", NAME.enter the time of Enter (ms), NAME.end the
+# time the driver ended (ms).   device_login NAME DECISION [PAM-SERVICE]
+device_login() {
+    local status
+    driver_login "$1" --service "${3:-pok-refresher}" --session "$XDG_RUNTIME_DIR" \
+        "$DBUS_SESSION_BUS_ADDRESS" --answer-command "$PYTHON $WORK/bin/device_user.py \
+--ca $CA_FILE --decision $2 --save $WORK/out/$1.code --enter-time $WORK/out/$1.enter"
+    status=$?
+    echo $(($(date +%s%N) / 1000000)) >"$WORK/out/$1.end"
+    return $status
+}
+# Milliseconds from Enter at login NAME's prompt to the end of its driver (the session open,
+# the module's last words, the PAM handle closed).   enter_to_end_ms NAME
+enter_to_end_ms() { echo $(($(cat "$WORK/out/$1.end") - $(cat "$WORK/out/$1.enter"))); }
+# The user, on the phone, after the login: DECISION (approve, deny) for login NAME's code.
+device_decide() {
+    "$PYTHON" "$WORK/bin/device_user.py" --ca "$CA_FILE" --decision "$2" --from "$WORK/out/$1.code"
+}
+# The gaps (s, one decimal) between the IdP's successive polls of the one device code, one a
+# line, with each poll's answer: "GAP ANSWER".
+device_poll_gaps() {
+    idp_get /stats | "$PYTHON" -c '
+import json, sys
+polls = json.load(sys.stdin)["device_polls"]
+for before, after in zip(polls, polls[1:]):
+    print(f"{after['"'"'t'"'"'] - before['"'"'t'"'"']:.1f} {after['"'"'answer'"'"']}")'
 }
