@@ -503,7 +503,10 @@ static bool answer_sign_in(struct refresher *refresher, const struct protocol_re
                            const struct protocol_message *request, int client,
                            struct protocol_message *reply)
 {
-    const char *grant = protocol_get(request, FIELD_GRANT);
+    /* The device grant when asked for, or when it is the provider's only sign-in. */
+    const char *grant = protocol_get(request, FIELD_GRANT) != NULL
+                            ? protocol_get(request, FIELD_GRANT)
+                            : protocol_get(refresher->settings, FIELD_GRANT);
     const char *name = protocol_get(request, FIELD_SIGN_IN);
 
     if (spec->request == REQUEST_SOCKET_SIGN_IN && grant != NULL && strcmp(grant, "device") == 0) {
