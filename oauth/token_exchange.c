@@ -113,10 +113,16 @@ void token_answer_judge(const struct https_answer *answer, long long now,
         set_result(result, EXCHANGE_BAD_RESPONSE, "bad-response",
                    "the token endpoint did not answer with JSON");
     else if (status == 200 &&
-             token_response_parse(body->data, body->length, &result->tokens, why, sizeof(why)) != 0)
-        set_result(result, EXCHANGE_BAD_RESPONSE, "bad-response", "%s", why);
-    else if (status == 200)
+             token_response_parse(body->data, body->length, &result->tokens, why, sizeof(why)) == 0)
         set_result(result, EXCHANGE_OK, "ok", "tokens received");
+    else if (status == 200 && token_error_parse(body->data, body->length, code, sizeof(code),
+                                                message, sizeof(message)) == 0)
+        /* GitHub answers its device grant's polls (authorization_pending, slow_down) and
+         * some refusals with HTTP 200 and an OAuth error object, not RFC 6749 5.2's 400: an
+         * error all the same, and nothing is stored. */
+        set_result(result, EXCHANGE_REFUSED, code, "the provider refused: %s", message);
+    else if (status == 200)
+        set_result(result, EXCHANGE_BAD_RESPONSE, "bad-response", "%s", why);
     else if (status >= 300 && status < 400)
         set_result(result, EXCHANGE_BAD_RESPONSE, "redirect",
                    "the token endpoint answered with a redirect (HTTP %ld), which is not followed",

@@ -332,6 +332,42 @@ static void test_429_never_a_lost_answer(void **state)
     }
 }
 
+/* A 200 whose body is an OAuth error object (GitHub's device grant polls and refusals) is that
+ * error, a refusal naming its code; a 200 that is neither tokens nor an error stays a bad
+ * response (never stored, counted by the lost-answer rule). */
+static void judge_200(const char *text, struct exchange_result *result)
+{
+    struct https_answer answer = {.completed = true, .status = 200, .json_content = true};
+    char body[256];
+
+    snprintf(body, sizeof(body), "%s", text);
+    answer.body.data = body;
+    answer.body.length = strlen(body);
+    memset(result, 0, sizeof(*result));
+    token_answer_judge(&answer, T0, result);
+}
+
+static void test_200_with_an_oauth_error_is_a_refusal(void **state)
+{
+    struct exchange_result result;
+
+    (void)state;
+    judge_200("{\"error\":\"authorization_pending\",\"error_description\":\"The authorization "
+              "request is still pending.\",\"error_uri\":\"https://docs.github.com\"}",
+              &result);
+    assert_int_equal(result.outcome, EXCHANGE_REFUSED);
+    assert_string_equal(result.reason, "authorization_pending");
+    assert_null(result.tokens.access_token);
+    judge_200("{\"error\":\"slow_down\",\"interval\":10}", &result);
+    assert_int_equal(result.outcome, EXCHANGE_REFUSED);
+    assert_string_equal(result.reason, "slow_down");
+    judge_200("{\"token_type\":\"bearer\"}", &result);
+    assert_int_equal(result.outcome, EXCHANGE_BAD_RESPONSE);
+    judge_200("{\"access_token\":\"a\",\"token_type\":\"bearer\"}", &result);
+    assert_int_equal(result.outcome, EXCHANGE_OK);
+    exchange_result_clear(&result);
+}
+
 /* After a lost answer the refresher does not wake a child before the rule's minute is over. */
 static void test_lost_answer_waits_the_minute(void **state)
 {
@@ -422,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_retry_after_http_date_honoured),
         cmocka_unit_test(test_retry_after_refused),
         cmocka_unit_test(test_429_never_a_lost_answer),
+        cmocka_unit_test(test_200_with_an_oauth_error_is_a_refusal),
         cmocka_unit_test(test_lost_answer_waits_the_minute),
         cmocka_unit_test(test_tick_and_stop),
         cmocka_unit_test(test_cohort_spreads),
