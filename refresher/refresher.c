@@ -541,6 +541,15 @@ static bool answer_sign_in(struct refresher *refresher, const struct protocol_re
     return true;
 }
 
+/* "wake": the keyring changed under us (a newer login's pair, a sign-in by another path):
+ * the token in memory goes, and the plan is made afresh from the keyring (the caller). */
+static bool answer_wake(struct refresher *refresher, struct protocol_message *reply)
+{
+    token_cache_drop(refresher->token);
+    return protocol_reply_init(reply, true) == 0 &&
+           protocol_set(reply, FIELD_MESSAGE, "looking at the keyring again") == 0;
+}
+
 /* One request from oauth-keyring, checked against the protocol's table before any work (a
  * request it does not list, or one missing a field, is answered bad-request), then answered.
  * Bytes that did not arrive whole in time get no answer. false when the connection was handed
@@ -571,8 +580,7 @@ static bool answer_client(struct refresher *refresher, int client)
         else if (spec->request == REQUEST_SOCKET_DEVICE_STATUS)
             answer_device_status(refresher, &reply);
         else if (spec->request == REQUEST_SOCKET_WAKE)
-            done = protocol_reply_init(&reply, true) == 0 &&
-                   protocol_set(&reply, FIELD_MESSAGE, "looking at the keyring again") == 0;
+            done = answer_wake(refresher, &reply);
         else
             kept = !answer_sign_in(refresher, spec, &request, client, &reply);
     } else if (received >= 0) {
