@@ -35,7 +35,7 @@ start_ms=$(($(date +%s%N) / 1000000))
 DISPLAY=:0 BROWSER="$WORK/bin/no_browser.sh" "$CLI" login --device --service "$SERVICE" </dev/null \
     >"$WORK/out/cli.out" 2>"$WORK/out/cli.err" &
 cli_pid=$!
-wait_until 20 grep -q "^Waiting for your approval" "$WORK/out/cli.out" ||
+wait_until 20 grep -qs "^Waiting for your approval" "$WORK/out/cli.out" ||
     fail "no code shown: $(cat "$WORK/out/cli.out" "$WORK/out/cli.err")"
 shown_ms=$(($(date +%s%N) / 1000000 - start_ms))
 address=$(sed -n 's/^  open   \(https:[^ ]*\)$/\1/p' "$WORK/out/cli.out")
