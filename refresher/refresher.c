@@ -478,6 +478,17 @@ static void start_device_sign_in(struct refresher *refresher, struct protocol_me
     protocol_message_clear(&offer);
 }
 
+/* Whether the configuration's sign_in allows the device grant (device or both): an admin who
+ * chose the browser alone may have chosen it against device-code phishing (RFC 8628 5.4), so
+ * oauth-keyring login --device does not get round it. */
+static bool device_grant_allowed(const struct refresher *refresher)
+{
+    const char *configured = protocol_get(refresher->settings, FIELD_GRANT);
+
+    return configured != NULL &&
+           (strcmp(configured, "device") == 0 || strcmp(configured, "both") == 0);
+}
+
 /* "sign-in-wait", "sign-in-answer", "sign-in-cancel" naming the device sign-in; false when
  * client was handed to it (a waiter). */
 static bool answer_device_request(struct refresher *refresher,
@@ -510,8 +521,16 @@ static bool answer_sign_in(struct refresher *refresher, const struct protocol_re
     const char *name = protocol_get(request, FIELD_SIGN_IN);
 
     if (spec->request == REQUEST_SOCKET_SIGN_IN && grant != NULL && strcmp(grant, "device") == 0) {
-        discover_endpoints(refresher, SIGN_IN_DISCOVERY_MS);
-        start_device_sign_in(refresher, reply);
+        if (device_grant_allowed(refresher)) {
+            discover_endpoints(refresher, SIGN_IN_DISCOVERY_MS);
+            start_device_sign_in(refresher, reply);
+        } else {
+            protocol_reply_init(reply, false);
+            protocol_set(reply, FIELD_REASON, "unavailable");
+            protocol_set(reply, FIELD_MESSAGE,
+                         "the administrator allows only the browser's sign-in for this provider "
+                         "(sign_in = browser)");
+        }
         return true;
     }
     if (spec->request != REQUEST_SOCKET_SIGN_IN && device_sign_in_is(refresher->device, name))
