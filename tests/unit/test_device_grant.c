@@ -519,6 +519,55 @@ static void test_judge_other_oauth_errors_end(void **state)
     assert_verdict(401, "{\"error\":\"invalid_client\"}", DEVICE_POLL_FAILED, false);
 }
 
+/* GitHub answers every poll with HTTP 200, its RFC 8628 error in the body ("Until the user
+ * enters the code, GitHub will respond with a 200 status and an error response"): each is read
+ * as the same error sent with a 400. */
+static void test_judge_github_errors_with_200(void **state)
+{
+    (void)state;
+    assert_verdict(200,
+                   "{\"error\":\"authorization_pending\",\"error_description\":\"The "
+                   "authorization request is still pending.\",\"error_uri\":\"https://"
+                   "docs.github.com/developers/apps/authorizing-oauth-apps#error-codes-for-the-"
+                   "device-flow\"}",
+                   DEVICE_POLL_PENDING, true);
+    assert_verdict(200,
+                   "{\"error\":\"slow_down\",\"error_description\":\"Too many requests have "
+                   "been made in the same timeframe.\",\"interval\":10}",
+                   DEVICE_POLL_SLOW_DOWN, true);
+    assert_verdict(200, "{\"error\":\"access_denied\"}", DEVICE_POLL_DENIED, false);
+    assert_verdict(200, "{\"error\":\"expired_token\"}", DEVICE_POLL_EXPIRED, false);
+    assert_verdict(200, "{\"error\":\"incorrect_device_code\"}", DEVICE_POLL_FAILED, false);
+}
+
+/* Any other error in a 200 is still a bad response, as a refresh reads it (the lost-answer
+ * rule counts it): reading GitHub's device errors changed nothing there. */
+static void test_judge_other_errors_with_200_stay_bad_responses(void **state)
+{
+    static const char *const bodies[] = {
+        "{\"error\":\"invalid_grant\"}",
+        "{\"error\":\"bad_refresh_token\",\"error_description\":\"The refresh token "
+        "passed is incorrect or expired.\"}",
+        "{\"error\":\"bad_verification_code\"}",
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+        struct https_answer answer = {.completed = true, .status = 200, .json_content = true};
+        struct exchange_result result;
+        char body[256];
+
+        memset(&result, 0, sizeof(result));
+        snprintf(body, sizeof(body), "%s", bodies[i]);
+        answer.body.data = body;
+        answer.body.length = strlen(body);
+        token_answer_judge(&answer, T0, &result);
+        assert_int_equal(result.outcome, EXCHANGE_BAD_RESPONSE);
+        assert_string_equal(result.reason, "bad-response");
+        exchange_result_clear(&result);
+    }
+}
+
 /* Not an OAuth error, not tokens: nothing to poll on for. */
 static void test_judge_bad_answer_ends(void **state)
 {
@@ -731,6 +780,8 @@ int main(void)
         cmocka_unit_test(test_judge_expired_token_ends),
         cmocka_unit_test(test_judge_other_oauth_errors_end),
         cmocka_unit_test(test_judge_bad_answer_ends),
+        cmocka_unit_test(test_judge_github_errors_with_200),
+        cmocka_unit_test(test_judge_other_errors_with_200_stay_bad_responses),
         cmocka_unit_test(test_judge_5xx_continues),
         cmocka_unit_test(test_judge_429_with_retry_after),
         cmocka_unit_test(test_judge_429_without_retry_after),
