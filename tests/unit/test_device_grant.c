@@ -220,6 +220,35 @@ static void test_parse_refuses_http_and_hostless_addresses(void **state)
     }
 }
 
+/* A URI is ASCII (RFC 3986): a non-ASCII address at the login prompt could show a host that is
+ * not the one it opens, or carry bidirectional or C1 controls (fuzz_device's first finding). */
+static void test_parse_refuses_non_ascii_addresses(void **state)
+{
+    static const char *const addresses[] = {
+        "https://gith\\u00e9ub.com/login/device",  /* é, escaped */
+        "https://gith\xc3\xa9ub.com/login/device", /* é, raw UTF-8 */
+        "https://g\\u0456thub.com/login/device",   /* Cyrillic i: a homograph */
+        "https://evil.example/\\u202emoc.buhtig",  /* right-to-left override */
+        "https://idp.example/device?c=\\u009b2J",  /* C1 CSI */
+        "https://idp.example/d\\u00a0evice",       /* no-break space */
+    };
+    char body[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(addresses) / sizeof(addresses[0]); i++) {
+        snprintf(body, sizeof(body), "{" CODES ",\"verification_uri\":\"%s\",\"expires_in\":600}",
+                 addresses[i]);
+        parse_refused(body, "verification_uri");
+        snprintf(body, sizeof(body), "{" CODES ",\"verification_url\":\"%s\",\"expires_in\":600}",
+                 addresses[i]);
+        parse_refused(body, "verification_url");
+        snprintf(body, sizeof(body),
+                 "{" CODES "," URI ",\"verification_uri_complete\":\"%s\",\"expires_in\":600}",
+                 addresses[i]);
+        parse_refused(body, "verification_uri_complete");
+    }
+}
+
 /* "https://idp.example@evil.example/" shows one host and opens another. */
 static void test_parse_refuses_userinfo(void **state)
 {
@@ -763,6 +792,7 @@ int main(void)
         cmocka_unit_test(test_parse_missing_expires_in),
         cmocka_unit_test(test_parse_wrong_types),
         cmocka_unit_test(test_parse_refuses_http_and_hostless_addresses),
+        cmocka_unit_test(test_parse_refuses_non_ascii_addresses),
         cmocka_unit_test(test_parse_refuses_userinfo),
         cmocka_unit_test(test_parse_accepts_at_sign_in_path_and_query),
         cmocka_unit_test(test_parse_interval_absent_is_5),
