@@ -69,6 +69,27 @@ static void parse_refused(const char *body, const char *needle)
     assert_nothing_kept(&authorization);
 }
 
+/* An address refused wherever an answer may carry one: as verification_uri, as Google's
+ * verification_url (unless url_alias is false), and as verification_uri_complete. */
+static void address_refused_everywhere(const char *address, bool url_alias)
+{
+    char body[512];
+
+    snprintf(body, sizeof(body), "{" CODES ",\"verification_uri\":\"%s\",\"expires_in\":600}",
+             address);
+    parse_refused(body, "verification_uri");
+    if (url_alias) {
+        snprintf(body, sizeof(body), "{" CODES ",\"verification_url\":\"%s\",\"expires_in\":600}",
+                 address);
+        parse_refused(body, "verification_url");
+    }
+    /* A bad complete address is refused, not dropped: the provider's answer is wrong. */
+    snprintf(body, sizeof(body),
+             "{" CODES "," URI ",\"verification_uri_complete\":\"%s\",\"expires_in\":600}",
+             address);
+    parse_refused(body, "verification_uri_complete");
+}
+
 /* ---- device_authorization_parse ---- */
 
 static void test_parse_rfc_example(void **state)
@@ -202,22 +223,9 @@ static void test_parse_refuses_http_and_hostless_addresses(void **state)
         "https://idp.example/de vice",
         "",
     };
-    char body[512];
-
     (void)state;
-    for (size_t i = 0; i < sizeof(addresses) / sizeof(addresses[0]); i++) {
-        snprintf(body, sizeof(body), "{" CODES ",\"verification_uri\":\"%s\",\"expires_in\":600}",
-                 addresses[i]);
-        parse_refused(body, "verification_uri");
-        snprintf(body, sizeof(body), "{" CODES ",\"verification_url\":\"%s\",\"expires_in\":600}",
-                 addresses[i]);
-        parse_refused(body, "verification_url");
-        /* A bad complete address is refused, not dropped: the provider's answer is wrong. */
-        snprintf(body, sizeof(body),
-                 "{" CODES "," URI ",\"verification_uri_complete\":\"%s\",\"expires_in\":600}",
-                 addresses[i]);
-        parse_refused(body, "verification_uri_complete");
-    }
+    for (size_t i = 0; i < sizeof(addresses) / sizeof(addresses[0]); i++)
+        address_refused_everywhere(addresses[i], true);
 }
 
 /* A URI is ASCII (RFC 3986): a non-ASCII address at the login prompt could show a host that is
@@ -232,21 +240,9 @@ static void test_parse_refuses_non_ascii_addresses(void **state)
         "https://idp.example/device?c=\\u009b2J",  /* C1 CSI */
         "https://idp.example/d\\u00a0evice",       /* no-break space */
     };
-    char body[512];
-
     (void)state;
-    for (size_t i = 0; i < sizeof(addresses) / sizeof(addresses[0]); i++) {
-        snprintf(body, sizeof(body), "{" CODES ",\"verification_uri\":\"%s\",\"expires_in\":600}",
-                 addresses[i]);
-        parse_refused(body, "verification_uri");
-        snprintf(body, sizeof(body), "{" CODES ",\"verification_url\":\"%s\",\"expires_in\":600}",
-                 addresses[i]);
-        parse_refused(body, "verification_url");
-        snprintf(body, sizeof(body),
-                 "{" CODES "," URI ",\"verification_uri_complete\":\"%s\",\"expires_in\":600}",
-                 addresses[i]);
-        parse_refused(body, "verification_uri_complete");
-    }
+    for (size_t i = 0; i < sizeof(addresses) / sizeof(addresses[0]); i++)
+        address_refused_everywhere(addresses[i], true);
 }
 
 /* "https://idp.example@evil.example/" shows one host and opens another. */
@@ -258,18 +254,9 @@ static void test_parse_refuses_userinfo(void **state)
         "https://@idp.example/device",
         "https://idp.example:443@evil.example?x=1",
     };
-    char body[512];
-
     (void)state;
-    for (size_t i = 0; i < sizeof(addresses) / sizeof(addresses[0]); i++) {
-        snprintf(body, sizeof(body), "{" CODES ",\"verification_uri\":\"%s\",\"expires_in\":600}",
-                 addresses[i]);
-        parse_refused(body, "verification_uri");
-        snprintf(body, sizeof(body),
-                 "{" CODES "," URI ",\"verification_uri_complete\":\"%s\",\"expires_in\":600}",
-                 addresses[i]);
-        parse_refused(body, "verification_uri_complete");
-    }
+    for (size_t i = 0; i < sizeof(addresses) / sizeof(addresses[0]); i++)
+        address_refused_everywhere(addresses[i], false);
 }
 
 /* An '@' after the host is the path's: Okta's and Entra ID's addresses may carry one. */
