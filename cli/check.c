@@ -222,8 +222,11 @@ static bool endpoint_is_https(const struct provider_config *config, const char *
 
 static void check_urls(struct check_report *report, const struct provider_config *config)
 {
-    bool https = endpoint_is_https(config, config->authorize_url) &&
+    /* The parser made sure each endpoint the sign-in needs is there or discovered. */
+    bool https = (config->authorize_url == NULL || provider_url_is_https(config->authorize_url)) &&
                  endpoint_is_https(config, config->token_url) &&
+                 (config->device_authorization_url == NULL ||
+                  provider_url_is_https(config->device_authorization_url)) &&
                  (config->revoke_url == NULL || provider_url_is_https(config->revoke_url));
 
     if (https && config->discover)
@@ -231,9 +234,10 @@ static void check_urls(struct check_report *report, const struct provider_config
                   "the endpoints not configured come from the metadata of the issuer %s",
                   config->issuer);
     else if (https)
-        check_add(report, "config.urls", CHECK_PASS, NULL,
-                  "authorize_url, token_url%s are https with a host",
-                  config->revoke_url != NULL ? ", revoke_url" : "");
+        check_add(report, "config.urls", CHECK_PASS, NULL, "%stoken_url%s%s are https with a host",
+                  config->authorize_url != NULL ? "authorize_url, " : "",
+                  config->revoke_url != NULL ? ", revoke_url" : "",
+                  config->device_authorization_url != NULL ? ", device_authorization_url" : "");
     else
         check_add(report, "config.urls", CHECK_FAIL, "use https:// endpoints",
                   "an endpoint is not an https URL");
@@ -397,10 +401,15 @@ static void check_group(struct check_report *report, const struct check_options 
         check_add(report, "config.warning", CHECK_WARN, "see pam_oauth_keyring.conf(5)", "%s",
                   error.warning);
     check_urls(report, &config);
-    check_redirect_uri(report, config.redirect_uri);
+    /* The device grant alone redirects nowhere: no redirect_uri, no port to hold. */
+    if (config.redirect_uri != NULL)
+        check_redirect_uri(report, config.redirect_uri);
     check_ca_file(report, config.ca_file);
     check_provider(report, &config, helper);
-    check_redirect_port(report, config.redirect_uri);
+    if (config.redirect_uri != NULL)
+        check_redirect_port(report, config.redirect_uri);
+    else
+        check_add(report, "port", CHECK_SKIP, NULL, "sign_in = device: no redirect, no port");
 out:
     provider_config_clear(&config);
     g_free(helper);

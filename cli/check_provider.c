@@ -80,6 +80,9 @@ static int build_probe(struct protocol_message *request, const struct provider_c
            protocol_set(request, FIELD_REDIRECT_URI, config->redirect_uri) |
            (config->ca_file != NULL ? protocol_set(request, FIELD_CA_FILE, config->ca_file) : 0) |
            protocol_set(request, FIELD_TIMEOUT, timeout) |
+           protocol_set(request, FIELD_SCOPE, config->scope) |
+           protocol_set(request, FIELD_GRANT, config->sign_in_text) |
+           protocol_set(request, FIELD_DEVICE_AUTHORIZATION_URL, config->device_authorization_url) |
            (config->discover ? protocol_set(request, FIELD_DISCOVER, "1") |
                                    protocol_set(request, FIELD_ISSUER, config->issuer)
                              : 0);
@@ -103,6 +106,31 @@ static void judge_authorize(struct check_report *report, const char *result, con
     else
         check_add(report, "provider.authorize", CHECK_FAIL,
                   "check authorize_url, ca_file, DNS and the firewall from this machine", "%s (%s)",
+                  message, result);
+}
+
+/* The device authorization endpoint (sign_in = device or both): a user code issued means
+ * logins can show one; unauthorized_client is the provider not allowing this client the grant
+ * (Keycloak, Okta and Entra ID each have a switch for it). */
+static void judge_device(struct check_report *report, const char *result, const char *message)
+{
+    if (result == NULL)
+        return;
+    if (strcmp(result, PROBE_DEVICE_ANSWERED) == 0)
+        check_add(report, "provider.device", CHECK_PASS, NULL, "%s", message);
+    else if (strcmp(result, "unauthorized_client") == 0 || strcmp(result, "invalid_client") == 0)
+        check_add(report, "provider.device", CHECK_FAIL,
+                  "allow this client the device authorization grant at the provider, or set "
+                  "sign_in = browser",
+                  "the provider refused the device authorization: %s (%s)", message, result);
+    else if (strcmp(result, "network") == 0 || strcmp(result, "tls") == 0 ||
+             strcmp(result, "timeout") == 0 || strcmp(result, "setup") == 0)
+        check_add(report, "provider.device", CHECK_FAIL,
+                  "check device_authorization_url, ca_file, DNS and the firewall", "%s (%s)",
+                  message, result);
+    else
+        check_add(report, "provider.device", CHECK_WARN,
+                  "check the client's settings for the device grant at the provider", "%s (%s)",
                   message, result);
 }
 
@@ -157,9 +185,9 @@ void check_provider(struct check_report *report, const struct provider_config *c
         check_add(report, "provider", CHECK_FAIL, NULL, "the probe request does not fit");
         goto out;
     }
-    /* Two requests, and with discovery the metadata first. */
+    /* Up to three requests, and with discovery the metadata first. */
     if (helper_run(&account, &environment, &request,
-                   (int)config->timeout * (config->discover ? 3000 : 2000) + PROBE_SLACK_MS, &reply,
+                   (int)config->timeout * (config->discover ? 4000 : 3000) + PROBE_SLACK_MS, &reply,
                    why, sizeof(why)) != 0 ||
         protocol_reply_check(protocol_request_find(CHANNEL_CHECK, "probe"), &reply, why,
                              sizeof(why)) != 0) {
@@ -172,8 +200,11 @@ void check_provider(struct check_report *report, const struct provider_config *c
         check_add(report, "provider", CHECK_FAIL, "correct the configuration", "%s", error);
         goto out;
     }
-    judge_authorize(report, protocol_get(&reply, FIELD_AUTHORIZE_RESULT),
-                    protocol_get(&reply, FIELD_AUTHORIZE_MESSAGE));
+    if (strcmp(protocol_get(&reply, FIELD_AUTHORIZE_RESULT), PROBE_NOT_USED) != 0)
+        judge_authorize(report, protocol_get(&reply, FIELD_AUTHORIZE_RESULT),
+                        protocol_get(&reply, FIELD_AUTHORIZE_MESSAGE));
+    judge_device(report, protocol_get(&reply, FIELD_DEVICE_RESULT),
+                 protocol_get(&reply, FIELD_DEVICE_MESSAGE));
     judge_token(report, protocol_get(&reply, FIELD_GRANT_RESULT),
                 protocol_get(&reply, FIELD_GRANT_MESSAGE));
 out:

@@ -95,7 +95,9 @@ enum protocol_kind {
     X(VERIFICATION_URI,      "verification_uri",      SHOWN,  TEXT)                   \
     X(VERIFICATION_URI_COMPLETE, "verification_uri_complete", SHOWN, TEXT)            \
     X(INTERVAL,              "interval",              PUBLIC, COUNT)                  \
-    X(EXPIRES_AT,            "expires_at",            PUBLIC, UNIX_TIME)
+    X(EXPIRES_AT,            "expires_at",            PUBLIC, UNIX_TIME)               \
+    X(DEVICE_RESULT,         "device_result",         SHOWN,  TEXT)                   \
+    X(DEVICE_MESSAGE,        "device_message",        SHOWN,  TEXT)
 
 /* What the helper needs to store, refresh and revoke for one provider and user (the module's
  * provider_config and the user's name). */
@@ -260,13 +262,19 @@ enum protocol_kind {
      * for real, nothing stored. authorize_result: "answered" or why not (the https      \
      * transport's reason); grant_result: the OAuth error the token endpoint gave a      \
      * deliberately invalid code (invalid_grant: the client authenticated), or why none; \
-     * with discover=1 the endpoints it lacks come from the issuer's metadata first */    \
+     * with discover=1 the endpoints it lacks come from the issuer's metadata first.     \
+     * grant (the configured sign_in): with device or both, device_result says what the  \
+     * device authorization endpoint answered (a user code issued and dropped, or why    \
+     * not); with device alone, no authorization endpoint (authorize_result not-used)    \
+     * and the token endpoint is sent an invalid device code instead of a code */        \
     R(PROBE, CHECK, "probe", OK_OR_ERROR,                                             \
       F(AUTHORIZE_URL, OPTIONAL) F(TOKEN_URL, OPTIONAL) F(CLIENT_ID, REQUIRED)        \
-      F(CLIENT_SECRET, OPTIONAL) F(REDIRECT_URI, REQUIRED) F(CA_FILE, OPTIONAL)       \
-      F(TIMEOUT, OPTIONAL) F(ISSUER, OPTIONAL) F(DISCOVER, OPTIONAL),                 \
+      F(CLIENT_SECRET, OPTIONAL) F(REDIRECT_URI, OPTIONAL) F(CA_FILE, OPTIONAL)       \
+      F(TIMEOUT, OPTIONAL) F(ISSUER, OPTIONAL) F(DISCOVER, OPTIONAL)                  \
+      F(GRANT, OPTIONAL) F(DEVICE_AUTHORIZATION_URL, OPTIONAL) F(SCOPE, OPTIONAL),    \
       F(AUTHORIZE_RESULT, REQUIRED) F(AUTHORIZE_MESSAGE, REQUIRED)                    \
-      F(GRANT_RESULT, REQUIRED) F(GRANT_MESSAGE, REQUIRED))
+      F(GRANT_RESULT, REQUIRED) F(GRANT_MESSAGE, REQUIRED)                            \
+      F(DEVICE_RESULT, OPTIONAL) F(DEVICE_MESSAGE, OPTIONAL))
 
 #define PROTOCOL_ERROR_FIELDS F(REASON, REQUIRED) F(MESSAGE, REQUIRED)
 /* clang-format on */

@@ -320,6 +320,33 @@ static int refresh_for_session(struct request_work *context)
     return status;
 }
 
+/* Whether the request's grant (the configured sign_in) is word. */
+static bool grant_is(const struct request_work *context, const char *word)
+{
+    const char *grant = field(context, FIELD_GRANT);
+
+    return grant != NULL && strcmp(grant, word) == 0;
+}
+
+static int probe_reply(struct request_work *context, const struct probe_outcome *outcome)
+{
+    bool device = outcome->device_result[0] != '\0';
+
+    protocol_reply_init(&context->reply, true);
+    return protocol_set(&context->reply, FIELD_AUTHORIZE_RESULT, outcome->authorize_result) |
+                   protocol_set(&context->reply, FIELD_AUTHORIZE_MESSAGE,
+                                outcome->authorize_message) |
+                   protocol_set(&context->reply, FIELD_GRANT_RESULT, outcome->token_result) |
+                   protocol_set(&context->reply, FIELD_GRANT_MESSAGE, outcome->token_message) |
+                   (device ? protocol_set(&context->reply, FIELD_DEVICE_RESULT,
+                                          outcome->device_result) |
+                                 protocol_set(&context->reply, FIELD_DEVICE_MESSAGE,
+                                              outcome->device_message)
+                           : 0)
+               ? work_reply_error(context, "internal", "the reply does not fit")
+               : HELPER_EXIT_OK;
+}
+
 /* "probe": `oauth-keyring check` (as root) runs this program as an unprivileged uid to talk
  * to the provider for it; nothing is stored, the reply says what each endpoint answered. */
 static int probe_provider(struct request_work *context)
@@ -345,19 +372,22 @@ static int probe_provider(struct request_work *context)
         return work_reply_error(context, "discovery", why);
     request.authorize_url = field(context, FIELD_AUTHORIZE_URL);
     request.token_url = field(context, FIELD_TOKEN_URL);
-    if (request.authorize_url == NULL || request.token_url == NULL)
+    request.scope = field(context, FIELD_SCOPE);
+    request.device_only = grant_is(context, "device");
+    if (grant_is(context, "device") || grant_is(context, "both"))
+        request.device_authorization_url = field(context, FIELD_DEVICE_AUTHORIZATION_URL);
+    if ((request.authorize_url == NULL && !request.device_only) || request.token_url == NULL)
         return work_reply_error(context, "bad-config",
                                 "no authorization or token endpoint: neither configured nor "
                                 "discovered");
+    if ((grant_is(context, "device") || grant_is(context, "both")) &&
+        request.device_authorization_url == NULL)
+        return work_reply_error(context, "bad-config",
+                                "sign_in uses the device grant, but there is no device "
+                                "authorization endpoint: neither configured nor in the "
+                                "issuer's metadata");
     provider_probe(&request, &outcome);
-    protocol_reply_init(&context->reply, true);
-    return protocol_set(&context->reply, FIELD_AUTHORIZE_RESULT, outcome.authorize_result) |
-                   protocol_set(&context->reply, FIELD_AUTHORIZE_MESSAGE,
-                                outcome.authorize_message) |
-                   protocol_set(&context->reply, FIELD_GRANT_RESULT, outcome.token_result) |
-                   protocol_set(&context->reply, FIELD_GRANT_MESSAGE, outcome.token_message)
-               ? work_reply_error(context, "internal", "the reply does not fit")
-               : HELPER_EXIT_OK;
+    return probe_reply(context, &outcome);
 }
 
 /* A configuration that names only the issuer: the authorization endpoint from its metadata,

@@ -7,6 +7,7 @@
 
 #include "common/secret_memory.h"
 #include "oauth/authorize_url.h"
+#include "oauth/device_grant.h"
 #include "oauth/token_exchange.h"
 #include "oauth/token_forms.h"
 
@@ -49,8 +50,13 @@ static void probe_token(const struct probe_request *request, const char *verifie
     struct exchange_result result;
 
     memset(&result, 0, sizeof(result));
-    if (token_form_authorization_code(&form, &client, PROBE_INVALID_CODE, request->redirect_uri,
-                                      verifier != NULL ? verifier : "") != 0) {
+    int rv = request->device_only
+                 ? token_form_device_code(&form, &client, PROBE_INVALID_CODE)
+                 : token_form_authorization_code(&form, &client, PROBE_INVALID_CODE,
+                                                 request->redirect_uri,
+                                                 verifier != NULL ? verifier : "");
+
+    if (rv != 0) {
         snprintf(outcome->token_result, sizeof(outcome->token_result), "setup");
         snprintf(outcome->token_message, sizeof(outcome->token_message),
                  "cannot build the token request");
@@ -71,13 +77,52 @@ out:
     capped_buffer_wipe(&form);
 }
 
+/* The device authorization request a login's prompt sends: a user code issued means the
+ * client may use the grant; it is dropped at once (it expires at the provider unused). */
+static void probe_device(const struct probe_request *request, struct probe_outcome *outcome)
+{
+    const struct oauth_client client = {request->client_id, request->client_secret};
+    struct device_authorization authorization;
+    struct capped_buffer form = {0};
+    struct exchange_result result;
+
+    memset(&result, 0, sizeof(result));
+    if (token_form_device_authorization(&form, &client, request->scope) != 0) {
+        snprintf(outcome->device_result, sizeof(outcome->device_result), "setup");
+        snprintf(outcome->device_message, sizeof(outcome->device_message),
+                 "cannot build the device authorization request");
+    } else if (device_authorization_request(request->device_authorization_url, request->ca_file,
+                                            request->timeout_ms, &form, &authorization,
+                                            &result) == 0) {
+        snprintf(outcome->device_result, sizeof(outcome->device_result), PROBE_DEVICE_ANSWERED);
+        snprintf(outcome->device_message, sizeof(outcome->device_message),
+                 "the device authorization endpoint issued a user code (dropped unused); "
+                 "users enter codes at %.200s",
+                 authorization.verification_uri);
+        device_authorization_clear(&authorization);
+    } else {
+        snprintf(outcome->device_result, sizeof(outcome->device_result), "%s", result.reason);
+        snprintf(outcome->device_message, sizeof(outcome->device_message), "%s", result.message);
+    }
+    exchange_result_clear(&result);
+    capped_buffer_wipe(&form);
+}
+
 void provider_probe(const struct probe_request *request, struct probe_outcome *outcome)
 {
     struct authorization authorization;
 
     memset(outcome, 0, sizeof(*outcome));
     memset(&authorization, 0, sizeof(authorization));
-    probe_authorize(request, &authorization, outcome);
+    if (request->device_only) {
+        snprintf(outcome->authorize_result, sizeof(outcome->authorize_result), PROBE_NOT_USED);
+        snprintf(outcome->authorize_message, sizeof(outcome->authorize_message),
+                 "sign_in = device: no authorization endpoint is used");
+    } else {
+        probe_authorize(request, &authorization, outcome);
+    }
+    if (request->device_authorization_url != NULL)
+        probe_device(request, outcome);
     probe_token(request, authorization.verifier, outcome);
     authorization_clear(&authorization);
 }

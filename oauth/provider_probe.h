@@ -8,6 +8,8 @@
 #ifndef POK_PROVIDER_PROBE_H
 #define POK_PROVIDER_PROBE_H
 
+#include <stdbool.h>
+
 struct probe_request {
     const char *authorize_url;
     const char *token_url;
@@ -16,7 +18,11 @@ struct probe_request {
     const char *redirect_uri;
     const char *scope;
     const char *ca_file;
-    long timeout_ms; /* for each of the two requests */
+    long timeout_ms; /* for each of the requests */
+    /* The device grant (RFC 8628): its endpoint probed when set; device_only: no browser
+     * sign-in (no authorization endpoint, an invalid device code to the token endpoint). */
+    const char *device_authorization_url;
+    bool device_only;
 };
 
 /* The code sent: no provider issues this, so a provider that authenticated the client can
@@ -24,6 +30,10 @@ struct probe_request {
 #define PROBE_INVALID_CODE "oauth-keyring-check-deliberately-invalid-code"
 /* The token endpoint accepted the invalid code: what token_result then says. */
 #define PROBE_TOKEN_ACCEPTED "accepted-invalid-code"
+/* The device authorization endpoint issued a user code (dropped: it expires unused). */
+#define PROBE_DEVICE_ANSWERED "answered"
+/* authorize_result for the device grant alone: no authorization endpoint is used. */
+#define PROBE_NOT_USED "not-used"
 
 struct probe_outcome {
     /* "http-NNN" when an answer came over verified TLS (its HTTP status), or the transport's
@@ -35,10 +45,15 @@ struct probe_outcome {
      * PROBE_TOKEN_ACCEPTED. */
     char token_result[48];
     char token_message[320];
+    /* With a device_authorization_url: PROBE_DEVICE_ANSWERED, the OAuth error code
+     * (unauthorized_client: the client may not use the grant) or the transport's reason;
+     * empty without one. */
+    char device_result[48];
+    char device_message[320];
 };
 
-/* Both requests, in that order; outcome says what came of each. Nothing is stored, and a
- * token answered for the invalid code is wiped at once. */
+/* The requests, in that order (authorization, device authorization, token); outcome says what came
+ * of each. Nothing is stored, and a token answered for the invalid code is wiped at once. */
 void provider_probe(const struct probe_request *request, struct probe_outcome *outcome);
 
 #endif

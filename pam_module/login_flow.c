@@ -832,9 +832,13 @@ static void poll_device(struct login_context *context, const struct pending_devi
         /* Not stored yet: the next login asks the helper whether a sign-in happened since. */
         record_login_state(context, 0, true);
     } else if (answered && is_deferred(&context->reply)) {
+        pam_syslog(context->pamh, LOG_NOTICE,
+                   "user %s: the keyring is not running yet; the refresher polls for the device "
+                   "sign-in and stores the tokens when it is (service %s)",
+                   context->user_name, config->keyring_service);
         pam_info(context->pamh,
-                 "Your %s token will be in your keyring once you approve and it "
-                 "is unlocked.",
+                 "Your %s token will be in your keyring once it is unlocked and you have "
+                 "approved the sign-in.",
                  config->display_name);
         record_login_state(context, 0, true);
     } else if (answered) {

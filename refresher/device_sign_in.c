@@ -165,7 +165,9 @@ static void schedule_poll(struct device_sign_in *device, long wait_seconds)
     /* The last poll comes when the code expires, not a whole interval after. */
     if (wait_seconds > left)
         wait_seconds = left > 1 ? left : 1;
-    device->timer = g_timeout_add_seconds((guint)wait_seconds, on_poll, device);
+    /* Milliseconds, not g_timeout_add_seconds: that one may fire up to a second early (GLib
+     * groups such timers), and a poll sooner than the interval earns a slow_down. */
+    device->timer = g_timeout_add((guint)wait_seconds * 1000, on_poll, device);
 }
 
 /* What a verdict that ends the sign-in leaves in SERVICE.status. */

@@ -302,6 +302,36 @@ expect fifo config.file fail
 [ "$(cat "$WORK/fifo.seconds")" -le 5 ] || fail "a FIFO as the configuration held the check $(cat "$WORK/fifo.seconds") s"
 note "8. an unknown key, a ca_file of mode 0600, a config readable by others, a redirect to example.org, the autostart entry hidden (pass) and missing (warn, exit 5); a FIFO as the configuration (fail, at once)"
 
+# --- 8b. the device grant (issue 21): the issuer alone with sign_in = device -------------------
+# No authorization endpoint, no redirect: the device authorization endpoint from the metadata
+# is asked for a user code (dropped) and the token endpoint is sent an invalid device code.
+# Then the provider refuses the client the grant: provider.device fails naming why.
+cat >"$WORK/device.conf" <<CONF
+[pok-check]
+issuer = $IDP_URL
+client_id = $CLIENT_ID
+client_secret = $CLIENT_SECRET
+ca_file = $CA_FILE
+sign_in = device
+CONF
+chmod 600 "$WORK/device.conf"
+run_check device --config "$WORK/device.conf" --pam-dir "$GOOD_PAM"
+expect device provider.device pass
+expect device provider.token pass
+expect device provider.authorize none
+expect device port skip
+exit_is device 5 # warnings only: case 8 removed the autostart entry
+device_codes=$(idp_stat 's["requests"]["device_authorization"]')
+[ "$device_codes" -ge 1 ] || fail "device: the device authorization endpoint was not asked"
+idp_control '{"device_fault": "invalid_client"}'
+run_check device-refused --config "$WORK/device.conf" --pam-dir "$GOOD_PAM"
+idp_control '{"device_fault": null}'
+expect device-refused provider.device fail
+messages device-refused provider.device | grep -q "invalid_client" ||
+    fail "device refused: $(messages device-refused provider.device)"
+exit_is device-refused 1
+note "8b. sign_in = device from the issuer alone: a user code issued (provider.device pass), an invalid device code got invalid_grant, no authorize or port check; the grant refused: provider.device fails, exit 1"
+
 # --- 9. no output of any run holds the client secret -----------------------------------------
 for output in "$WORK"/*.json "$WORK"/*.err "$WORK/user.out"; do
     ! grep -qF -e "$CLIENT_SECRET" -e wrong-secret "$output" || fail "$output holds the client secret"

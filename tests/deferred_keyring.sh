@@ -24,6 +24,9 @@ if [ "${DEFERRED_DISCOVERY:-0}" = 1 ]; then
     sed -i '/^\(authorize_url\|token_url\|revoke_url\) = /d' "$WORK/pam.conf"
     grep -q '^token_url' "$WORK/pam.conf" && fail "the endpoints are still configured"
 fi
+# DEFERRED_DEVICE=1 (tests/deferred_keyring_device.sh): sign_in = device, approved at the
+# prompt; the refresher polls the device code once the keyring is up.
+[ "${DEFERRED_DEVICE:-0}" = 1 ] && echo "sign_in = device" >>"$WORK/pam.conf"
 sed 's/refresher=yes/refresher=yes prompt=always/' "$WORK/pam.d/pok-private" >"$WORK/pam.d/pok-always"
 chmod a+r "$WORK/pam.d/pok-always"
 
@@ -38,9 +41,15 @@ stop_ours() {
     done
 }
 trap stop_ours EXIT
-exchanges() { idp_stat 's["requests"]["token_authorization_code"]'; }
+# The codes spent: authorization codes exchanged, or device codes that got their tokens.
+exchanges() {
+    idp_stat 's["requests"]["token_authorization_code"] + len([p for p in s["device_polls"] if p["answer"] == "tokens"])'
+}
 late_login() { # late_login NAME RUNTIME BUS [SERVICE]
-    driver_login "$1" --service "${4:-pok-private}" --session "$2" "$3"
+    local answering=()
+    [ "$DEFERRED_DEVICE" = 1 ] && answering=(--answer-command "$PYTHON $WORK/bin/device_user.py \
+--ca $CA_FILE --decision approve --save $WORK/out/$1.code")
+    driver_login "$1" --service "${4:-pok-private}" --session "$2" "$3" "${answering[@]}"
     grep -q "pam_open_session: Success" "$WORK/out/$1.out" || fail "$1: no session: $(cat "$WORK/out/$1.out")"
 }
 new_bus() { # new_bus NAME: a session bus and runtime directory with no keyring running
@@ -80,6 +89,11 @@ refresher_count_is 1 || fail "the refresher did not stay after the exchange"
 late_login late-again "$WORK/runtime/late" "$LATE_BUS"
 grep -q '^\[prompt\]' "$WORK/out/late-again.out" && fail "the next login asked again"
 echo "--- 1. keyring up 1 s after the session: session ${session_ms} ms, the refresher exchanged and stored, the next login asked nothing"
+if [ "$DEFERRED_DEVICE" = 1 ]; then
+    echo "--- the device grant: approved at the prompt, polled and stored by the refresher once the keyring was up"
+    echo done >"$WORK/out/scenario.done"
+    exit 0
+fi
 if [ "${DEFERRED_DISCOVERY:-0}" = 1 ]; then
     discoveries=$(idp_stat 's["requests"]["discovery"]')
     [ "$discoveries" = 2 ] || fail "$discoveries metadata requests (2: the prompt's, the refresher's)"
@@ -102,10 +116,12 @@ DBUS_SESSION_BUS_ADDRESS="unix:path=$WORK/runtime/never/bus" dbus-send --print-r
 echo "--- 2. keyring never up: the refresher gave up, nothing spent, no Secret Service started"
 echo done >"$WORK/out/scenario.done"
 SCENARIO
-sed -i "1i DEFERRED_DISCOVERY=${DEFERRED_DISCOVERY:-0}" "$WORK/scenario.sh"
+sed -i "1i DEFERRED_DISCOVERY=${DEFERRED_DISCOVERY:-0} DEFERRED_DEVICE=${DEFERRED_DEVICE:-0}" "$WORK/scenario.sh"
 run_private_session "$WORK/scenario.sh" 120
 [ -f "$WORK/out/scenario.done" ] || fail "the scenario did not finish"
 assert_no_secret_in "$WORK"/out/*.log "$WORK"/out/*.out
+[ "${DEFERRED_DEVICE:-0}" = 1 ] &&
+    pass "keyring not up at the session, sign_in = device: the refresher polled the approved device code and stored once the keyring was up"
 [ "${DEFERRED_DISCOVERY:-0}" = 1 ] &&
     pass "keyring not up at the session, the issuer alone: the refresher discovered, exchanged and stored once the keyring was up"
 pass "keyring not up at the session: deferred to the refresher, stored once it was, never started one"

@@ -28,7 +28,7 @@ import urllib.request
 # show_device_offer, cli/login.c): "open   ADDRESS" (or "Or, on your phone or another
 # computer, open ADDRESS") and "code   CODE".
 OPEN_LINE = re.compile(r"open\s+(https://\S+)")
-CODE_LINE = re.compile(r"code\s+([A-Za-z0-9-]+)")
+CODE_LINE = re.compile(r"code\s{2,}([A-Za-z0-9-]+)")
 
 
 def shown(text):
