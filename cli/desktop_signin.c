@@ -99,3 +99,17 @@ int desktop_notify_use_terminal(const char *service)
              "terminal and paste the address the browser ends on.");
     return notify_on_session_bus(summary, body);
 }
+
+int desktop_notify_device(const char *service, const struct device_offer *offer)
+{
+    char summary[NOTIFY_TEXT_MAX], body[NOTIFY_TEXT_MAX * 2], host[256], until[16];
+
+    device_offer_host(offer, host, sizeof(host));
+    device_offer_until(offer, until, sizeof(until));
+    snprintf(summary, sizeof(summary), "Approve the sign-in to keep your %s token", service);
+    snprintf(body, sizeof(body),
+             "On your phone or another computer, open %s and enter the code %s (only on a page "
+             "of %s), until %s. The token is then kept in your keyring for your tools.",
+             offer->verification_uri, offer->user_code, host, until);
+    return notify_on_session_bus(summary, body);
+}

@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#include "cli/device_offer.h"
+
 /* The module's desktop_signin=no reached this session: OAUTH_KEYRING_DESKTOP_SIGNIN is no,
  * false, off or 0 (pam_module/desktop_signin.h). */
 bool desktop_signin_turned_off(void);
@@ -23,5 +25,10 @@ int desktop_notify_signin(const char *service, const char *url);
  * loopback address) and that `oauth-keyring login` in a terminal takes a pasted answer. 0 or
  * -1, as above. */
 int desktop_notify_use_terminal(const char *service);
+
+/* Tells the user where to approve the device sign-in offer for service (a login's, from the
+ * prompt, or one just started for a provider with no other grant) and with which code, and
+ * until when; nothing opens a browser. 0 or -1, as above. */
+int desktop_notify_device(const char *service, const struct device_offer *offer);
 
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/desktop_signin.h"
+#include "cli/device_offer.h"
 #include "cli/refresher_client.h"
 #include "common/deadline.h"
 #include "common/message_socket.h"
@@ -29,9 +30,17 @@
 #define LOGIN_KEYRING 3
 #define LOGIN_UNREACHABLE 4
 
-/* How long the refresher may take to answer "sign-in", a cancel, or a pasted answer (that one
+/* How long the refresher may take to answer "sign-in": a browser sign-in answers at once
+ * (after a discovery of at most 4 s), a device sign-in after its device authorization request,
+ * which a child of the refresher makes (refresher.c DEVICE_START_MS, 12 s). Without --device
+ * the refresher still chooses the device grant for a provider whose only grant it is, which
+ * this side cannot know beforehand: every start may take that long. */
+#define START_WAIT_MS 15000
+/* "device-status": the refresher answers it from memory. */
+#define DEVICE_STATUS_WAIT_MS 3000
+/* The outcome once the waiting connection is readable; a cancel; a pasted answer (that one
  * includes the exchange: the provider's timeout, at most 120 s, and the keyring). */
-#define START_WAIT_MS 5000
+#define OUTCOME_WAIT_MS 5000
 #define CANCEL_WAIT_MS 5000
 #define ANSWER_WAIT_MS 150000
 #define QR_MAX_BYTES (64 * 1024)
@@ -47,8 +56,10 @@ struct line_reader {
 struct login {
     const char *service;
     const struct login_options *options;
-    char name[64];            /* the sign-in's, from the refresher */
-    int waiter;               /* the "sign-in-wait" connection: its answer is the outcome */
+    char name[64]; /* the sign-in's, from the refresher */
+    int waiter;    /* the "sign-in-wait" connection: its answer is the outcome */
+    bool device;   /* a device sign-in (RFC 8628): offer says where, with which code */
+    struct device_offer offer;
     struct line_reader input; /* what the user pastes: secret, wiped */
     bool input_open;
     bool too_long; /* the pasted line being read is longer than any answer */
@@ -112,7 +123,8 @@ static int call(const struct login *login, enum protocol_request request, const 
 
 static int exit_for(const char *outcome)
 {
-    static const char *const not_signed_in[] = {"denied", "cancelled", "timed-out", "superseded"};
+    static const char *const not_signed_in[] = {"denied", "cancelled", "timed-out", "superseded",
+                                                "expired"};
 
     if (strcmp(outcome, "signed-in") == 0)
         return LOGIN_OK;
@@ -329,12 +341,27 @@ static int waited_outcome(struct login *login)
 
     memset(&reply, 0, sizeof(reply));
     if (refresher_receive(login->waiter, REQUEST_SOCKET_SIGN_IN_WAIT,
-                          monotonic_now_ms() + START_WAIT_MS, &reply) == 0)
+                          monotonic_now_ms() + OUTCOME_WAIT_MS, &reply) == 0)
         status = report_outcome(login, &reply);
     else
         fprintf(stderr, "oauth-keyring: the refresher ended the sign-in without an outcome\n");
     protocol_message_clear(&reply);
     return status;
+}
+
+/* Ctrl-C, SIGTERM or SIGHUP (the terminal closed, the ssh connection lost) while a device
+ * sign-in waits: only this program stops. The user may still approve on the phone; the
+ * refresher polls until the code expires and stores the pair then. */
+static int stop_waiting(const struct login *login)
+{
+    char until[16];
+
+    device_offer_until(&login->offer, until, sizeof(until));
+    fprintf(stderr,
+            "oauth-keyring: stopped waiting; the sign-in to %s goes on until %s: approve it and "
+            "the token is stored (oauth-keyring status shows it waiting)\n",
+            login->service, until);
+    return LOGIN_NOT_SIGNED_IN;
 }
 
 /* Until the sign-in ends: the outcome on the waiting connection, the user's pastes, an
@@ -347,7 +374,7 @@ static int wait_for_outcome(struct login *login, const sigset_t *unblocked)
         struct pollfd fds[2] = {{login->waiter, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
         int ready = ppoll(fds, login->input_open ? 2 : 1, NULL, unblocked);
         if (ready < 0 && errno == EINTR && interrupted)
-            status = cancel(login);
+            status = login->device ? stop_waiting(login) : cancel(login);
         else if (ready > 0 && fds[0].revents != 0)
             status = waited_outcome(login);
         else if (ready > 0 && login->input_open && fds[1].revents != 0)
@@ -390,47 +417,124 @@ static int desktop_cannot_sign_in(struct login *login)
     return cancel(login);
 }
 
-/* Hears "sign-in"'s answer, then holds the waiting connection; -1 when the sign-in runs. */
-static int start(struct login *login)
+/* "sign-in" (grant=device with --device) and its checked answer, within START_WAIT_MS. */
+static int ask_sign_in(const struct login *login, struct protocol_message *reply)
 {
-    struct protocol_message reply, wait;
-    const char *listening, *why;
-    long long deadline_ms = monotonic_now_ms() + START_WAIT_MS;
-    int status = -1;
+    struct protocol_message message;
+    int rv = protocol_request_init(&message, REQUEST_SOCKET_SIGN_IN);
 
-    memset(&reply, 0, sizeof(reply));
+    rv |= protocol_set(&message, FIELD_GRANT, login->options->device ? "device" : NULL);
+    if (rv == 0)
+        rv = refresher_call(login->service, &message, START_WAIT_MS, reply);
+    protocol_message_clear(&message);
+    return rv;
+}
+
+/* With --device or --desktop, a device sign-in the refresher already polls for (a login's,
+ * shown at its prompt) is joined, never replaced: a new one would end the polling for the code
+ * the user may be typing on the phone right now. true when one waits (login->offer). */
+static bool join_waiting_device(struct login *login)
+{
+    if (login->options->device || login->options->desktop)
+        login->device =
+            device_offer_ask_waiting(login->service, DEVICE_STATUS_WAIT_MS, &login->offer) == 1;
+    return login->device;
+}
+
+/* Opens the "sign-in-wait" connection for login->name: its answer is the outcome. 0, or -1
+ * (said). */
+static int hold_wait(struct login *login)
+{
+    struct protocol_message wait;
+    int rv = -1;
+
     memset(&wait, 0, sizeof(wait));
-    if (call(login, REQUEST_SOCKET_SIGN_IN, NULL, START_WAIT_MS, &reply) != 0) {
-        fprintf(stderr, "oauth-keyring: the refresher for %s did not start a sign-in\n",
-                login->service);
-        status = LOGIN_UNREACHABLE;
-        goto out;
-    }
-    if (strcmp(reply.command, "ok") != 0) {
-        status = report_outcome(login, &reply);
-        goto out;
-    }
-    snprintf(login->name, sizeof(login->name), "%s", protocol_get(&reply, FIELD_SIGN_IN));
     login->waiter = refresher_connect(login->service);
-    if (login->waiter < 0 || protocol_request_init(&wait, REQUEST_SOCKET_SIGN_IN_WAIT) != 0 ||
-        protocol_set(&wait, FIELD_SIGN_IN, login->name) != 0 ||
-        message_socket_send(login->waiter, &wait, deadline_ms) != 0) {
+    if (login->waiter >= 0 && protocol_request_init(&wait, REQUEST_SOCKET_SIGN_IN_WAIT) == 0 &&
+        protocol_set(&wait, FIELD_SIGN_IN, login->name) == 0 &&
+        message_socket_send(login->waiter, &wait, monotonic_now_ms() + OUTCOME_WAIT_MS) == 0)
+        rv = 0;
+    else
         fprintf(stderr, "oauth-keyring: the refresher for %s stopped answering\n", login->service);
-        status = LOGIN_UNREACHABLE;
-        goto out;
-    }
-    listening = protocol_get(&reply, FIELD_LISTENING);
-    why = protocol_get(&reply, FIELD_MESSAGE);
+    protocol_message_clear(&wait);
+    return rv;
+}
+
+/* The autostart entry's run with a device sign-in: the notification is the whole offer. Nothing
+ * is waited for here: the refresher polls and stores the pair when the user approves, and a
+ * wait would hold the next service's turn for as long as the code lives. 0 once offered. */
+static int desktop_device_offered(const struct login *login, const char *until)
+{
+    if (desktop_notify_device(login->service, &login->offer) != 0)
+        fprintf(stderr, "oauth-keyring: no desktop notification (no server answered)\n");
+    printf("The token is stored when you approve (until %s).\n", until);
+    return LOGIN_OK;
+}
+
+/* A device sign-in (RFC 8628): where to approve it and the code, in the module's shape; never a
+ * browser (this may be an ssh session, or a computer without one). Then the wait for its
+ * outcome (-1), nothing pasted: the approval happens at the provider. */
+static int show_device(struct login *login)
+{
+    char until[16];
+
+    snprintf(login->name, sizeof(login->name), "%s", login->offer.name);
+    login->input_open = false;
+    device_offer_until(&login->offer, until, sizeof(until));
+    device_offer_print(&login->offer, login->service, login->options->qr);
+    if (login->options->desktop)
+        return desktop_device_offered(login, until);
+    if (hold_wait(login) != 0)
+        return LOGIN_UNREACHABLE;
+    printf("Waiting for your approval until %s; Ctrl-C stops waiting, the sign-in goes on until "
+           "then.\n",
+           until);
+    fflush(stdout);
+    return -1;
+}
+
+/* A browser sign-in: the waiting connection, the addresses, the browser. -1 when it runs. */
+static int show_browser(struct login *login, const struct protocol_message *reply)
+{
+    const char *listening = protocol_get(reply, FIELD_LISTENING);
+    const char *why = protocol_get(reply, FIELD_MESSAGE);
+
+    snprintf(login->name, sizeof(login->name), "%s", protocol_get(reply, FIELD_SIGN_IN));
+    if (hold_wait(login) != 0)
+        return LOGIN_UNREACHABLE;
     if (listening == NULL)
         fprintf(stderr, "oauth-keyring: the browser cannot come back here (%s): paste\n",
                 why != NULL ? why : "no listener");
-    show_start(login, protocol_get(&reply, FIELD_URL), protocol_get(&reply, FIELD_START_URL),
+    show_start(login, protocol_get(reply, FIELD_URL), protocol_get(reply, FIELD_START_URL),
                listening);
-    if (login->options->desktop && protocol_get(&reply, FIELD_START_URL) == NULL)
-        status = desktop_cannot_sign_in(login);
-out:
+    if (login->options->desktop && protocol_get(reply, FIELD_START_URL) == NULL)
+        return desktop_cannot_sign_in(login);
+    return -1;
+}
+
+/* Starts the sign-in, or joins a device sign-in that waits; -1 when it runs. A reply with a
+ * user code is a device sign-in: --device asked for it, or the provider has no other grant. */
+static int start(struct login *login)
+{
+    struct protocol_message reply;
+    int status;
+
+    memset(&reply, 0, sizeof(reply));
+    if (join_waiting_device(login)) {
+        status = show_device(login);
+    } else if (ask_sign_in(login, &reply) != 0) {
+        fprintf(stderr, "oauth-keyring: the refresher for %s did not start a sign-in\n",
+                login->service);
+        status = LOGIN_UNREACHABLE;
+    } else if (strcmp(reply.command, "ok") != 0) {
+        status = report_outcome(login, &reply);
+    } else if (device_offer_take(&reply, &login->offer) == 0) {
+        login->device = true;
+        status = show_device(login);
+    } else {
+        status = show_browser(login, &reply);
+    }
     protocol_message_clear(&reply);
-    protocol_message_clear(&wait);
     return status;
 }
 
@@ -459,6 +563,7 @@ int login_run(const char *service, const struct login_options *options)
         status = wait_for_outcome(login, &unblocked);
     if (login->waiter >= 0)
         close(login->waiter);
+    device_offer_clear(&login->offer);
     sigprocmask(SIG_SETMASK, &previous, NULL);
     secret_wipe(login, sizeof(*login));
     g_free(login);

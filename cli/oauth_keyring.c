@@ -27,6 +27,7 @@
 #include "store/refresh.h"
 #include "cli/check.h"
 #include "cli/desktop_signin.h"
+#include "cli/device_offer.h"
 #include "cli/exec_command.h"
 #include "cli/token_output.h"
 #include "cli/login.h"
@@ -48,6 +49,8 @@ _Static_assert(EXIT_CHECK_WARNINGS == CHECK_EXIT_WARNINGS, "check's status is do
 
 #define DEFAULT_MIN_VALID 60
 #define REFRESHER_WAIT_MS 35000
+/* status asks the refresher what waits; it answers from memory. */
+#define DEVICE_STATUS_WAIT_MS 3000
 
 struct cli {
     const char *command;
@@ -58,7 +61,7 @@ struct cli {
     long min_valid;
     bool json;
     bool if_needed;             /* login: nothing to do when a usable token is stored */
-    struct login_options login; /* login's --no-browser, --qr, --desktop */
+    struct login_options login; /* login's --no-browser, --qr, --desktop, --device */
     struct check_options check; /* check's --provider, --config, --pam-dir, --destdir */
     char *username;
     struct keyring *keyring;
@@ -75,10 +78,12 @@ static const char usage_text[] =
     "                                run COMMAND with that variable in its environment only;\n"
     "                                the exit status is then COMMAND's\n"
     "  logout                        revoke the refresh token and delete both items\n"
-    "  login [--no-browser] [--qr] [--if-needed] [--desktop]\n"
+    "  login [--no-browser] [--qr] [--if-needed] [--desktop] [--device]\n"
     "                                sign in through the session's refresher: opens its\n"
     "                                one-use start address in the browser (graphical\n"
     "                                sessions), or paste the address the browser ends on;\n"
+    "                                --device: approve a code on your phone or another\n"
+    "                                computer (RFC 8628; ssh, no browser needed);\n"
     "                                --desktop: the autostart entry's run (a notification;\n"
     "                                silent exit 0 when turned off or no refresher runs;\n"
     "                                without --service, each service that needs it in turn)\n"
@@ -160,6 +165,7 @@ static int parse_arguments(int argc, char **argv, struct cli *cli)
         {"qr", no_argument, NULL, 'q'},
         {"if-needed", no_argument, NULL, 'i'},
         {"desktop", no_argument, NULL, 'd'},
+        {"device", no_argument, NULL, 'v'},
         {"provider", required_argument, NULL, 'p'},
         {"config", required_argument, NULL, 'c'},
         {"pam-dir", required_argument, NULL, 'P'},
@@ -198,6 +204,8 @@ static int parse_arguments(int argc, char **argv, struct cli *cli)
             cli->if_needed = true;
         else if (option == 'd')
             cli->login.desktop = true;
+        else if (option == 'v')
+            cli->login.device = true;
         else if (option == 'p')
             cli->check.provider = optarg;
         else if (option == 'c')
@@ -505,8 +513,21 @@ static void add_string(struct json_object *object, const char *name, const char 
     json_object_object_add(object, name, value != NULL ? json_object_new_string(value) : NULL);
 }
 
+/* The device sign-in the refresher polls for (NULL: none waits), on a line of its own after
+ * the others (scripts read those as they were). */
+static void print_device_text(const struct device_offer *device)
+{
+    char until[32];
+
+    if (device == NULL)
+        return;
+    format_time(device->expires_at, until, sizeof(until));
+    printf("device sign-in: waiting for approval at %s, code %s, until %s\n",
+           device->verification_uri, device->user_code, until);
+}
+
 static void print_status_text(const struct cli *cli, const struct refresh_status *status,
-                              bool running)
+                              bool running, const struct device_offer *device)
 {
     char access[32], refresh[32], last[32];
     bool event = status->outcome[0] != '\0';
@@ -520,6 +541,7 @@ static void print_status_text(const struct cli *cli, const struct refresh_status
            access, cli->pair.refresh_token != NULL ? "present" : "absent", refresh,
            running ? "running" : "not running", event ? status->outcome : "none", event ? " " : "",
            event ? last : "", status->message[0] != '\0' ? ": " : "", status->message);
+    print_device_text(device);
 }
 
 /* The last event under three member names: outcome, time, message. */
@@ -531,8 +553,24 @@ static void add_last_event(struct json_object *object, const char *const names[3
     add_string(object, names[2], status->message[0] != '\0' ? status->message : NULL);
 }
 
+/* The device sign-in that waits as an object, or null. */
+static struct json_object *device_json(const struct device_offer *device)
+{
+    struct json_object *object;
+
+    if (device == NULL)
+        return NULL;
+    object = json_object_new_object();
+    add_string(object, "sign_in", device->name);
+    add_string(object, "user_code", device->user_code);
+    add_string(object, "verification_uri", device->verification_uri);
+    add_string(object, "verification_uri_complete", device->verification_uri_complete);
+    json_object_object_add(object, "expires_at", json_object_new_int64(device->expires_at));
+    return object;
+}
+
 static void print_status_json(const struct cli *cli, const struct refresh_status *status,
-                              bool running)
+                              bool running, const struct device_offer *device)
 {
     static const char *const event_names[3] = {"last_event", "last_event_at", "last_event_message"};
     /* The names of before sign-ins and logouts were recorded too; scripts may read them. */
@@ -553,8 +591,25 @@ static void print_status_json(const struct cli *cli, const struct refresh_status
     json_object_object_add(object, "refresher_running", json_object_new_boolean(running));
     add_last_event(object, event_names, status);
     add_last_event(object, older_names, status);
+    json_object_object_add(object, "device_sign_in", device_json(device));
     printf("%s\n", json_object_to_json_string_ext(object, JSON_C_TO_STRING_PRETTY));
     json_object_put(object);
+}
+
+/* What the status shows, and the device sign-in the running refresher polls for, if any. */
+static void print_status(const struct cli *cli, const struct refresh_status *status)
+{
+    struct device_offer device;
+    bool running = refresher_is_running(cli->service), waiting = false;
+
+    memset(&device, 0, sizeof(device));
+    if (running)
+        waiting = device_offer_ask_waiting(cli->service, DEVICE_STATUS_WAIT_MS, &device) == 1;
+    if (cli->json)
+        print_status_json(cli, status, running, waiting ? &device : NULL);
+    else
+        print_status_text(cli, status, running, waiting ? &device : NULL);
+    device_offer_clear(&device);
 }
 
 /* What is stored, and the last event of any kind (a sign-in, a refresh, a logout): after a
@@ -569,10 +624,8 @@ static int command_status(struct cli *cli)
     if (rv == EXIT_OK && cli->pair.access_token == NULL && cli->pair.refresh_token == NULL &&
         status.outcome[0] == '\0')
         rv = no_tokens(cli);
-    else if (rv == EXIT_OK && cli->json)
-        print_status_json(cli, &status, refresher_is_running(cli->service));
     else if (rv == EXIT_OK)
-        print_status_text(cli, &status, refresher_is_running(cli->service));
+        print_status(cli, &status);
     return rv;
 }
 

@@ -478,6 +478,17 @@ static void start_device_sign_in(struct refresher *refresher, struct protocol_me
     protocol_message_clear(&offer);
 }
 
+/* Whether the configuration's sign_in allows the device grant (device or both): an admin who
+ * chose the browser alone may have chosen it against device-code phishing (RFC 8628 5.4), so
+ * oauth-keyring login --device does not get round it. */
+static bool device_grant_allowed(const struct refresher *refresher)
+{
+    const char *configured = protocol_get(refresher->settings, FIELD_GRANT);
+
+    return configured != NULL &&
+           (strcmp(configured, "device") == 0 || strcmp(configured, "both") == 0);
+}
+
 /* "sign-in-wait", "sign-in-answer", "sign-in-cancel" naming the device sign-in; false when
  * client was handed to it (a waiter). */
 static bool answer_device_request(struct refresher *refresher,
@@ -510,8 +521,16 @@ static bool answer_sign_in(struct refresher *refresher, const struct protocol_re
     const char *name = protocol_get(request, FIELD_SIGN_IN);
 
     if (spec->request == REQUEST_SOCKET_SIGN_IN && grant != NULL && strcmp(grant, "device") == 0) {
-        discover_endpoints(refresher, SIGN_IN_DISCOVERY_MS);
-        start_device_sign_in(refresher, reply);
+        if (device_grant_allowed(refresher)) {
+            discover_endpoints(refresher, SIGN_IN_DISCOVERY_MS);
+            start_device_sign_in(refresher, reply);
+        } else {
+            protocol_reply_init(reply, false);
+            protocol_set(reply, FIELD_REASON, "unavailable");
+            protocol_set(reply, FIELD_MESSAGE,
+                         "the administrator allows only the browser's sign-in for this provider "
+                         "(sign_in = browser)");
+        }
         return true;
     }
     if (spec->request != REQUEST_SOCKET_SIGN_IN && device_sign_in_is(refresher->device, name))
@@ -539,6 +558,15 @@ static bool answer_sign_in(struct refresher *refresher, const struct protocol_re
     else
         sign_in_cancel(refresher->sign_in, reply);
     return true;
+}
+
+/* "wake": the keyring changed under us (a newer login's pair, a sign-in by another path):
+ * the token in memory goes, and the plan is made afresh from the keyring (the caller). */
+static bool answer_wake(struct refresher *refresher, struct protocol_message *reply)
+{
+    token_cache_drop(refresher->token);
+    return protocol_reply_init(reply, true) == 0 &&
+           protocol_set(reply, FIELD_MESSAGE, "looking at the keyring again") == 0;
 }
 
 /* One request from oauth-keyring, checked against the protocol's table before any work (a
@@ -571,8 +599,7 @@ static bool answer_client(struct refresher *refresher, int client)
         else if (spec->request == REQUEST_SOCKET_DEVICE_STATUS)
             answer_device_status(refresher, &reply);
         else if (spec->request == REQUEST_SOCKET_WAKE)
-            done = protocol_reply_init(&reply, true) == 0 &&
-                   protocol_set(&reply, FIELD_MESSAGE, "looking at the keyring again") == 0;
+            done = answer_wake(refresher, &reply);
         else
             kept = !answer_sign_in(refresher, spec, &request, client, &reply);
     } else if (received >= 0) {

@@ -113,13 +113,24 @@ exits stopped 0
 # timeout (5 s) and no more than 3 s after it; status answers meanwhile.
 age_pair 560
 # keyring_tool edits in place (Item.SetSecret), which gnome-keyring announces with no signal:
-# the refresher trusts its copy 2 s at most against such writers (token_cache.c).
-sleep 2.5
+# the refresher trusts its copy 2 s at most against such writers (token_cache.c). A "wake" (what
+# a newer login's refresher sends) drops the copy at once.
+"$PYTHON" -c 'import socket, sys
+client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+client.settimeout(5)
+client.connect(sys.argv[1])
+client.sendall(b"POK/1 wake\nend\n")
+client.shutdown(socket.SHUT_WR)
+sys.exit(0 if client.recv(4096).startswith(b"POK/1 ok\n") else 1)' \
+    "$XDG_RUNTIME_DIR/pam_oauth_keyring/$SERVICE.sock" || fail "the refresher did not take a wake"
 idp_control '{"fault": "blackhole"}'
+refreshes_before=$(refresh_requests)
 start=$(date +%s%N)
 cli_token blackhole &
 token_pid=$!
-sleep 1
+# status while the refresh hangs: once the provider has the refresh request.
+wait_until 5 eval '[ "$(refresh_requests)" -gt "$refreshes_before" ]' ||
+    fail "the due token was not refreshed"
 status_start=$(date +%s%N)
 "$CLI" status --service "$SERVICE" >"$WORK/out/status.out" 2>&1 || fail "status during the hang: $(cat "$WORK/out/status.out")"
 status_ms=$((($(date +%s%N) - status_start) / 1000000))
