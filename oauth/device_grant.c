@@ -22,7 +22,10 @@ static const struct {
     {DEVICE_POLL_FAILED, "provider-error"},
 };
 
-/* A string member that must be visible ASCII (codes) or an https URL (addresses). */
+/* A string member of visible ASCII: a code, or an https URL (an address). An address is shown
+ * to the user, at the login prompt too, and typed on another device: a URI is ASCII (RFC 3986),
+ * and a non-ASCII one could show a host that is not the one it opens (a homograph) or carry
+ * bidirectional or C1 controls to the prompt. */
 static int take_text(struct json_object *root, const char *name, size_t max, bool url,
                      char **target)
 {
@@ -38,8 +41,8 @@ static int take_text(struct json_object *root, const char *name, size_t max, boo
         return -1;
     text = json_object_get_string(value);
     length = (size_t)json_object_get_string_len(value);
-    if (length == 0 || length > max || strlen(text) != length ||
-        (url ? !discovery_url_is_https(text, length, true) : !text_is_visible(text, length)))
+    if (length == 0 || length > max || strlen(text) != length || !text_is_visible(text, length) ||
+        (url && !discovery_url_is_https(text, length, true)))
         return -1;
     *target = secret_strndup(text, max);
     return *target != NULL ? 0 : -1;

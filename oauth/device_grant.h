@@ -31,7 +31,7 @@
 struct device_authorization {
     char *device_code;               /* secret */
     char *user_code;                 /* shown */
-    char *verification_uri;          /* shown: https, with a host */
+    char *verification_uri;          /* shown: https, with a host, visible ASCII */
     char *verification_uri_complete; /* shown; NULL when the provider has none */
     long long expires_in;            /* seconds, 1..DEVICE_MAX_LIFETIME */
     long interval;                   /* seconds, 1..DEVICE_MAX_INTERVAL; 5 when absent */
@@ -40,9 +40,10 @@ struct device_authorization {
 /* Checks a device authorization answer (one strict JSON object, RFC 8628 3.2) and keeps its
  * values: device_code, user_code, verification_uri (Google's "verification_url" when that is
  * all there is), expires_in required; interval and verification_uri_complete optional. Both
- * addresses must be https URLs with a host (the user types the first on another device: an
- * http one could be rewritten on the way). 0, or -1 with why and nothing kept. Pure: for the
- * unit tests and the fuzzer. */
+ * addresses must be https URLs with a host, in visible ASCII (the user types the first on
+ * another device: an http one could be rewritten on the way, a non-ASCII one could show another
+ * host than it opens). 0, or -1 with why and nothing kept. Pure: for the unit tests and the
+ * fuzzer. */
 int device_authorization_parse(const char *body, size_t length,
                                struct device_authorization *authorization, char *why,
                                size_t why_size);

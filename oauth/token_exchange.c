@@ -102,6 +102,31 @@ static void judge_busy(const struct https_answer *answer, long long now,
                    "the token endpoint is busy (HTTP %ld); nothing was changed", answer->status);
 }
 
+/* A 200 without tokens is a bad response (the lost-answer rule counts it), but for an answer to
+ * a device code poll (RFC 8628 3.5): GitHub sends authorization_pending, slow_down,
+ * access_denied and expired_token with HTTP 200 ("Until the user enters the code, GitHub will
+ * respond with a 200 status and an error response"), which read as a bad response would end
+ * every device sign-in at its first poll. Only these four are read so: no refresh or code
+ * exchange is answered with them, so what a 200 means there does not change. */
+static void judge_200_without_tokens(const struct capped_buffer *body, const char *why,
+                                     struct exchange_result *result)
+{
+    static const char *const device_poll_errors[] = {"authorization_pending", "slow_down",
+                                                     "access_denied", "expired_token"};
+    char code[48] = "", message[256] = "";
+
+    if (token_error_parse(body->data, body->length, code, sizeof(code), message, sizeof(message)) ==
+        0) {
+        for (size_t i = 0; i < sizeof(device_poll_errors) / sizeof(device_poll_errors[0]); i++) {
+            if (strcmp(code, device_poll_errors[i]) == 0) {
+                set_result(result, EXCHANGE_REFUSED, code, "the provider refused: %s", message);
+                return;
+            }
+        }
+    }
+    set_result(result, EXCHANGE_BAD_RESPONSE, "bad-response", "%s", why);
+}
+
 void token_answer_judge(const struct https_answer *answer, long long now,
                         struct exchange_result *result)
 {
@@ -113,16 +138,10 @@ void token_answer_judge(const struct https_answer *answer, long long now,
         set_result(result, EXCHANGE_BAD_RESPONSE, "bad-response",
                    "the token endpoint did not answer with JSON");
     else if (status == 200 &&
-             token_response_parse(body->data, body->length, &result->tokens, why, sizeof(why)) == 0)
-        set_result(result, EXCHANGE_OK, "ok", "tokens received");
-    else if (status == 200 && token_error_parse(body->data, body->length, code, sizeof(code),
-                                                message, sizeof(message)) == 0)
-        /* GitHub answers its device grant's polls (authorization_pending, slow_down) and
-         * some refusals with HTTP 200 and an OAuth error object, not RFC 6749 5.2's 400: an
-         * error all the same, and nothing is stored. */
-        set_result(result, EXCHANGE_REFUSED, code, "the provider refused: %s", message);
+             token_response_parse(body->data, body->length, &result->tokens, why, sizeof(why)) != 0)
+        judge_200_without_tokens(body, why, result);
     else if (status == 200)
-        set_result(result, EXCHANGE_BAD_RESPONSE, "bad-response", "%s", why);
+        set_result(result, EXCHANGE_OK, "ok", "tokens received");
     else if (status >= 300 && status < 400)
         set_result(result, EXCHANGE_BAD_RESPONSE, "redirect",
                    "the token endpoint answered with a redirect (HTTP %ld), which is not followed",

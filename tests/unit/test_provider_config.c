@@ -1029,6 +1029,215 @@ static void test_discovery_needs_an_issuer_url(void **state)
                      NULL, "required key 'client_id' is missing", NULL);
 }
 
+/* ---- the device grant (RFC 8628): sign_in and the keys each sign-in needs ---- */
+
+/* A device-only group: the client, the token and device authorization endpoints. */
+#define DEVICE_KEYS                                                                                \
+    "client_id = cid\n"                                                                            \
+    "token_url = https://idp.example/token\n"                                                      \
+    "device_authorization_url = https://idp.example/device\n"
+
+/* Without the key, the browser: what every configuration written before the device grant
+ * means. */
+static void test_sign_in_defaults_to_browser(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[p]\n" GENERIC_KEYS, NULL, &config);
+    assert_int_equal(config.sign_in, SIGN_IN_BROWSER);
+    assert_null(config.sign_in_text);
+    assert_true(provider_uses_browser(&config));
+    assert_false(provider_uses_device(&config));
+    provider_config_clear(&config);
+}
+
+static void test_sign_in_words(void **state)
+{
+    static const struct {
+        const char *word;
+        enum provider_sign_in sign_in;
+        bool browser, device;
+    } cases[] = {
+        {"browser", SIGN_IN_BROWSER, true, false},
+        {"device", SIGN_IN_DEVICE, false, true},
+        {"both", SIGN_IN_BOTH, true, true},
+        {"\"both\"", SIGN_IN_BOTH, true, true},
+    };
+    struct provider_config config;
+    char text[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        /* Every endpoint and the redirect: each sign-in has what it needs. */
+        snprintf(text, sizeof(text),
+                 "[p]\n" GENERIC_KEYS "device_authorization_url = https://idp.example/device\n"
+                 "sign_in = %s\n",
+                 cases[i].word);
+        parse_ok(text, NULL, &config);
+        assert_int_equal(config.sign_in, cases[i].sign_in);
+        assert_int_equal(provider_uses_browser(&config), cases[i].browser);
+        assert_int_equal(provider_uses_device(&config), cases[i].device);
+        assert_string_equal(config.device_authorization_url, "https://idp.example/device");
+        assert_false(config.discover);
+        provider_config_clear(&config);
+        assert_int_equal(config.sign_in, SIGN_IN_BROWSER);
+        assert_null(config.sign_in_text);
+    }
+}
+
+/* Any other word is refused at its line, naming the three words; the word itself is not
+ * quoted (a value in the wrong key may be the client secret). */
+static void test_sign_in_unknown_word_refused(void **state)
+{
+    static const char *const words[] = {"Device",         "BOTH",    "phone",    "browser,device",
+                                        "browser device", "devices", "TOPSECRET"};
+    struct provider_config config;
+    struct config_error error;
+    char text[512];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        snprintf(text, sizeof(text),
+                 "[p]\n" GENERIC_KEYS "device_authorization_url = https://idp.example/device\n"
+                 "sign_in = %s\n",
+                 words[i]);
+        assert_int_equal(parse(text, NULL, &config, &error), -1);
+        assert_string_equal(error.message,
+                            PATH ":7: key 'sign_in': must be browser, device or both");
+        assert_null(config.sign_in_text);
+        assert_null(config.client_id);
+    }
+    parse_fails_with("[p]\n" GENERIC_KEYS "sign_in =\n", NULL,
+                     PATH ":6: key 'sign_in': empty value", NULL);
+    parse_fails_with("[p]\n" GENERIC_KEYS "sign_in = device\nsign_in = both\n", NULL,
+                     PATH ":7: key 'sign_in' appears twice", NULL);
+}
+
+static void test_device_authorization_url_must_be_https(void **state)
+{
+    (void)state;
+    parse_fails_with("[p]\nclient_id = cid\ntoken_url = https://idp.example/token\n"
+                     "device_authorization_url = http://idp.example/device\nsign_in = device\n",
+                     NULL, PATH ":4: key 'device_authorization_url': only https://", NULL);
+    parse_fails_with("[p]\nclient_id = cid\ntoken_url = https://idp.example/token\n"
+                     "device_authorization_url = https://user@idp.example/device\n"
+                     "sign_in = device\n",
+                     NULL, PATH ":4: key 'device_authorization_url': only https://", NULL);
+    parse_fails_with("[p]\nclient_id = cid\ntoken_url = https://idp.example/token\n"
+                     "device_authorization_url = https:///device\nsign_in = device\n",
+                     NULL, PATH ":4: key 'device_authorization_url': only https://", NULL);
+}
+
+/* The device grant alone has no redirect and no authorization endpoint; with both endpoints
+ * it needs, nothing is discovered. */
+static void test_device_explicit_endpoints_need_no_redirect(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[p]\n" DEVICE_KEYS "sign_in = device\n", NULL, &config);
+    assert_int_equal(config.sign_in, SIGN_IN_DEVICE);
+    assert_null(config.redirect_uri);
+    assert_null(config.authorize_url);
+    assert_string_equal(config.token_url, "https://idp.example/token");
+    assert_string_equal(config.device_authorization_url, "https://idp.example/device");
+    assert_false(config.discover);
+    provider_config_clear(&config);
+    /* An issuer beside them keeps its old meaning only: nothing to fetch. */
+    parse_ok("[p]\n" DEVICE_KEYS "sign_in = device\nissuer = https://idp.example\n", NULL, &config);
+    assert_false(config.discover);
+    provider_config_clear(&config);
+}
+
+/* An issuer alone and sign_in = device, no redirect: the endpoints come from its metadata. */
+static void test_device_issuer_alone_discovers(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[kc]\nissuer = https://kc.example/realms/corp\nclient_id = cid\nsign_in = device\n",
+             NULL, &config);
+    assert_true(config.discover);
+    assert_null(config.token_url);
+    assert_null(config.device_authorization_url);
+    assert_null(config.redirect_uri);
+    provider_config_clear(&config);
+    /* The device authorization endpoint alone missing is reason enough. */
+    parse_ok("[kc]\nissuer = https://kc.example/realms/corp\nclient_id = cid\nsign_in = device\n"
+             "token_url = https://kc.example/token\n",
+             NULL, &config);
+    assert_true(config.discover);
+    provider_config_clear(&config);
+}
+
+/* Without an issuer, each endpoint the device grant needs is required, by name. */
+static void test_device_endpoints_required_without_issuer(void **state)
+{
+    (void)state;
+    parse_fails_with("[p]\nclient_id = cid\ntoken_url = https://idp.example/token\n"
+                     "sign_in = device\n",
+                     NULL, PATH ":1: [p]: required key 'device_authorization_url' is missing",
+                     NULL);
+    parse_fails_with("[p]\nclient_id = cid\n"
+                     "device_authorization_url = https://idp.example/device\nsign_in = device\n",
+                     NULL, PATH ":1: [p]: required key 'token_url' is missing", NULL);
+    parse_fails_with("[p]\ntoken_url = https://idp.example/token\n"
+                     "device_authorization_url = https://idp.example/device\nsign_in = device\n",
+                     NULL, PATH ":1: [p]: required key 'client_id' is missing", NULL);
+}
+
+/* Both sign-ins: the browser's keys and the device grant's. */
+static void test_both_without_device_url_refused(void **state)
+{
+    (void)state;
+    parse_fails_with("[p]\n" GENERIC_KEYS "sign_in = both\n", NULL,
+                     PATH ":1: [p]: required key 'device_authorization_url' is missing", NULL);
+}
+
+static void test_both_needs_browser_keys(void **state)
+{
+    (void)state;
+    parse_fails_with("[p]\n" DEVICE_KEYS "sign_in = both\n", NULL,
+                     PATH ":1: [p]: required key 'authorize_url' is missing", NULL);
+    parse_fails_with("[p]\n" DEVICE_KEYS "authorize_url = https://idp.example/authorize\n"
+                     "sign_in = both\n",
+                     NULL, PATH ":1: [p]: required key 'redirect_uri' is missing", NULL);
+}
+
+/* An issuer beside the browser's endpoints discovers once sign_in asks for the device grant
+ * too: its endpoint is missing. */
+static void test_both_with_issuer_discovers_device_url(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[p]\n" GENERIC_KEYS "issuer = https://idp.example\nsign_in = both\n", NULL, &config);
+    assert_true(config.discover);
+    assert_null(config.device_authorization_url);
+    assert_string_equal(config.authorize_url, "https://idp.example/authorize");
+    provider_config_clear(&config);
+    /* The same without sign_in: the browser has both its endpoints, nothing is fetched. */
+    parse_ok("[p]\n" GENERIC_KEYS "issuer = https://idp.example\n", NULL, &config);
+    assert_false(config.discover);
+    provider_config_clear(&config);
+}
+
+/* A device-only group with a redirect_uri it does not need is still fine; one with the
+ * browser's authorize_url too. */
+static void test_device_ignores_browser_keys(void **state)
+{
+    struct provider_config config;
+
+    (void)state;
+    parse_ok("[p]\n" GENERIC_KEYS "device_authorization_url = https://idp.example/device\n"
+             "sign_in = device\n",
+             NULL, &config);
+    assert_int_equal(config.sign_in, SIGN_IN_DEVICE);
+    assert_false(provider_uses_browser(&config));
+    provider_config_clear(&config);
+}
+
 /* ---- issue 11, item 8: every error names the file and the line ---- */
 
 static void test_group_errors_name_a_line(void **state)
@@ -1180,6 +1389,17 @@ int main(void)
         cmocka_unit_test(test_issuer_alone_discovers),
         cmocka_unit_test(test_issuer_with_endpoints_does_not_discover),
         cmocka_unit_test(test_discovery_needs_an_issuer_url),
+        cmocka_unit_test(test_sign_in_defaults_to_browser),
+        cmocka_unit_test(test_sign_in_words),
+        cmocka_unit_test(test_sign_in_unknown_word_refused),
+        cmocka_unit_test(test_device_authorization_url_must_be_https),
+        cmocka_unit_test(test_device_explicit_endpoints_need_no_redirect),
+        cmocka_unit_test(test_device_issuer_alone_discovers),
+        cmocka_unit_test(test_device_endpoints_required_without_issuer),
+        cmocka_unit_test(test_both_without_device_url_refused),
+        cmocka_unit_test(test_both_needs_browser_keys),
+        cmocka_unit_test(test_both_with_issuer_discovers_device_url),
+        cmocka_unit_test(test_device_ignores_browser_keys),
     };
 
     return cmocka_run_group_tests_name("test_provider_config", tests, NULL, NULL);

@@ -332,9 +332,9 @@ static void test_429_never_a_lost_answer(void **state)
     }
 }
 
-/* A 200 whose body is an OAuth error object (GitHub's device grant polls and refusals) is that
- * error, a refusal naming its code; a 200 that is neither tokens nor an error stays a bad
- * response (never stored, counted by the lost-answer rule). */
+/* A 200 whose body is a device poll's OAuth error (GitHub's) is that error, a refusal naming its
+ * code; a 200 that is neither tokens nor such an error stays a bad response (never stored,
+ * counted by the lost-answer rule). */
 static void judge_200(const char *text, struct exchange_result *result)
 {
     struct https_answer answer = {.completed = true, .status = 200, .json_content = true};

@@ -79,6 +79,68 @@ static void test_revoke_form(void **state)
     capped_buffer_wipe(&form);
 }
 
+/* RFC 8628 3.1: the client's id (and its secret, when it has one: RFC 6749 2.3.1), then the
+ * scope, each escaped. */
+static void test_device_authorization_form(void **state)
+{
+    struct capped_buffer form = {0};
+
+    (void)state;
+    assert_int_equal(token_form_device_authorization(&form, &public_client, NULL), 0);
+    assert_string_equal(form.data, "client_id=my-client");
+    capped_buffer_wipe(&form);
+    assert_int_equal(
+        token_form_device_authorization(&form, &public_client, "openid offline_access"), 0);
+    assert_string_equal(form.data, "client_id=my-client&scope=openid%20offline_access");
+    capped_buffer_wipe(&form);
+    assert_int_equal(token_form_device_authorization(&form, &confidential_client,
+                                                     "https://graph.example/.default a+b"),
+                     0);
+    assert_string_equal(form.data, "client_id=my%20client%2F1&client_secret=s3cr%2Bt%26%3D%25"
+                                   "&scope=https%3A%2F%2Fgraph.example%2F.default%20a%2Bb");
+    capped_buffer_wipe(&form);
+    assert_int_equal(token_form_device_authorization(&form, &confidential_client, NULL), 0);
+    assert_string_equal(form.data, "client_id=my%20client%2F1&client_secret=s3cr%2Bt%26%3D%25");
+    capped_buffer_wipe(&form);
+}
+
+/* RFC 8628 3.4, its example's bytes: the grant type's URN escaped, then the device code, then
+ * the client. */
+static void test_device_code_form(void **state)
+{
+    struct capped_buffer form = {0};
+
+    (void)state;
+    assert_int_equal(
+        token_form_device_code(&form, &public_client, "GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS"),
+        0);
+    assert_string_equal(form.data,
+                        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code"
+                        "&device_code=GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS"
+                        "&client_id=my-client");
+    capped_buffer_wipe(&form);
+    assert_int_equal(token_form_device_code(&form, &confidential_client, "a/b+c=="), 0);
+    assert_string_equal(form.data,
+                        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code"
+                        "&device_code=a%2Fb%2Bc%3D%3D"
+                        "&client_id=my%20client%2F1&client_secret=s3cr%2Bt%26%3D%25");
+    capped_buffer_wipe(&form);
+}
+
+static void test_device_forms_refuse_missing_values(void **state)
+{
+    const struct oauth_client no_id = {NULL, "secret"};
+    struct capped_buffer form = {0};
+
+    (void)state;
+    assert_int_equal(token_form_device_authorization(&form, &no_id, "openid"), -1);
+    capped_buffer_wipe(&form);
+    assert_int_equal(token_form_device_code(&form, &no_id, "dc"), -1);
+    capped_buffer_wipe(&form);
+    assert_int_equal(token_form_device_code(&form, &public_client, NULL), -1);
+    capped_buffer_wipe(&form);
+}
+
 /* UTF-8 is escaped byte by byte. */
 static void test_non_ascii_is_escaped(void **state)
 {
@@ -137,6 +199,9 @@ int main(void)
         cmocka_unit_test(test_authorization_code_form_with_secret),
         cmocka_unit_test(test_refresh_form),
         cmocka_unit_test(test_revoke_form),
+        cmocka_unit_test(test_device_authorization_form),
+        cmocka_unit_test(test_device_code_form),
+        cmocka_unit_test(test_device_forms_refuse_missing_values),
         cmocka_unit_test(test_non_ascii_is_escaped),
         cmocka_unit_test(test_missing_values_are_refused),
         cmocka_unit_test(test_form_is_capped),
