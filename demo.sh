@@ -34,7 +34,7 @@ secret-tool lookup service "$SERVICE" username "$RUN_AS" >"$WORK/out/secret-tool
 INNER
 run_private_session "$WORK/demo-session.sh"
 echo "== A test OAuth2 provider runs on $IDP_URL (HTTPS, with a throwaway CA)."
-echo "== 1. A login through the real libpam, as at a graphical greeter; the user presses Enter:"
+echo "== 1. A login through the real libpam; the user presses Enter at the prompt (as at a greeter, where the address cannot be opened):"
 sed 's/^/   /' "$WORK/out/greeter.out"
 echo "== 2. In the session: oauth-keyring login (the browser is a script that signs in)"
 sed 's/^/   /' "$WORK/out/signin.out" "$WORK/out/signin.err"

@@ -12,9 +12,7 @@ prepare_device_test device
 
 cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u
-device_login approve approve || fail "the login failed: $(cat "$WORK/out/approve.out")"
-grep -q "pam_open_session: Success" "$WORK/out/approve.out" ||
-    fail "no session: $(cat "$WORK/out/approve.out")"
+device_login approve approve
 read -r address code <"$WORK/out/approve.code"
 host=${address#https://}
 host=${host%%/*}

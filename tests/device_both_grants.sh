@@ -19,10 +19,10 @@ grep -Eq "code   [A-Z]{4}-[A-Z]{4}" "$WORK/out/browser.out" || fail "the prompt 
 [ "$(codes)" = 1 ] || fail "the browser's code was not exchanged"
 first=$(keyring_token) || fail "no token after the browser sign-in"
 works_at_idp "$first" || fail "the browser sign-in's token does not work"
-polls=$(idp_stat 'len(s["device_polls"])')
+polls=$(device_polls_count)
 [ "$polls" = 0 ] || fail "the device code was polled after a pasted answer"
 
-device_login device approve pok-always || fail "the login failed: $(cat "$WORK/out/device.out")"
+device_login device approve pok-always
 grep -q "token is now in your keyring" "$WORK/out/device.out" ||
     fail "the device sign-in was not stored: $(cat "$WORK/out/device.out")"
 [ "$(codes)" = 1 ] || fail "a code was exchanged for the device sign-in"

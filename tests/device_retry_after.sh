@@ -10,14 +10,12 @@ idp_control '{"device_interval": 1}'
 
 cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u
-polls() { idp_stat 'len(s["device_polls"])'; }
-device_login busy none || fail "the login failed: $(cat "$WORK/out/busy.out")"
-grep -q "pam_open_session: Success" "$WORK/out/busy.out" || fail "no session"
-wait_until 10 eval '[ "$(polls)" -ge 2 ]' || fail "the refresher does not poll"
-before=$(polls)
+device_login busy none
+wait_until 10 eval '[ "$(device_polls_count)" -ge 2 ]' || fail "the refresher does not poll"
+before=$(device_polls_count)
 idp_control '{"fault": "http429", "fault_count": 1}'
 # The 429 is not a poll the grant saw; the polls after it are.
-wait_until 20 eval '[ "$(polls)" -ge $((before + 3)) ]' || fail "polling did not go on after the 429"
+wait_until 20 eval '[ "$(device_polls_count)" -ge $((before + 3)) ]' || fail "polling did not go on after the 429"
 device_poll_gaps >"$WORK/out/gaps.txt"
 # interval (1 s) to the 429, then its Retry-After (5 s): one gap of at least 6 s between the
 # grant's polls; every other gap about the interval.

@@ -11,13 +11,12 @@ idp_control '{"device_interval": 1}'
 
 cat >"$WORK/scenario.sh" <<'SCENARIO'
 set -u
-device_login first none || fail "the first login failed"
-wait_until 10 eval '[ "$(status_field outcome)" = device-waiting ]' || fail "no refresher polls"
+device_login first none
+device_waiting
 first_code=$(awk '{print $2}' "$WORK/out/first.code")
-device_login second none || fail "the second login failed"
+device_login second none
 second_code=$(awk '{print $2}' "$WORK/out/second.code")
 [ "$first_code" != "$second_code" ] || fail "both logins got the same code"
-grep -q "pam_open_session: Success" "$WORK/out/second.out" || fail "no second session"
 # The refresher the second login started hands on and exits: one refresher polls.
 wait_until 10 refresher_count_is 1 || fail "$(refresher_count) refreshers run"
 polls_of() { idp_stat "len([p for p in s['device_polls'] if p['user_code'] == '$1'])"; }

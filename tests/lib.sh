@@ -686,8 +686,9 @@ CONF
 }
 # Inside a device test's session: one login through PAM-SERVICE (default pok-refresher) whose
 # user, at the prompt, does DECISION (approve, deny, none) on the phone, then presses Enter;
-# $WORK/out/NAME.code keeps "ADDRESS CODE", NAME.enter the time of Enter (ms), NAME.end the
-# time the driver ended (ms).   device_login NAME DECISION [PAM-SERVICE]
+# fails unless the driver ran through and the session opened. $WORK/out/NAME.code keeps
+# "ADDRESS CODE", NAME.enter the time of Enter (ms), NAME.end the time the driver ended (ms).
+#   device_login NAME DECISION [PAM-SERVICE]
 device_login() {
     local status
     driver_login "$1" --service "${3:-pok-refresher}" --session "$XDG_RUNTIME_DIR" \
@@ -695,8 +696,17 @@ device_login() {
 --ca $CA_FILE --decision $2 --save $WORK/out/$1.code --enter-time $WORK/out/$1.enter"
     status=$?
     echo $(($(date +%s%N) / 1000000)) >"$WORK/out/$1.end"
-    return $status
+    [ "$status" = 0 ] && grep -q "pam_open_session: Success" "$WORK/out/$1.out" ||
+        fail "$1: the login failed or opened no session: $(cat "$WORK/out/$1.out")"
 }
+# Inside a device test's session: the refresher has taken a device sign-in (SERVICE.status's
+# last event), within 10 s.
+device_waiting() {
+    wait_until 10 eval '[ "$(status_field outcome)" = device-waiting ]' ||
+        fail "no refresher took the device sign-in: $(status_field outcome)"
+}
+# The polls of a device code the test IdP has answered (its grant saw them).
+device_polls_count() { idp_stat 'len(s["device_polls"])'; }
 # Milliseconds from Enter at login NAME's prompt to the end of its driver (the session open,
 # the module's last words, the PAM handle closed).   enter_to_end_ms NAME
 enter_to_end_ms() { echo $(($(cat "$WORK/out/$1.end") - $(cat "$WORK/out/$1.enter"))); }
