@@ -1282,22 +1282,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
         token = token.strip() if scheme.lower() == "bearer" else ""
         self._send_json(200, self.server.provider.userinfo(token))
 
+    def _client_form(self, body):
+        """A client's form POST: (its parameters, each sent once; its Basic credentials, if
+        any). OAuthError for a malformed form, a duplicated parameter or bad credentials."""
+        basic = self._basic_auth()
+        pairs, error = self._form(body)
+        if error is not None:
+            raise error
+        params, dups = collect_params(pairs)
+        if dups:
+            raise OAuthError(400, "invalid_request",
+                             "duplicate parameter(s): " + ", ".join(dups))
+        return params, basic
+
     def _revoke(self):
         body = self._read_body()
-        basic = None
         try:
-            basic = self._basic_auth()
-            pairs, error = self._form(body)
-            if error is not None:
-                raise error
-            params, dups = collect_params(pairs)
-            if dups:
-                raise OAuthError(400, "invalid_request",
-                                 "duplicate parameter(s): " + ", ".join(dups))
+            params, basic = self._client_form(body)
             self._send_json(200, self.server.provider.revoke(params, basic))
         except OAuthError as err:
-            basic_used = basic is not None or "Authorization" in self.headers
-            self._send_error(err, basic_used=basic_used)
+            self._send_error(err, basic_used="Authorization" in self.headers)
 
     def _device(self, realm):
         """RFC 8628 3.1: the device authorization endpoint; its faults work as /token's."""
@@ -1311,22 +1315,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if fault in FAULTS_BEFORE:
             self._fault_before(fault, realm + "/device")
             return
-        basic = None
         try:
-            basic = self._basic_auth()
-            pairs, error = self._form(body)
-            if error is not None:
-                raise error
-            params, dups = collect_params(pairs)
-            if dups:
-                raise OAuthError(400, "invalid_request",
-                                 "duplicate parameter(s): " + ", ".join(dups))
+            params, basic = self._client_form(body)
             reply = provider.device_authorization(params, basic, realm)
             status, headers = 200, []
         except OAuthError as err:
             status, reply = err.status, err.body()
-            basic_used = basic is not None or "Authorization" in self.headers
-            headers = self._error_headers(err, basic_used)
+            headers = self._error_headers(err, "Authorization" in self.headers)
         if fault is None:
             self._send_json(status, reply, headers)
         else:
