@@ -160,7 +160,8 @@ static bool is_expected_state(const char *reason)
     return reason != NULL &&
            (strcmp(reason, "keyring-locked") == 0 || strcmp(reason, "keyring-unreachable") == 0 ||
             strcmp(reason, "keyring-not-started") == 0 ||
-            strcmp(reason, "authorization-needed") == 0 || strcmp(reason, "signed-in") == 0);
+            strcmp(reason, "authorization-needed") == 0 || strcmp(reason, "signed-in") == 0 ||
+            strcmp(reason, "authorization_pending") == 0 || strcmp(reason, "slow_down") == 0);
 }
 
 /* The reply's words come from the provider or from the user's own session bus (any program
@@ -795,6 +796,15 @@ static void refresh_existing(struct login_context *context)
                   protocol_get(&context->reply, FIELD_MESSAGE));
 }
 
+/* The helper's error reply says the provider still waits for the approval (RFC 8628 3.5). */
+static bool still_waiting(const struct protocol_message *reply)
+{
+    const char *reason = protocol_get(reply, FIELD_REASON);
+
+    return reason != NULL &&
+           (strcmp(reason, "authorization_pending") == 0 || strcmp(reason, "slow_down") == 0);
+}
+
 /* "device-session": the device code and what was shown, the provider's settings; the token
  * URL as for a session (with discovery, the helper finds it). */
 static bool request_device_session(struct login_context *context,
@@ -846,6 +856,13 @@ static void poll_device(struct login_context *context, const struct pending_devi
                    context->user_name, config->keyring_service);
         pam_info(context->pamh, "Your %s token is now in your keyring.", config->display_name);
         record_refresh_token(context);
+    } else if (still_waiting(&context->reply)) {
+        /* refresher=no: nobody polls after this one poll. */
+        pam_info(context->pamh,
+                 "Your %s sign-in was not approved before the session opened; you will be "
+                 "asked at the next login.",
+                 config->display_name);
+        record_login_state(context, 0, true);
     } else {
         pam_error(context->pamh, "Your %s sign-in did not complete: %s", config->display_name,
                   protocol_get(&context->reply, FIELD_MESSAGE) != NULL
