@@ -144,6 +144,8 @@ static int check_answer(struct request_work *context)
     return status;
 }
 
+#define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
+
 /* What a started refresher is handed beyond its settings. */
 enum handoff { HANDOFF_NOTHING, HANDOFF_CODE, HANDOFF_DEVICE };
 
@@ -166,9 +168,9 @@ static void start_refresher(const struct request_work *context, enum handoff han
     if (rv == 0)
         rv = protocol_copy_fields(&request, protocol_request_spec(REQUEST_START_REFRESHER),
                                   &context->request, PROTOCOL_FIELD_COUNT);
-    for (size_t i = 0; rv == 0 && handoff != HANDOFF_CODE && i < 2; i++)
+    for (size_t i = 0; rv == 0 && handoff != HANDOFF_CODE && i < COUNT_OF(code_fields); i++)
         protocol_message_remove(&request, protocol_field_name(code_fields[i]));
-    for (size_t i = 0; rv == 0 && handoff != HANDOFF_DEVICE && i < 6; i++)
+    for (size_t i = 0; rv == 0 && handoff != HANDOFF_DEVICE && i < COUNT_OF(device_fields); i++)
         protocol_message_remove(&request, protocol_field_name(device_fields[i]));
     if (rv == 0)
         refresher_spawn(&request);
