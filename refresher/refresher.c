@@ -188,8 +188,8 @@ static int call_child(const struct refresher *refresher, enum protocol_request c
  * child fetches for itself when it needs an endpoint, and a sign-in asks here again. */
 static void discover_endpoints(struct refresher *refresher, long limit_ms)
 {
-    static const enum protocol_field_id endpoints[] = {FIELD_AUTHORIZE_URL, FIELD_TOKEN_URL,
-                                                       FIELD_REVOKE_URL};
+    static const enum protocol_field_id endpoints[] = {
+        FIELD_AUTHORIZE_URL, FIELD_TOKEN_URL, FIELD_REVOKE_URL, FIELD_DEVICE_AUTHORIZATION_URL};
     struct protocol_message *settings = refresher->settings;
     struct protocol_message reply;
     int rv = 0;
