@@ -38,6 +38,8 @@ PROTOCOL_REQUESTS(R)
 #undef R
 
 static const struct protocol_field_rule error_fields[] = {PROTOCOL_ERROR_FIELDS END_OF_LIST};
+static const struct protocol_field_rule device_fields[] = {PROTOCOL_DEVICE_FIELDS(REQUIRED)
+                                                               END_OF_LIST};
 #undef F
 
 static const struct protocol_request_spec requests[PROTOCOL_REQUEST_COUNT] = {
@@ -115,6 +117,12 @@ const struct protocol_field_rule *protocol_error_fields(size_t *count)
 {
     *count = RULE_COUNT(error_fields);
     return error_fields;
+}
+
+const struct protocol_field_rule *protocol_device_fields(size_t *count)
+{
+    *count = RULE_COUNT(device_fields);
+    return device_fields;
 }
 
 const char *protocol_field_name(enum protocol_field_id field)

@@ -340,6 +340,9 @@ struct protocol_channel_spec {
 const struct protocol_request_spec *protocol_request_spec(enum protocol_request request);
 const struct protocol_channel_spec *protocol_channel_spec(enum protocol_channel channel);
 const struct protocol_field_rule *protocol_error_fields(size_t *count);
+/* A device sign-in's fields (PROTOCOL_DEVICE_FIELDS): the device code and what goes with it,
+ * for whoever hands one on or keeps a copy. */
+const struct protocol_field_rule *protocol_device_fields(size_t *count);
 const char *protocol_field_name(enum protocol_field_id field);
 enum protocol_exposure protocol_field_exposure(enum protocol_field_id field);
 enum protocol_kind protocol_field_kind(enum protocol_field_id field);

@@ -156,9 +156,8 @@ enum handoff { HANDOFF_NOTHING, HANDOFF_CODE, HANDOFF_DEVICE };
 static void start_refresher(const struct request_work *context, enum handoff handoff)
 {
     static const enum protocol_field_id code_fields[] = {FIELD_CODE, FIELD_VERIFIER};
-    static const enum protocol_field_id device_fields[] = {
-        FIELD_DEVICE_CODE, FIELD_INTERVAL,         FIELD_EXPIRES_AT,
-        FIELD_USER_CODE,   FIELD_VERIFICATION_URI, FIELD_VERIFICATION_URI_COMPLETE};
+    size_t device_count;
+    const struct protocol_field_rule *device_fields = protocol_device_fields(&device_count);
     struct protocol_message request;
     int rv;
 
@@ -170,8 +169,8 @@ static void start_refresher(const struct request_work *context, enum handoff han
                                   &context->request, PROTOCOL_FIELD_COUNT);
     for (size_t i = 0; rv == 0 && handoff != HANDOFF_CODE && i < COUNT_OF(code_fields); i++)
         protocol_message_remove(&request, protocol_field_name(code_fields[i]));
-    for (size_t i = 0; rv == 0 && handoff != HANDOFF_DEVICE && i < COUNT_OF(device_fields); i++)
-        protocol_message_remove(&request, protocol_field_name(device_fields[i]));
+    for (size_t i = 0; rv == 0 && handoff != HANDOFF_DEVICE && i < device_count; i++)
+        protocol_message_remove(&request, protocol_field_name(device_fields[i].field));
     if (rv == 0)
         refresher_spawn(&request);
     protocol_message_clear(&request);

@@ -810,15 +810,12 @@ static bool still_waiting(const struct protocol_message *reply)
 static bool request_device_session(struct login_context *context,
                                    const struct pending_device *pending)
 {
-    static const enum protocol_field_id offered[] = {
-        FIELD_DEVICE_CODE, FIELD_INTERVAL,         FIELD_EXPIRES_AT,
-        FIELD_USER_CODE,   FIELD_VERIFICATION_URI, FIELD_VERIFICATION_URI_COMPLETE};
     int budget_ms = (int)context->config.timeout * 1000;
     int rv = start_request(context, REQUEST_DEVICE_SESSION);
 
-    for (size_t i = 0; i < sizeof(offered) / sizeof(offered[0]); i++)
-        rv |=
-            protocol_set(&context->request, offered[i], protocol_get(&pending->offer, offered[i]));
+    /* The offer's fields this request lists: the device code and what was shown (not the QR). */
+    rv |= protocol_copy_fields(&context->request, protocol_request_spec(REQUEST_DEVICE_SESSION),
+                               &pending->offer, PROTOCOL_FIELD_COUNT);
     rv |= protocol_set(&context->request, FIELD_TOKEN_URL, context->config.token_url);
     rv |= add_provider_fields(context);
     rv |= add_deadline(&context->request, budget_ms);

@@ -241,13 +241,12 @@ static bool offer_usable(const struct protocol_message *offer, long *interval,
 /* A copy of what polls need and what is shown: never more (a sign-in's own fields). */
 static int copy_offer(struct device_sign_in *device, const struct protocol_message *offer)
 {
-    static const enum protocol_field_id fields[] = {
-        FIELD_DEVICE_CODE, FIELD_INTERVAL,         FIELD_EXPIRES_AT,
-        FIELD_USER_CODE,   FIELD_VERIFICATION_URI, FIELD_VERIFICATION_URI_COMPLETE};
+    size_t count;
+    const struct protocol_field_rule *fields = protocol_device_fields(&count);
     int rv = protocol_reply_init(&device->offer, true);
 
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-        rv |= protocol_set(&device->offer, fields[i], protocol_get(offer, fields[i]));
+    for (size_t i = 0; i < count; i++)
+        rv |= protocol_set(&device->offer, fields[i].field, protocol_get(offer, fields[i].field));
     return rv;
 }
 

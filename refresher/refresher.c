@@ -705,24 +705,20 @@ static void finish_deferred_exchange(struct refresher *refresher)
     protocol_message_clear(&reply);
 }
 
-/* What a device sign-in carries (protocol_table.h PROTOCOL_DEVICE_FIELDS). */
-static const enum protocol_field_id device_fields[] = {
-    FIELD_DEVICE_CODE, FIELD_INTERVAL,         FIELD_EXPIRES_AT,
-    FIELD_USER_CODE,   FIELD_VERIFICATION_URI, FIELD_VERIFICATION_URI_COMPLETE};
-
 /* A login's device sign-in that was not approved when its session opened: polled for from
  * now on; the device code leaves the settings (no child but a poll gets it). */
 static void take_login_device_sign_in(struct refresher *refresher)
 {
+    size_t count;
+    const struct protocol_field_rule *fields = protocol_device_fields(&count);
     struct protocol_message offer;
 
     if (protocol_get(refresher->settings, FIELD_DEVICE_CODE) == NULL)
         return;
     memset(&offer, 0, sizeof(offer));
-    for (size_t i = 0; i < sizeof(device_fields) / sizeof(device_fields[0]); i++) {
-        protocol_message_add(&offer, protocol_field_name(device_fields[i]),
-                             protocol_get(refresher->settings, device_fields[i]));
-        protocol_message_remove(refresher->settings, protocol_field_name(device_fields[i]));
+    for (size_t i = 0; i < count; i++) {
+        protocol_set(&offer, fields[i].field, protocol_get(refresher->settings, fields[i].field));
+        protocol_message_remove(refresher->settings, protocol_field_name(fields[i].field));
     }
     if (!start_device(refresher, &offer))
         refresh_status_record_event(refresher->request->names.service, "sign-in-expired",
