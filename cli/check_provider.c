@@ -109,6 +109,13 @@ static void judge_authorize(struct check_report *report, const char *result, con
                   message, result);
 }
 
+/* The https transport's reasons for no answer at all (oauth/token_exchange.h). */
+static bool is_transport_failure(const char *result)
+{
+    return strcmp(result, "network") == 0 || strcmp(result, "tls") == 0 ||
+           strcmp(result, "timeout") == 0 || strcmp(result, "setup") == 0;
+}
+
 /* The device authorization endpoint (sign_in = device or both): a user code issued means
  * logins can show one; unauthorized_client is the provider not allowing this client the grant
  * (Keycloak, Okta and Entra ID each have a switch for it). */
@@ -123,8 +130,7 @@ static void judge_device(struct check_report *report, const char *result, const 
                   "allow this client the device authorization grant at the provider, or set "
                   "sign_in = browser",
                   "the provider refused the device authorization: %s (%s)", message, result);
-    else if (strcmp(result, "network") == 0 || strcmp(result, "tls") == 0 ||
-             strcmp(result, "timeout") == 0 || strcmp(result, "setup") == 0)
+    else if (is_transport_failure(result))
         check_add(report, "provider.device", CHECK_FAIL,
                   "check device_authorization_url, ca_file, DNS and the firewall", "%s (%s)",
                   message, result);
@@ -149,8 +155,7 @@ static void judge_token(struct check_report *report, const char *result, const c
     else if (strcmp(result, PROBE_TOKEN_ACCEPTED) == 0)
         check_add(report, "provider.token", CHECK_FAIL, "check token_url: it is no OAuth server",
                   "%s; they were dropped unread", message);
-    else if (strcmp(result, "network") == 0 || strcmp(result, "tls") == 0 ||
-             strcmp(result, "timeout") == 0 || strcmp(result, "setup") == 0)
+    else if (is_transport_failure(result))
         check_add(report, "provider.token", CHECK_FAIL,
                   "check token_url, ca_file, DNS and the firewall from this machine", "%s (%s)",
                   message, result);
